@@ -1,0 +1,36 @@
+# Two entry points, each creating .venv on first use:
+#   make run   - the main job on the shipped samples and weights
+#   make test  - the test suite (all optional parts installed)
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Tests compare against PyTorch references; CI uses the CPU wheel of this version.
+TORCH ?= torch==2.13.0
+RUN_ARGS ?= embed sample:solubility --encoder unirep-64 --out runs/sample.npz
+
+.PHONY: run test lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.run-deps: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[unirep]'
+	touch $@
+
+$(VENV)/.test-deps: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet '$(TORCH)'
+	$(BIN)/python -m pip install --quiet -e '.[all]'
+	touch $@
+
+run: $(VENV)/.run-deps
+	$(BIN)/biolens $(RUN_ARGS)
+
+test: $(VENV)/.test-deps
+	$(BIN)/python -m pytest -q
+
+lint: $(VENV)/.test-deps
+	$(BIN)/ruff check src tests benchmarks
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

@@ -1,0 +1,1 @@
+"""Proteins: encoders, the embedding driver, tasks, heads and language-model tools."""

@@ -1,0 +1,258 @@
+"""Embedding proteins: validate, batch by length under a token budget, window long proteins,
+pool, and cache every batch in the :class:`~biolens.core.store.EmbeddingStore`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..core.alphabets import PROTEIN, InvalidPolicy, validate_records
+from ..core.batching import plan_batches
+from ..core.errors import InputError
+from ..core.progress import progress_bar
+from ..core.seqio import Record
+from ..core.store import EmbeddingStore, default_store_path, sequence_hash
+from .encoders.base import Encoder
+from .encoders.pooling import check_pooling, pool, pool_residues, residue_states
+from .encoders.registry import get_encoder
+from .windows import plan_windows, stitch
+
+__all__ = ["EmbedStats", "embed", "embed_sequences", "open_store"]
+
+#: Residues shared by neighbouring windows of a protein longer than the encoder's limit.
+DEFAULT_OVERLAP = 256
+
+
+@dataclass
+class EmbedStats:
+    """Counts and timing of one embedding run."""
+
+    records: int = 0
+    unique: int = 0
+    residues: int = 0
+    cache_hits: int = 0
+    computed: int = 0
+    windowed: int = 0
+    seconds: float = 0.0
+    computed_residues: int = 0
+    batches: int = 0
+    shapes: set = field(default_factory=set)
+
+    @property
+    def residues_per_second(self) -> float:
+        return self.computed_residues / self.seconds if self.seconds > 0 else 0.0
+
+    def lines(self) -> list[str]:
+        out = [
+            f"records: {self.records} ({self.unique} unique sequences, {self.residues} residues)",
+            f"cache hits: {self.cache_hits}, computed: {self.computed}"
+            + (f" ({self.windowed} in overlapping windows)" if self.windowed else ""),
+        ]
+        if self.computed:
+            out.append(
+                f"computed {self.computed_residues} residues in {self.seconds:.1f} s "
+                f"({self.residues_per_second:,.0f} residues/s, {self.batches} batches, {len(self.shapes)} shapes)"
+            )
+        return out
+
+
+def open_store(cache: bool | str | Path | EmbeddingStore | None) -> EmbeddingStore | None:
+    """``True`` -> the default store, a path -> that store, ``False``/``None`` -> no cache."""
+    if cache is None or cache is False:
+        return None
+    if isinstance(cache, EmbeddingStore):
+        return cache
+    return EmbeddingStore(default_store_path() if cache is True else cache)
+
+
+def _store_key(pooling: str, per_residue: bool, length: int, encoder: Encoder, overlap: int) -> str:
+    key = "residues" if per_residue else pooling
+    if encoder.max_residues is not None and length > encoder.max_residues:
+        key += f"@window{encoder.max_residues}-overlap{overlap}"
+    return key
+
+
+def _check_request(encoder: Encoder, pooling: str, per_residue: bool) -> None:
+    if per_residue and not encoder.per_residue:
+        raise InputError(f"encoder {encoder.name} has no per-residue output (it is a global feature)")
+    if not per_residue:
+        check_pooling(encoder, pooling)
+
+
+def embed_sequences(
+    sequences: Sequence[str],
+    encoder: Encoder,
+    *,
+    pooling: str = "mean",
+    per_residue: bool = False,
+    store: EmbeddingStore | None = None,
+    token_budget: int | None = None,
+    overlap: int = DEFAULT_OVERLAP,
+    progress: bool = False,
+) -> tuple[list[np.ndarray], EmbedStats]:
+    """Embed validated sequences; returns one array per input (``(D,)`` pooled or ``(L, D)``).
+
+    Identical sequences are computed once; cached ones are read from ``store``; every
+    computed batch is committed to ``store`` before the next one starts, so a killed run
+    resumes where it stopped.
+    """
+    _check_request(encoder, pooling, per_residue)
+    start = time.perf_counter()
+    stats = EmbedStats(records=len(sequences), residues=sum(map(len, sequences)))
+    hashes = [sequence_hash(s) for s in sequences]
+    unique = dict(zip(hashes, sequences, strict=True))
+    stats.unique = len(unique)
+    fingerprint = encoder.fingerprint()
+    keys = {h: _store_key(pooling, per_residue, len(s), encoder, overlap) for h, s in unique.items()}
+    results: dict[str, np.ndarray] = {}
+    if store is not None:
+        store.register_encoder(fingerprint, encoder.describe())
+        for key in set(keys.values()):
+            wanted = [h for h, k in keys.items() if k == key]
+            results.update(store.get_many(fingerprint, key, wanted))
+    stats.cache_hits = len(results)
+    todo = [h for h in unique if h not in results]
+    if todo:
+        computed = _compute(
+            {h: unique[h] for h in todo}, encoder, pooling, per_residue, store, keys,
+            token_budget or encoder.token_budget, overlap, progress, stats,
+        )
+        results.update(computed)
+    stats.computed = len(todo)
+    stats.seconds = time.perf_counter() - start
+    return [results[h] for h in hashes], stats
+
+
+def _pieces(todo: dict[str, str], encoder: Encoder, overlap: int):
+    """Split sequences into encoder-sized pieces: ``(hash, window index, text)``."""
+    pieces, windows = [], {}
+    for h, seq in todo.items():
+        if encoder.max_residues is not None and len(seq) > encoder.max_residues:
+            windows[h] = plan_windows(len(seq), encoder.max_residues, overlap)
+            pieces += [(h, k, seq[s:e]) for k, (s, e) in enumerate(windows[h])]
+        else:
+            pieces.append((h, -1, seq))
+    return pieces, windows
+
+
+class _WindowJoiner:
+    """Collects the windows of over-long proteins and returns each one's value when complete."""
+
+    def __init__(self, windows: dict[str, list[tuple[int, int]]], pooling: str, per_residue: bool) -> None:
+        self.windows, self.pooling, self.per_residue = windows, pooling, per_residue
+        self.parts: dict[str, dict[int, np.ndarray]] = {h: {} for h in windows}
+        self.cls: dict[str, list[np.ndarray]] = {h: [] for h in windows}
+
+    def add(self, h: str, k: int, residues: np.ndarray, cls: np.ndarray | None) -> np.ndarray | None:
+        self.parts[h][k] = residues
+        if cls is not None:
+            self.cls[h].append(cls)
+        if len(self.parts[h]) < len(self.windows[h]):
+            return None
+        parts = self.parts.pop(h)
+        full = stitch(self.windows[h], [parts[i] for i in range(len(parts))])
+        if self.per_residue:
+            return full
+        if self.pooling == "cls":  # the mean of the windows' summary tokens
+            return np.mean(self.cls.pop(h), axis=0)
+        return pool_residues(full, self.pooling)
+
+
+def _batch_values(states, members, pooling, per_residue, joiner) -> list[tuple[str, np.ndarray]]:
+    """The finished (hash, value) pairs of one encoded batch."""
+    n = len(members)
+    windowed = any(k >= 0 for _, k, _ in members)
+    residues = residue_states(states, n) if per_residue or windowed else None
+    pooled = None
+    if not per_residue and (pooling == "cls" or not all(k >= 0 for _, k, _ in members)):
+        pooled = pool(states, pooling)[:n]
+    done = []
+    for j, (h, k, _) in enumerate(members):
+        if k < 0:
+            value = residues[j] if per_residue else pooled[j]
+        else:
+            cls = pooled[j] if pooling == "cls" and not per_residue else None
+            value = joiner.add(h, k, residues[j], cls)
+        if value is not None:
+            done.append((h, np.asarray(value, dtype=np.float32)))
+    return done
+
+
+def _compute(todo, encoder, pooling, per_residue, store, keys, token_budget, overlap, progress, stats):
+    pieces, windows = _pieces(todo, encoder, overlap)
+    stats.windowed = len(windows)
+    if windows and not per_residue and pooling not in ("mean", "max", "mean+max", "cls"):
+        raise InputError(f"pooling {pooling!r} is not defined for proteins longer than {encoder.max_residues}")
+    joiner = _WindowJoiner(windows, pooling, per_residue)
+    fingerprint = encoder.fingerprint()
+    out: dict[str, np.ndarray] = {}
+    batches = plan_batches([len(p[2]) for p in pieces], token_budget=token_budget)
+    with progress_bar(sum(len(p[2]) for p in pieces), f"embedding with {encoder.name}", enabled=progress) as advance:
+        for batch in batches:
+            members = [pieces[i] for i in batch.indices]
+            states = encoder.encode_batch([m[2] for m in members], batch.rows, batch.length)
+            done = _batch_values(states, members, pooling, per_residue, joiner)
+            if store is not None and done:  # commit before the next batch: a kill loses at most one
+                for key in {keys[h] for h, _ in done}:
+                    store.put_many(fingerprint, key, [(h, v) for h, v in done if keys[h] == key])
+            out.update(done)
+            residues = sum(len(m[2]) for m in members)
+            stats.batches += 1
+            stats.shapes.add((batch.rows, batch.length))
+            stats.computed_residues += residues
+            advance(residues)
+    return out
+
+
+def embed(
+    sequences: Sequence[str] | str,
+    encoder: str | Encoder = "unirep-64",
+    pooling: str = "mean",
+    *,
+    per_residue: bool = False,
+    cache: bool | str | Path | EmbeddingStore | None = True,
+    on_invalid: InvalidPolicy = "error",
+    token_budget: int | None = None,
+    overlap: int = DEFAULT_OVERLAP,
+    progress: bool = False,
+    **encoder_options,
+) -> np.ndarray | list[np.ndarray]:
+    """Embed protein sequences.
+
+    Args:
+        sequences: protein sequences (one-letter codes; validated, see ``on_invalid``).
+        encoder: an encoder name (``biolens encoders`` lists them) or an :class:`Encoder`.
+        pooling: ``mean``, ``max``, ``cls``, ``mean+max`` or an encoder-specific summary.
+        per_residue: return one ``(L_i, D)`` array per sequence instead of pooled vectors.
+        cache: ``True`` for the default store (``$BIOLENS_CACHE``), a path, or ``False``.
+        on_invalid: ``error`` or ``replace`` (invalid characters become ``X``).
+        encoder_options: passed to the encoder (``layer=``, ``weights=``).
+
+    Returns:
+        ``(N, D)`` float32 array, or a list of ``(L_i, D)`` arrays with ``per_residue``.
+    """
+    if isinstance(sequences, str):
+        raise InputError("pass a list of sequences, not a single string (wrap it: [sequence])")
+    if on_invalid == "skip":
+        raise InputError("on_invalid='skip' would drop rows from the result; use 'error' or 'replace'")
+    records = [Record(f"#{i}", s, i + 1) for i, s in enumerate(sequences)]
+    records, _ = validate_records(records, PROTEIN, on_invalid, source="sequences")
+    enc = get_encoder(encoder, **encoder_options)
+    store = open_store(cache)
+    try:
+        arrays, _ = embed_sequences(
+            [r.sequence for r in records], enc, pooling=pooling, per_residue=per_residue,
+            store=store, token_budget=token_budget, overlap=overlap, progress=progress,
+        )
+    finally:
+        if store is not None and store is not cache:
+            store.close()
+    if per_residue:
+        return arrays
+    width = arrays[0].shape[-1] if arrays else enc.width
+    return np.stack(arrays) if arrays else np.zeros((0, width), dtype=np.float32)
+

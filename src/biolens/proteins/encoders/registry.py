@@ -1,0 +1,111 @@
+"""Encoders by name.
+
+Names: ``onehot``, ``composition``, ``dipeptide``, ``unirep-64|256|1900``,
+``esm2-8m|35m|150m|650m|3b`` (or ``esm2:DIR`` for any local Hugging Face ESM2 folder) and
+``mlm:RUN`` (a masked LM pretrained with ``biolens pretrain``). Families that need weights or
+optional packages are imported lazily; :func:`list_encoders` says what is available here.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from ...core.errors import InputError
+from .base import Encoder
+
+__all__ = ["ENCODERS", "EncoderEntry", "availability", "get_encoder", "list_encoders"]
+
+
+@dataclass(frozen=True)
+class EncoderEntry:
+    """A registered encoder name.
+
+    Attributes:
+        name: the registry name (``esm2-8m``); a family prefix for ``family:ARG`` names.
+        family: the module in :mod:`biolens.proteins.encoders` that builds it.
+        width: output width per residue (``None`` when it depends on the argument).
+        description: one line for ``biolens encoders``.
+        license: the licence of the weights.
+        extra: the pip extra the encoder needs, if any.
+    """
+
+    name: str
+    family: str
+    width: int | None
+    description: str
+    license: str = "-"
+    extra: str | None = None
+
+
+_ENTRIES = [
+    EncoderEntry("onehot", "onehot", 20, "one-hot residues (20 columns; ambiguous letters spread)"),
+    EncoderEntry("composition", "onehot", 20, "amino-acid composition"),
+    EncoderEntry("dipeptide", "onehot", 420, "amino-acid + dipeptide composition"),
+    EncoderEntry("unirep-64", "unirep", 64, "UniRep mLSTM, 4 x 64 (Alley et al. 2019)", "CC BY-NC 4.0 weights", "unirep"),
+    EncoderEntry("unirep-256", "unirep", 256, "UniRep mLSTM, 4 x 256", "CC BY-NC 4.0 weights", "unirep"),
+    EncoderEntry("unirep-1900", "unirep", 1900, "UniRep mLSTM, 1 x 1900", "CC BY-NC 4.0 weights", "unirep"),
+    EncoderEntry("esm2-8m", "esm2", 320, "ESM2 t6 8M (facebook/esm2_t6_8M_UR50D)", "MIT"),
+    EncoderEntry("esm2-35m", "esm2", 480, "ESM2 t12 35M (facebook/esm2_t12_35M_UR50D)", "MIT"),
+    EncoderEntry("esm2-150m", "esm2", 640, "ESM2 t30 150M (facebook/esm2_t30_150M_UR50D)", "MIT"),
+    EncoderEntry("esm2-650m", "esm2", 1280, "ESM2 t33 650M (facebook/esm2_t33_650M_UR50D)", "MIT"),
+    EncoderEntry("esm2-3b", "esm2", 2560, "ESM2 t36 3B (facebook/esm2_t36_3B_UR50D)", "MIT"),
+    EncoderEntry("esm2", "esm2", None, "ESM2 from a local Hugging Face folder: esm2:DIR", "MIT"),
+    EncoderEntry("mlm", "mlm", None, "a masked LM trained with `biolens pretrain`: mlm:RUN", "yours"),
+]
+ENCODERS: dict[str, EncoderEntry] = {e.name: e for e in _ENTRIES}
+
+_BUILT: OrderedDict[tuple, Encoder] = OrderedDict()
+_MAX_BUILT = 4
+
+
+def _entry(spec: str) -> tuple[EncoderEntry, str | None]:
+    name, sep, arg = spec.partition(":")
+    entry = ENCODERS.get(name)
+    if entry is None or (entry.width is None and not sep):
+        known = ", ".join(n if ENCODERS[n].width is not None else f"{n}:PATH" for n in ENCODERS)
+        raise InputError(f"unknown encoder {spec!r}; known encoders: {known}")
+    if sep and entry.width is not None:
+        raise InputError(f"encoder {name!r} takes no ':' argument (got {spec!r})")
+    return entry, (arg or None)
+
+
+def _family(entry: EncoderEntry):
+    return importlib.import_module(f"{__package__}.{entry.family}")
+
+
+def get_encoder(spec: str | Encoder, **options: Any) -> Encoder:
+    """Build (or reuse) the encoder named ``spec`` with ``options`` (``layer=``, ``weights=``...).
+
+    Built encoders are kept in a small cache, so repeated calls do not reload weights.
+    """
+    if isinstance(spec, Encoder):
+        if options:
+            raise InputError("encoder options apply to encoder names, not to encoder objects")
+        return spec
+    entry, arg = _entry(spec)
+    key = (spec, tuple(sorted((k, str(v)) for k, v in options.items() if v is not None)))
+    if key in _BUILT:
+        _BUILT.move_to_end(key)
+        return _BUILT[key]
+    encoder = _family(entry).build(entry.name, arg, **{k: v for k, v in options.items() if v is not None})
+    _BUILT[key] = encoder
+    while len(_BUILT) > _MAX_BUILT:
+        _BUILT.popitem(last=False)
+    return encoder
+
+
+def availability(name: str) -> tuple[bool, str]:
+    """``(available, how)``: whether the encoder can be built here, and how to make it so."""
+    entry = ENCODERS[name]
+    try:
+        module = _family(entry)
+    except ImportError as exc:  # pragma: no cover
+        return False, f"cannot import {entry.family}: {exc}"
+    return module.availability(entry.name)
+
+
+def list_encoders() -> list[tuple[EncoderEntry, bool, str]]:
+    return [(e, *availability(e.name)) for e in _ENTRIES]

@@ -1,0 +1,153 @@
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+import biolens
+from biolens.core.errors import InputError
+from biolens.core.store import EmbeddingStore
+from biolens.proteins.embed import embed_sequences
+from toy_encoders import ContextEncoder
+
+RNG = np.random.default_rng(0)
+AA = "ACDEFGHIKLMNPQRSTVWY"
+
+
+def random_seqs(n, lo=5, hi=120):
+    return ["".join(RNG.choice(list(AA), size=RNG.integers(lo, hi))) for _ in range(n)]
+
+
+def test_pooling_ignores_padding_and_specials():
+    enc = ContextEncoder()
+    seqs = random_seqs(30)
+    batched, _ = embed_sequences(seqs, enc, pooling="mean")
+    for seq, got in zip(seqs, batched, strict=True):
+        alone, _ = embed_sequences([seq], ContextEncoder(), pooling="mean", token_budget=len(seq) + 2)
+        assert np.allclose(got, alone[0], atol=1e-6)
+        assert np.allclose(got, enc.residues(seq).mean(0), atol=1e-5)
+
+
+def test_max_meanmax_cls_and_per_residue():
+    enc = ContextEncoder()
+    seqs = random_seqs(5)
+    maxed, _ = embed_sequences(seqs, enc, pooling="max")
+    both, _ = embed_sequences(seqs, enc, pooling="mean+max")
+    cls, _ = embed_sequences(seqs, enc, pooling="cls")
+    res, _ = embed_sequences(seqs, enc, per_residue=True)
+    for i, s in enumerate(seqs):
+        r = enc.residues(s)
+        assert np.allclose(maxed[i], r.max(0)) and np.allclose(both[i], np.r_[r.mean(0), r.max(0)])
+        assert np.allclose(cls[i], len(s)) and np.allclose(res[i], r)
+
+
+def test_duplicates_computed_once_and_cache_reused(tmp_path):
+    seqs = random_seqs(20)
+    with EmbeddingStore(tmp_path / "s.sqlite") as store:
+        enc = ContextEncoder()
+        first, stats = embed_sequences(seqs + seqs[:5], enc, store=store)
+        assert stats.unique == 20 and stats.computed == 20 and stats.cache_hits == 0
+        again, stats2 = embed_sequences(seqs, ContextEncoder(), store=store)
+        assert stats2.computed == 0 and stats2.cache_hits == 20
+        assert all(np.array_equal(a, b) for a, b in zip(first, again))
+        # a different setting is a different fingerprint: nothing is reused
+        _, stats3 = embed_sequences(seqs, ContextEncoder(k=2), store=store)
+        assert stats3.computed == 20
+
+
+def test_long_proteins_are_windowed_not_truncated():
+    long = random_seqs(1, 3000, 3001)[0]
+    enc = ContextEncoder(k=3, max_residues=500)
+    res, stats = embed_sequences([long, "MKV"], enc, per_residue=True, overlap=64)
+    assert stats.windowed == 1 and res[0].shape == (3000, 20)
+    assert np.allclose(res[0], ContextEncoder(k=3).residues(long))  # context 3 << overlap/2
+    mean, _ = embed_sequences([long], enc, pooling="mean", overlap=64)
+    assert np.allclose(mean[0], res[0].mean(0), atol=1e-5)
+    assert max(length for _, length in enc.shapes) <= 504
+
+
+def test_40k_residue_protein_embeds_in_bounded_batches():
+    titin_like = random_seqs(1, 40_000, 40_001)[0]
+    enc = ContextEncoder(k=2, max_residues=1022)
+    out, stats = embed_sequences([titin_like], enc, pooling="mean")
+    assert out[0].shape == (20,) and stats.windowed == 1
+    assert all(rows * length <= 8192 for rows, length in enc.shapes)
+
+
+def test_crash_mid_run_keeps_committed_batches(tmp_path):
+    seqs = random_seqs(200)
+    with EmbeddingStore(tmp_path / "s.sqlite") as store:
+        with pytest.raises(RuntimeError, match="simulated crash"):
+            embed_sequences(seqs, ContextEncoder(fail_after=3), store=store, token_budget=512)
+        saved = store.count()
+        assert 0 < saved < 200
+        out, stats = embed_sequences(seqs, ContextEncoder(), store=store, token_budget=512)
+        assert stats.cache_hits == saved and stats.computed == 200 - saved
+        clean, _ = embed_sequences(seqs, ContextEncoder())
+        assert all(np.allclose(a, b) for a, b in zip(out, clean))
+
+
+KILL_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    sys.path[:0] = [{tests!r}, {src!r}]
+    import numpy as np
+    from toy_encoders import ContextEncoder
+    from biolens.core.store import EmbeddingStore
+    from biolens.proteins.embed import embed_sequences
+    seqs = [l.strip() for l in open({seqs!r})]
+    store = EmbeddingStore({store!r})
+    out, stats = embed_sequences(seqs, ContextEncoder(delay={delay}), store=store, token_budget=256)
+    print("computed", stats.computed)
+    """
+)
+
+
+def test_sigkill_then_resume_recomputes_only_missing(tmp_path):
+    seqs = random_seqs(120, 20, 60)
+    (tmp_path / "seqs.txt").write_text("\n".join(seqs))
+    store_path = tmp_path / "s.sqlite"
+    script = tmp_path / "run.py"
+    paths = {"tests": os.path.dirname(__file__), "src": os.path.dirname(os.path.dirname(biolens.__file__))}
+    script.write_text(KILL_SCRIPT.format(**paths, seqs=str(tmp_path / "seqs.txt"), store=str(store_path), delay=0.05))
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and proc.poll() is None:
+        time.sleep(0.1)
+        if store_path.exists():
+            with EmbeddingStore(store_path, readonly=True) as s:
+                if s.count() >= 10:
+                    break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    with EmbeddingStore(store_path) as s:
+        saved = s.count()
+    assert 10 <= saved < 120
+    script.write_text(KILL_SCRIPT.format(**paths, seqs=str(tmp_path / "seqs.txt"), store=str(store_path), delay=0.0))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == f"computed {120 - saved}"
+
+
+def test_public_embed_api_shapes_and_validation():
+    out = biolens.embed(["MKVLA", "GGA"], encoder="composition", cache=False)
+    assert out.shape == (2, 20) and np.allclose(out.sum(1), 1.0)
+    with pytest.raises(InputError, match=r"record '#1'.*gap"):
+        biolens.embed(["MKV", "MK-V"], encoder="onehot", cache=False)
+    fixed = biolens.embed(["MKV", "MK-V"], encoder="onehot", on_invalid="replace", cache=False)
+    assert fixed.shape == (2, 20)
+    with pytest.raises(InputError, match="single string"):
+        biolens.embed("MKV", encoder="onehot")
+    assert biolens.embed([], encoder="onehot", cache=False).shape == (0, 20)
+
+
+def test_unsupported_requests_are_clear():
+    with pytest.raises(InputError, match="no per-residue output"):
+        biolens.embed(["MKV"], encoder="composition", per_residue=True)
+    with pytest.raises(InputError, match="onehot has no CLS token"):
+        biolens.embed(["MKV"], encoder="onehot", pooling="cls")
+    with pytest.raises(InputError, match="unknown encoder 'esm3'"):
+        biolens.embed(["MKV"], encoder="esm3")
