@@ -121,7 +121,8 @@ class TaskData:
     def subset(self, index: Sequence[int] | np.ndarray) -> TaskData:
         """The records at ``index`` (same task, notes and source)."""
         index = np.asarray(index, dtype=int)
-        pick = (lambda xs: [xs[i] for i in index])
+        def pick(xs):
+            return ([xs[i] for i in index])
         labels = pick(self.labels) if isinstance(self.labels, list) else self.labels[index]
         return TaskData(
             task=self.task, ids=pick(self.ids), sequences=pick(self.sequences), labels=labels,

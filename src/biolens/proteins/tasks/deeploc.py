@@ -22,7 +22,7 @@ from ...core.seqio import read_fasta
 from ._base import Task, TaskData
 from ._common import validate
 
-__all__ = ["LOCATIONS", "LOCALIZATION", "MEMBRANE", "load_deeploc", "parse_header"]
+__all__ = ["LOCALIZATION", "LOCATIONS", "MEMBRANE", "load_deeploc", "parse_header"]
 
 LOCATIONS = (
     "Cell.membrane", "Cytoplasm", "Endoplasmic.reticulum", "Extracellular", "Golgi.apparatus",
