@@ -12,7 +12,7 @@ head             input                    ``__call__`` returns        after
 ``per_residue``  residues ``(T, D)``      ``(T, K)``                  per-residue states (secondary structure)
 ===============  =======================  ==========================  =========================
 
-Residue heads take a ``mask`` ``(T,)`` (``True`` on residues) and ignore padding exactly: padded
+Without a ``key`` a head runs in inference mode (no dropout). Residue heads take a ``mask`` ``(T,)`` (``True`` on residues) and ignore padding exactly: padded
 positions are zeroed before each convolution, excluded from max pooling and from attention.
 """
 
@@ -79,8 +79,8 @@ class MLPHead(eqx.Module):
 
     def __call__(self, x: Float[Array, " D"], mask=None, *, key: PRNGKeyArray | None = None) -> Float[Array, " K"]:
         k1, k2 = jax.random.split(key) if key is not None else (None, None)
-        h = self.dropout(jax.nn.gelu(self.first(x)), key=k1)
-        h = self.dropout(jax.nn.gelu(self.second(h)), key=k2)
+        h = self.dropout(jax.nn.gelu(self.first(x)), key=k1, inference=key is None)
+        h = self.dropout(jax.nn.gelu(self.second(h)), key=k2, inference=key is None)
         return self.out(h)
 
 
@@ -124,7 +124,7 @@ class CNNHead(eqx.Module):
         h = self.convs(x, mask)
         pooled = jnp.max(jnp.where(mask[None, :], h, -jnp.inf), axis=1)
         pooled = jnp.where(jnp.any(mask), pooled, 0.0)  # an all-padding row stays finite
-        return self.out(self.dropout(pooled, key=key))
+        return self.out(self.dropout(pooled, key=key, inference=key is None))
 
 
 class AttentionHead(eqx.Module):
@@ -150,7 +150,7 @@ class AttentionHead(eqx.Module):
 
     def __call__(self, x: Float[Array, "T D"], mask: Bool[Array, " T"], *, key: PRNGKeyArray | None = None) -> Float[Array, " K"]:
         pooled = self.weights(x, mask) @ jnp.where(mask[:, None], x, 0.0)
-        return self.out(self.dropout(pooled, key=key))
+        return self.out(self.dropout(pooled, key=key, inference=key is None))
 
 
 class PerResidueHead(eqx.Module):
@@ -168,7 +168,7 @@ class PerResidueHead(eqx.Module):
         self.dropout = eqx.nn.Dropout(config.dropout)
 
     def __call__(self, x: Float[Array, "T D"], mask: Bool[Array, " T"], *, key: PRNGKeyArray | None = None) -> Float[Array, "T K"]:
-        h = self.dropout(self.convs(x, mask).T, key=key)
+        h = self.dropout(self.convs(x, mask).T, key=key, inference=key is None)
         return jax.vmap(self.out)(h)
 
 

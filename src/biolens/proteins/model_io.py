@@ -60,11 +60,13 @@ def check_task_data(data: TaskData, split: Split, config: RunConfig) -> tuple[Ta
         counts = np.bincount(np.asarray(data.labels)[train], minlength=len(data.task.label_names))
         absent = [n for n, c in zip(data.task.label_names, counts, strict=True) if c == 0]
         if absent:
-            other = {s: int(np.isin(np.asarray(data.labels)[split.index(s)], [data.task.label_names.index(a) for a in absent]).sum())
-                     for s in ("valid", "test")}
-            raise InputError(f"class(es) {absent} have no training example ({other['valid']} in validation, "
-                             f"{other['test']} in test): the model could never predict them. Drop them from the "
-                             "data or split differently", source=data.source)
+            ids = [data.task.label_names.index(a) for a in absent]
+            other = {s: int(np.isin(np.asarray(data.labels)[split.index(s)], ids).sum()) for s in ("valid", "test")}
+            if other["valid"] or other["test"]:
+                raise InputError(f"class(es) {absent} have no training example ({other['valid']} in validation, "
+                                 f"{other['test']} in test): the model could never predict them. Drop them from the "
+                                 "data or split differently", source=data.source)
+            notes.append(f"class(es) {absent} occur nowhere in the data")
     if kind == "multilabel":
         empty = int((np.asarray(data.labels)[train].sum(0) == 0).sum())
         if empty:

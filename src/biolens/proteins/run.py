@@ -140,9 +140,7 @@ def run_task(data: TaskData, encoder: str | Encoder, head: str | HeadConfig, *, 
         cache: the embedding store (``True``: the default one).
     """
     config = config or RunConfig()
-    head_cfg = HeadConfig(kind=head) if isinstance(head, str) else head
-    if isinstance(head, str) and config.head.kind != head:
-        head_cfg = replace(config.head, kind=head)
+    head_cfg = replace(config.head, kind=head) if isinstance(head, str) else head
     config = replace(config, head=head_cfg)
     enc = get_encoder(encoder)
     out = Path(out_dir) if out_dir is not None else None

@@ -43,6 +43,8 @@ def _read_deepsol_pair(src: Path) -> tuple[list[Record], list[str]]:
         raise InputError(f"has {len(seqs)} sequences but {tgt.name} has {len(labels)} labels", source=str(src))
     prefix = src.name[: -len("_src")]
     records = [Record(f"{prefix}{i + 1}", s, i + 1) for i, s in enumerate(seqs)]
+    encode_labels(labels, ("0", "1"), source=str(tgt), lines=list(range(1, len(labels) + 1)), column="target",
+                  records=[r.id for r in records])  # refuse unknown values, naming the targets file
     return records, labels
 
 
