@@ -45,7 +45,8 @@ def load(task: str, shared: Path):
 
 
 def config(task: str, head: str) -> RunConfig:
-    epochs, patience = (8, 3) if task == "secondary-structure" else ((40, 6) if head == "cnn" else (100, 10))
+    # modest on a shared 2-core CPU: the convolutional heads get few epochs
+    epochs, patience = (4, 2) if task == "secondary-structure" else ((12, 3) if head == "cnn" else (100, 10))
     return RunConfig(train=TrainConfig(max_epochs=epochs, patience=patience, learning_rate=3e-3, batch_size=32),
                      head=HeadConfig(kind=head, max_length=40_000 if head == "cnn" else 2000),  # CNN: every protein
                      size_curve=() if head in ("cnn", "per_residue") else (0.1, 0.3), bootstrap=200)
