@@ -69,7 +69,7 @@ def test_multiclass_multilabel_regression_runs(tmp_path):
     assert {"fmax", "macro_auprc", "micro_auprc", "protein_f1"} <= set(ec.metrics) and ec.primary == "fmax"
     assert "per label" in (tmp_path / "ec/report.html").read_text()
     gb1 = load_task("gb1", sample_path("gb1"))
-    reg = run_task(gb1, "dipeptide", "linear", config=cfg(10))
+    reg = run_task(gb1, "onehot", HeadConfig(kind="attention", hidden=16), config=cfg(3))  # one length bucket
     assert reg.primary == "spearman" and np.isfinite(reg.metrics["rmse"]["value"])
     assert np.isnan(reg.baselines["majority"]["metrics"]["spearman"]["value"])  # a constant has no rank correlation
 
@@ -86,6 +86,9 @@ def test_per_residue_secondary_structure(tmp_path):
     assert res.baselines["majority"]["metrics"]["q3"]["value"] == pytest.approx(np.mean(resolved == majority))
     rows = _rows(tmp_path / "ss/predictions.csv")
     assert all(len(r["prediction"]) == len(r["true"]) for r in rows) and set("".join(r["prediction"] for r in rows)) <= set("HEC")
+    probs = load_predictor(tmp_path / "ss").predict(data.sequences[:2])
+    assert [p.shape for p in probs] == [(len(s), 3) for s in data.sequences[:2]]
+    assert ["".join("HEC"[k] for k in p.argmax(-1)) for p in probs] == [r["prediction"] for r in rows[:2]]
 
 
 def test_bad_inputs_are_clear(write):
