@@ -57,9 +57,12 @@ def main() -> None:
     parser.add_argument("--shared", type=Path, default=Path("../shared/data"))
     parser.add_argument("--out", type=Path, default=Path("runs/measure"))
     parser.add_argument("--tasks", nargs="*", default=list(GRID))
+    parser.add_argument("--only", nargs="*", default=None, help="TASK:ENCODER:HEAD runs, in this order")
     args = parser.parse_args()
     cheap_first = [(t, e, h) for t in args.tasks for e, h in GRID[t] if h == "mlp"]
     cheap_first += [(t, e, h) for t in args.tasks for e, h in GRID[t] if h != "mlp"]
+    if args.only:
+        cheap_first = [tuple(x.split(":")) for x in args.only]
     loaded = {}
     for task, encoder, head in cheap_first:
         if task not in loaded:
