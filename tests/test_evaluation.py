@@ -53,3 +53,17 @@ def test_intervals_cover_the_value_and_per_protein_resampling():
     sb = rng.random(200) + 0.5 * yb
     m = metrics_with_intervals("binary", yb, sb / sb.max(), n_resamples=100)
     assert all(v["low"] <= v["value"] <= v["high"] for v in m.values())
+
+
+def test_report_heat_map_picks_the_most_common_labels_of_uint8_matrices():
+    from biolens.proteins import report
+
+    task = Task(name="ec", kind="multilabel", label_names=tuple(f"L{i}" for i in range(30)))
+    y = np.zeros((50, 30), np.uint8)
+    y[:, 7] = 1  # the most common label
+    y[::2, 3] = 1
+    fig = report._heatmaps(task, y, np.random.default_rng(0).random((50, 30)))
+    ticks = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert ticks[:2] == ["L7", "L3"] and fig.axes[0].images[0].get_array().shape == (40, 20)
+    names, values, what = report._per_label(task, y, np.tile(y[:, None, 0], (1, 30)).astype(float))
+    assert names[0].startswith("L") and "n=" in names[0] and len(names) <= 20
