@@ -24,7 +24,14 @@ from pathlib import Path
 import numpy as np
 
 from biolens.core.train import TrainConfig
-from biolens.dna import load_model, model_config, predict_proba, prepare_training, read_tf_data, train_model
+from biolens.dna import (
+    load_model,
+    model_config,
+    predict_proba,
+    prepare_training,
+    read_tf_data,
+    train_model,
+)
 from biolens.dna._prepare import label_arrays
 from biolens.dna._train import metric_intervals
 

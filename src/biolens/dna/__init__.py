@@ -4,6 +4,7 @@ See :mod:`biolens.interpret` for in-silico mutagenesis and input gradients of th
 """
 
 from ._data import TFData as TFData
+from ._data import concat_data as concat_data
 from ._data import read_tf_data as read_tf_data
 from ._data import tf_name_from_path as tf_name_from_path
 from ._encoding import N_VALUE as N_VALUE
@@ -12,6 +13,11 @@ from ._encoding import decode_one_hot as decode_one_hot
 from ._encoding import one_hot as one_hot
 from ._encoding import reverse_complement as reverse_complement
 from ._encoding import reverse_complement_one_hot as reverse_complement_one_hot
+from ._evaluate import check_length as check_length
+from ._evaluate import evaluate_data as evaluate_data
+from ._evaluate import prediction_columns as prediction_columns
+from ._explain import attributions as attributions
+from ._explain import write_explanations as write_explanations
 from ._models import PRESETS as PRESETS
 from ._models import ModelConfig as ModelConfig
 from ._models import TFBindingModel as TFBindingModel

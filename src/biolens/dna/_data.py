@@ -26,7 +26,7 @@ from ..core.alphabets import DNA, InvalidPolicy, ValidationReport, validate_reco
 from ..core.errors import InputError
 from ..core.seqio import Record, open_text, read_fasta, read_table
 
-__all__ = ["TFData", "read_tf_data", "tf_name_from_path"]
+__all__ = ["TFData", "concat_data", "read_tf_data", "tf_name_from_path"]
 
 LABEL_COLUMNS = ("label", "labels", "bound", "y", "target")
 TF_COLUMNS = ("transcription_factor", "tf", "factor", "task")
@@ -163,3 +163,19 @@ def _kept_index(records: list[Record], kept: list[Record]) -> list[int]:
         out.append(j)
         j += 1
     return out
+
+
+def concat_data(parts: list[TFData]) -> TFData:
+    """Several files as one (e.g. one ``_AC`` file per TF for a multi-task model)."""
+    if len(parts) == 1:
+        return parts[0]
+    if any(p.labels is None for p in parts):
+        raise InputError("every file must have labels to be combined", source=next(p.source for p in parts if p.labels is None))
+    report = parts[0].report
+    for p in parts[1:]:
+        report = report.merge(p.report)
+    return TFData(
+        sum((p.ids for p in parts), ()), sum((p.sequences for p in parts), ()),
+        np.concatenate([p.labels for p in parts]), sum((p.tfs for p in parts), ()),
+        sum((p.subsets for p in parts), ()), ", ".join(p.source for p in parts), report,
+    )
