@@ -140,7 +140,7 @@ def test_consensus_and_jaspar_motifs(tmp_path):
 
 def test_heatmap_is_centred_at_zero_and_logo_draws_each_letter():
     delta = np.array([[0.0, -2.0, 0.5, 1.0], [0.3, 0.0, -0.2, 0.1]])
-    fig, ax = new_figure()
+    _fig, ax = new_figure()
     image = mutation_heatmap(ax, delta, "AC")
     assert image.get_clim() == (-2.0, 2.0) and image.get_cmap().name == "RdBu_r"
     _fig, ax = new_figure()
