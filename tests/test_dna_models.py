@@ -75,3 +75,16 @@ def test_cnn_bn_learns_a_planted_motif_through_the_core_loop():
     logits, _ = forward(eqx.nn.inference_mode(res.model), res.state, jnp.asarray(xv))
     assert auroc(yv[:, 0], np.asarray(logits)[:, 0]) > 0.9
     assert float(binary_cross_entropy(logits, jnp.asarray(yv))) < 0.6
+
+
+def test_multitask_loss_ignores_masked_labels():
+    model, state = init_model(model_config("cnn", n_outputs=2, **TINY))
+    x = jnp.asarray(planted(8, 3)[0])
+    mask = jnp.asarray(np.tile([1.0, 0.0], (8, 1)))
+    key = jax.random.PRNGKey(0)
+    y1 = jnp.asarray(np.tile([1.0, 0.0], (8, 1)))
+    y2 = jnp.asarray(np.tile([1.0, 1.0], (8, 1)))
+    loss1, _ = _loss(model, state, {"x": x, "y": y1, "mask": mask}, key)
+    loss2, _ = _loss(model, state, {"x": x, "y": y2, "mask": mask}, key)
+    loss3, _ = _loss(model, state, {"x": x, "y": y2, "mask": jnp.ones_like(mask)}, key)
+    assert float(loss1) == float(loss2) and float(loss3) != float(loss2)

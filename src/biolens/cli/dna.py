@@ -120,9 +120,9 @@ def evaluate_command(run, file, out, task, subset, n_boot, seed, on_invalid, qui
     for r in rows:
         table.add_row(r["task"], str(r["n"]), fmt(r, "auroc"), fmt(r, "auprc"), fmt(r, "accuracy"), f"{r['loss']:.3f}")
     if not quiet:
-        for note in (v for k, v in notes.items() if k == "negatives"):
-            err_console.print(note)
-    click.echo(table.title)
+        for key in ("negatives", "transfer"):
+            if key in notes:
+                err_console.print(notes[key])
     from ._common import console
 
     console.print(table)

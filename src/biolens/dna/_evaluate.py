@@ -53,6 +53,10 @@ def evaluate_data(trained: TrainedModel, data: TFData, *, task: str | None = Non
     if data.only_positives:
         data = with_shuffled_negatives(data, seed)
         notes["negatives"] = f"the file holds only positives: one dinucleotide shuffle each was added (seed {seed})"
+    named = sorted({t for t in data.tfs if t})
+    if len(trained.tasks) == 1 and task is None and named and named != list(trained.tasks):
+        notes["transfer"] = (f"the file's records are labelled for {named}; they are scored with the model's "
+                             f"only task {trained.tasks[0]!r}")
     arrays, tasks, columns = _arrays(trained, data, task)
     check_length(trained, arrays.x, data.source)
     logits = predict_proba(trained.model, trained.state, arrays.x, output="logit")[:, columns]

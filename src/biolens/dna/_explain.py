@@ -62,7 +62,11 @@ def write_explanations(out: Path, ids: tuple[str, ...], sequences: tuple[str, ..
         arrays["ism"] = ism
     if gradients is not None:
         arrays["gradients"] = gradients
-    atomic_path(out / "attributions.npz", lambda p: np.savez_compressed(p.open("wb"), **arrays))
+    def save(path: Path) -> None:
+        with path.open("wb") as fh:
+            np.savez_compressed(fh, **arrays)
+
+    atomic_path(out / "attributions.npz", save)
     width = motif.width if motif is not None else window
     checks = [motif_check(x[i], importance[i], motif, width) if motif is not None else None for i in range(len(ids))]
     summary: dict[str, Any] = {"records": len(ids), "figures": []}

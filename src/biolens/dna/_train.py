@@ -25,6 +25,7 @@ from jaxtyping import Array, Float
 from ..core.bootstrap import bootstrap
 from ..core.checkpoint import load_checkpoint, save_checkpoint
 from ..core.config import config_from_dict, config_to_dict
+from ..core.errors import CheckpointMismatchError
 from ..core.losses import binary_cross_entropy
 from ..core.metrics import accuracy, auprc, auroc
 from ..core.train import ArrayBatches, FitResult, TrainConfig, batched_apply, fit
@@ -131,6 +132,10 @@ def load_model(run: str | Path) -> TrainedModel:
         return init_model(config_from_dict(ModelConfig, meta["model_config"]))
 
     (model, state), meta = load_checkpoint(path, skeleton)
+    n_value = meta.get("encoding", {}).get("n_value", N_VALUE)
+    if n_value != N_VALUE:
+        raise CheckpointMismatchError(f"{path}: the model was trained with N encoded as {n_value}, "
+                                      f"this biolens encodes N as {N_VALUE}")
     return TrainedModel(model, state, meta)
 
 

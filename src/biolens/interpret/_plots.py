@@ -9,8 +9,6 @@ from typing import Any
 import numpy as np
 from jaxtyping import Float
 
-from ..report.figures import new_figure
-
 __all__ = ["attribution_figure", "importance_track", "mutation_heatmap", "sequence_logo"]
 
 BASES = "ACGT"
@@ -110,7 +108,7 @@ def attribution_figure(
     if gradients is not None:
         tracks["gradient x input"] = gradient_importance(gradients[None], x[None])[0]
     rows = 3 if ism is not None else 2
-    fig, axes = new_figure(width=12, height=2.4 * rows, ncols=1) if rows == 1 else _rows(rows)
+    fig, axes = _rows(rows)
     axes = list(axes)
     if ism is not None:
         mutation_heatmap(axes.pop(0), ism, sequence, label="ISM effect")
