@@ -83,3 +83,12 @@ def test_fasta_labels_and_bad_labels(write):
 def test_unlabelled_fasta_reads_for_prediction(write):
     data = read_tf_data(write("u.fa", ">x\nACGT\n>y\nTTTT\n"))
     assert data.labels is None and data.ids == ("x", "y")
+
+
+def test_test_subset_is_never_trained_on(write):
+    rows = "sequence,label,transcription_factor,subset\n" + "".join(
+        f"ACGTACG{'ACGT'[i % 4]}AA,{i % 2},CTCF,{'test' if i < 4 else 'train'}\n" for i in range(24))
+    data = read_tf_data(write("b.csv", rows))
+    train, val, _ = prepare_training(data, ("CTCF",), val_fraction=0.25)
+    used = set(train.ids) | set(val.ids)
+    assert len(used) == 20 and not used & {"row1", "row2", "row3", "row4"}

@@ -87,6 +87,11 @@ def label_arrays(data: TFData, tasks: tuple[str, ...], *, cross_negatives: bool 
 
 def _split(data: TFData, val_fraction: float, seed: int) -> tuple[TFData, TFData, str]:
     subsets = np.asarray(data.subsets)
+    if (subsets == "test").any():  # test rows are never trained or validated on
+        data = data.take(np.flatnonzero(subsets != "test"))
+        subsets = np.asarray(data.subsets)
+        if not len(data):
+            raise InputError("holds only 'test' subset records: nothing to train on", source=data.source)
     if (subsets == "train").any():
         train = np.flatnonzero(subsets == "train")
         val = np.flatnonzero(np.isin(subsets, VALID_NAMES))

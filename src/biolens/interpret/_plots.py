@@ -40,7 +40,7 @@ def importance_track(ax: Any, tracks: dict[str, np.ndarray], *, window: tuple[in
     for name, values in tracks.items():
         values = np.asarray(values, dtype=np.float64)
         scale = np.abs(values).max() or 1.0
-        ax.plot(np.arange(len(values)), values / scale, label=f"{name} (/{scale:.3g})", lw=1.2)
+        ax.plot(np.arange(len(values)), values / scale, label=f"{name} (max |value| {scale:.3g})", lw=1.2)
     if window is not None:
         ax.axvspan(window[0] - 0.5, window[1] - 0.5, color="#999999", alpha=0.25, label="important window")
     if motif is not None:
@@ -78,7 +78,10 @@ def sequence_logo(ax: Any, weights: Float[np.ndarray, "W 4"], *, start: int = 0)
             elif value < 0:
                 down += value
                 _glyph(ax, BASES[a], start + p, down, -value)
+    from matplotlib.ticker import MaxNLocator
+
     ax.set_xlim(start - 0.5, start + len(weights) - 0.5)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     low, high = min(weights.clip(max=0).sum(1).min(), 0.0), max(weights.clip(min=0).sum(1).max(), 0.0)
     pad = 0.05 * ((high - low) or 1.0)
     ax.set_ylim(low - pad, high + pad)
