@@ -56,10 +56,29 @@ def _select(data, ids, limit, positives_only):
     return data.take(keep)
 
 
+def attributions(trained, x, method: str, *, output: str = "logit", task: str | None = None,
+                 batch_size: int = 1024, times_input: bool = False, progress: bool = False):
+    """``(N, L, 4)`` ISM effects or input gradients of one task's ``output`` of a trained DNA model."""
+    import jax
+
+    from ..core.errors import InputError
+    from ..dna import make_predict
+    from ..interpret import input_gradients, saturation_mutagenesis
+
+    if task is not None and task not in trained.tasks:
+        raise InputError(f"the model has no task {task!r}; its tasks are {list(trained.tasks)}")
+    column = trained.tasks.index(task) if task is not None else 0
+    full = make_predict(trained.model, trained.state, output=output)
+    predict = lambda b: full(b)[:, column]  # noqa: E731
+    if method == "ism":
+        return saturation_mutagenesis(jax.jit(predict), x, batch_size=batch_size, progress=progress)
+    return input_gradients(predict, x, times_input=times_input, batch_size=min(batch_size, 256))
+
+
 def _run(method, run, file, out, ids, limit, positives_only, task, output, motif, window, plot, batch_size,
          on_invalid, quiet, times_input=False) -> int:
-    from ..dna import attributions, check_length, load_model, one_hot, write_explanations
-    from ..interpret import resolve_motif
+    from ..dna import check_length, load_model, one_hot
+    from ..interpret import resolve_motif, write_explanations
     from .dna import _read
 
     trained = load_model(run)

@@ -16,8 +16,6 @@ from ._encoding import reverse_complement_one_hot as reverse_complement_one_hot
 from ._evaluate import check_length as check_length
 from ._evaluate import evaluate_data as evaluate_data
 from ._evaluate import prediction_columns as prediction_columns
-from ._explain import attributions as attributions
-from ._explain import write_explanations as write_explanations
 from ._models import PRESETS as PRESETS
 from ._models import ModelConfig as ModelConfig
 from ._models import TFBindingModel as TFBindingModel

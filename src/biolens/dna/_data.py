@@ -137,8 +137,10 @@ def read_tf_data(path: str | Path, *, on_invalid: InvalidPolicy = "error") -> TF
     path = Path(path)
     source = str(path)
     header = _first_line(path)
-    reader = _from_fasta if header.startswith(">") else _from_table
-    records, raw_labels, tfs, subsets = reader(path) if reader is _from_fasta else _from_table(path, header)
+    if header.startswith(">"):
+        records, raw_labels, tfs, subsets = _from_fasta(path)
+    else:
+        records, raw_labels, tfs, subsets = _from_table(path, header)
     if not records:
         raise InputError("has no sequence records (empty file?)", source=source)
     labels = [_parse_label(v, r, source) for v, r in zip(raw_labels, records, strict=True)]

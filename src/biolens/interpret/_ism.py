@@ -9,8 +9,8 @@ The base already present scores exactly zero (it is not re-scored). A row that i
 
 Memory: mutants are made ``batch_size`` at a time from index arithmetic, so peak memory is one
 batch of mutants plus the ``(N, L, 4)`` result -- never the ``(N, 3L, L, 4)`` tensor of all
-mutants at once (25 GB for the book's 1,000 x 200 bp example in float32 once predictions are
-stacked). Every call of ``predict`` gets exactly ``batch_size`` rows (the last batch is padded), so
+mutants at once (490 MB in float32 for just 1,000 sequences of 101 bp; it grows with ``N L^2``,
+which is how the book's all-at-once version came to ask for 25 GB). Every call of ``predict`` gets exactly ``batch_size`` rows (the last batch is padded), so
 a jitted model compiles once.
 """
 

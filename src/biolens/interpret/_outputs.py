@@ -1,5 +1,5 @@
-"""Glue between a trained TF model and :mod:`biolens.interpret`: attributions for a file, motif
-checks and figures written to a folder (what ``biolens dna ism|saliency`` do)."""
+"""Writing attributions to a folder: arrays, known-motif checks and one figure per record
+(what ``biolens dna ism|saliency`` produce; model-agnostic: it takes arrays)."""
 
 from __future__ import annotations
 
@@ -10,37 +10,14 @@ from typing import Any
 
 import numpy as np
 
-from ..core.errors import InputError
 from ..core.files import atomic_path, atomic_write_bytes, atomic_write_text
-from ._train import TrainedModel, make_predict
+from ..report.html import figure_to_png
+from ._gradients import gradient_importance
+from ._ism import ism_importance
+from ._motifs import Motif, important_window, motif_check
+from ._plots import attribution_figure
 
-__all__ = ["attributions", "write_explanations"]
-
-
-def _predictor(trained: TrainedModel, output: str, task: str | None):
-    import jax
-
-    tasks = trained.tasks
-    if task is not None and task not in tasks:
-        raise InputError(f"the model has no task {task!r}; its tasks are {list(tasks)}")
-    column = tasks.index(task) if task is not None else 0
-    full = make_predict(trained.model, trained.state, output=output)
-    return lambda x: full(x)[:, column], jax.jit(lambda x: full(x)[:, column])
-
-
-def attributions(trained: TrainedModel, x: np.ndarray, method: str, *, output: str = "logit",
-                 task: str | None = None, batch_size: int = 1024, times_input: bool = False,
-                 progress: bool = False) -> np.ndarray:
-    """``(N, L, 4)`` ISM effects (``method="ism"``) or input gradients (``"saliency"``) of one task's
-    ``output`` (``logit``, the default, does not saturate; or ``prob``)."""
-    from ..interpret import input_gradients, saturation_mutagenesis
-
-    raw, jitted = _predictor(trained, output, task)
-    if method == "ism":
-        return saturation_mutagenesis(jitted, x, batch_size=batch_size, progress=progress)
-    if method == "saliency":
-        return input_gradients(raw, x, times_input=times_input, batch_size=min(batch_size, 256))
-    raise ValueError(f"method must be 'ism' or 'saliency', got {method!r}")
+__all__ = ["write_explanations"]
 
 
 def _safe(name: str) -> str:
@@ -48,13 +25,10 @@ def _safe(name: str) -> str:
 
 
 def write_explanations(out: Path, ids: tuple[str, ...], sequences: tuple[str, ...], x: np.ndarray, *,
-                       ism: np.ndarray | None, gradients: np.ndarray | None, motif: Any | None,
+                       ism: np.ndarray | None, gradients: np.ndarray | None, motif: Motif | None,
                        plot: int, window: int, title: str) -> dict[str, Any]:
     """Write ``attributions.npz``, ``motif_check.json`` (when a motif is given) and one PNG per plotted
     record; returns a summary (motif agreement counts, figure paths)."""
-    from ..interpret import attribution_figure, gradient_importance, ism_importance, motif_check
-    from ..report.html import figure_to_png
-
     out.mkdir(parents=True, exist_ok=True)
     importance = ism_importance(ism, x) if ism is not None else gradient_importance(gradients, x)
     arrays = {"ids": np.asarray(ids), "importance": importance}
@@ -76,8 +50,6 @@ def write_explanations(out: Path, ids: tuple[str, ...], sequences: tuple[str, ..
         atomic_write_text(out / "motif_check.json", json.dumps(
             {"summary": summary["motif"], "records": {i: c.as_dict() for i, c in zip(ids, checks, strict=True)}},
             indent=1) + "\n")
-    from ..interpret import important_window
-
     for i in range(min(plot, len(ids))):
         check = checks[i]
         win = check.window if check is not None else important_window(importance[i], width)
