@@ -92,3 +92,20 @@ def test_test_subset_is_never_trained_on(write):
     train, val, _ = prepare_training(data, ("CTCF",), val_fraction=0.25)
     used = set(train.ids) | set(val.ids)
     assert len(used) == 20 and not used & {"row1", "row2", "row3", "row4"}
+
+
+def test_multitask_files_get_negatives_only_for_positive_only_tfs(write):
+    from biolens.dna import concat_data
+
+    pos = read_tf_data(resolve_input("sample:ctcfl_train")).take(np.arange(40))
+    labelled = read_tf_data(write("ctcf.fa", "".join(
+        f">c{i} label={i % 2} tf=CTCF\n{'ACGT' * 25}A\n" for i in range(20))))
+    data = concat_data([pos, labelled])
+    tasks = pick_tasks(data)
+    assert tasks == ("CTCFL", "CTCF")
+    train, val, summary = prepare_training(data, tasks, val_fraction=0.25, seed=0)
+    shuffled = [i for i in train.ids + val.ids if i.endswith("_shuf")]
+    assert len(shuffled) == 40 and all(i.startswith("seq_") for i in shuffled)
+    assert summary["negatives"].startswith("one dinucleotide shuffle per positive of CTCFL")
+    neg = [k for k, i in enumerate(train.ids) if i.endswith("_shuf")]
+    assert train.mask[neg].all() and not train.y[neg].any()  # shuffled: a negative for both tasks

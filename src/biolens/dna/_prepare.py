@@ -49,15 +49,27 @@ def pick_tasks(data: TFData, tf: str | None = None) -> tuple[str, ...]:
     return names or ("bound",)
 
 
-def with_shuffled_negatives(data: TFData, seed: int) -> TFData:
-    """``data`` plus one dinucleotide-shuffled negative per record (ids ``<id>_shuf``, label 0)."""
-    negatives = shuffle_many(data.sequences, seed)
-    n = len(data)
-    labels = np.concatenate([np.ones(n, np.float32) if data.labels is None else data.labels, np.zeros(n, np.float32)])
+def with_shuffled_negatives(data: TFData, seed: int, *, tfs: tuple[str, ...] | None = None) -> TFData:
+    """``data`` plus one dinucleotide-shuffled negative (id ``<id>_shuf``, label 0, no TF: a negative
+    for every task) per record -- or only per record of the TFs in ``tfs``."""
+    source = np.arange(len(data)) if tfs is None else np.flatnonzero(np.isin(np.asarray(data.tfs), tfs))
+    negatives = shuffle_many([data.sequences[i] for i in source], seed)
+    n, k = len(data), len(source)
+    labels = np.concatenate([np.ones(n, np.float32) if data.labels is None else data.labels, np.zeros(k, np.float32)])
     return TFData(
-        data.ids + tuple(f"{i}_shuf" for i in data.ids), data.sequences + tuple(negatives), labels,
-        data.tfs + ("",) * n, data.subsets + data.subsets, data.source, data.report,
+        data.ids + tuple(f"{data.ids[i]}_shuf" for i in source), data.sequences + tuple(negatives), labels,
+        data.tfs + ("",) * k, data.subsets + tuple(data.subsets[i] for i in source), data.source, data.report,
     )
+
+
+def _positive_only_tfs(data: TFData) -> tuple[str, ...] | None:
+    """The TFs whose records are all labelled 1 (``None`` = the whole file, when it names no TF)."""
+    if data.labels is None:
+        return ()
+    if not any(data.tfs):
+        return None if data.only_positives else ()
+    tfs = np.asarray(data.tfs)
+    return tuple(t for t in dict.fromkeys(data.tfs) if np.all(data.labels[tfs == t] == 1))
 
 
 def label_arrays(data: TFData, tasks: tuple[str, ...], *, cross_negatives: bool = False,
@@ -108,19 +120,22 @@ def _split(data: TFData, val_fraction: float, seed: int) -> tuple[TFData, TFData
 
 def prepare_training(data: TFData, tasks: tuple[str, ...], *, val_fraction: float = 0.1, seed: int = 0,
                      cross_negatives: bool = False) -> tuple[LabelledArrays, LabelledArrays, dict[str, Any]]:
-    """Split ``data`` (subsets from the file, else a seeded random ``val_fraction``), then, when it
-    holds only positives, add one dinucleotide-shuffled negative per record *within* each split (a
-    negative never shares its source with the other split). Returns train, validation and a summary."""
+    """Split ``data`` (subsets from the file, else a seeded random ``val_fraction``), then, for every
+    TF whose records are all positives (a DeepBind ``_AC`` file), add one dinucleotide-shuffled
+    negative per record *within* each split (a negative never shares its source with the other
+    split). Returns train, validation and a summary."""
     if len(tasks) == 1 and any(data.tfs) and tasks[0] in data.tfs:
         keep = np.flatnonzero(np.asarray(data.tfs) == tasks[0])
         data = data.take(keep) if len(keep) < len(data) else data
-    positives_only = data.only_positives
+    needy = _positive_only_tfs(data)
     train, val, how = _split(data, val_fraction, seed)
-    if positives_only:
-        train, val = with_shuffled_negatives(train, seed), with_shuffled_negatives(val, seed + 1)
+    if needy != ():
+        train = with_shuffled_negatives(train, seed, tfs=needy)
+        val = with_shuffled_negatives(val, seed + 1, tfs=needy)
+    which = "" if not needy else f" of {', '.join(needy)}"
     summary = {
         "tasks": list(tasks), "split": how, "train_records": len(train), "validation_records": len(val),
-        "negatives": "one dinucleotide shuffle per positive (Altschul-Erickson), per split" if positives_only
+        "negatives": f"one dinucleotide shuffle per positive{which} (Altschul-Erickson), per split" if needy != ()
         else "from the file's labels",
         "cross_negatives": cross_negatives,
     }
