@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import gzip
 import random
 import shutil
 from pathlib import Path
@@ -31,11 +32,43 @@ def solubility(shared: Path, n: int = 400, seed: int = 0) -> None:
     shutil.copy(shared / "proteins/solubility/LICENSE", OUT / "proteins/LICENSE-DeepSol")
 
 
+def _deepbind_rows(path: Path, n: int, seed: int, balanced: bool) -> tuple[str, list[str]]:
+    with gzip.open(path, "rt") as fh:
+        header, *rows = fh.read().splitlines()
+    rng = random.Random(seed)
+    if balanced:  # half bound, half unbound, each in file order
+        pos = [i for i, r in enumerate(rows) if r.endswith("\t1")]
+        neg = [i for i, r in enumerate(rows) if r.endswith("\t0")]
+        picked = sorted(rng.sample(pos, n // 2) + rng.sample(neg, n // 2))
+    else:
+        picked = sorted(rng.sample(range(len(rows)), n))
+    return header, [rows[i] for i in picked]
+
+
+def dna(shared: Path, seed: int = 0) -> None:
+    """CTCFL (DeepBind ENCODE) training positives and test rows, and CTCF test rows (lab-rasool/TFBS)."""
+    src = shared / "dna/tf_binding"
+    ctcfl_ac = next((src / "deepbind_encode").glob("CTCFL_*_AC.seq.gz"))
+    ctcfl_b = next((src / "deepbind_encode").glob("CTCFL_*_B.seq.gz"))
+    picks = [
+        (ctcfl_ac, 600, False, "CTCFL_K562_HudsonAlpha_AC_sample.seq.gz"),
+        (ctcfl_b, 200, True, "CTCFL_K562_HudsonAlpha_B_sample.seq.gz"),
+        (src / "CTCF_NH-A_CTCF_Broad_B.seq.gz", 200, True, "CTCF_NH-A_Broad_B_sample.seq.gz"),
+    ]
+    (OUT / "dna").mkdir(parents=True, exist_ok=True)
+    for path, n, balanced, name in picks:
+        header, rows = _deepbind_rows(path, n, seed, balanced)
+        with gzip.GzipFile(OUT / "dna" / name, "wb", mtime=0) as fh:
+            fh.write(("\n".join([header, *rows]) + "\n").encode())
+    shutil.copy(src / "LICENSE-lab-rasool-TFBS", OUT / "dna/LICENSE-lab-rasool-TFBS")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--shared", type=Path, default=Path("../shared/data"))
     args = parser.parse_args()
     solubility(args.shared)
+    dna(args.shared)
 
 
 if __name__ == "__main__":
