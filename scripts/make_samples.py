@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import gzip
 import random
 import shutil
 from pathlib import Path
@@ -71,8 +72,6 @@ def enzyme(shared: Path, n: int = 300, seed: int = 0) -> None:
 
 def gb1(shared: Path, n: int = 400, seed: int = 0) -> None:
     """FLIP GB1 three_vs_rest: n variants, rows unchanged (columns sequence,target,set,validation)."""
-    import gzip
-
     with gzip.open(shared / "proteins/flip/gb1/three_vs_rest.csv.gz", "rt") as fh:
         lines = fh.read().splitlines()
     picked = sorted(random.Random(seed).sample(range(1, len(lines)), n))
@@ -101,6 +100,37 @@ def secondary_structure(shared: Path, counts=(("train", 70), ("valid", 15), ("te
     shutil.copy(shared / "proteins/flip/LICENSE", dst / "LICENSE-FLIP")
 
 
+def _deepbind_rows(path: Path, n: int, seed: int, balanced: bool) -> tuple[str, list[str]]:
+    with gzip.open(path, "rt") as fh:
+        header, *rows = fh.read().splitlines()
+    rng = random.Random(seed)
+    if balanced:  # half bound, half unbound, each in file order
+        pos = [i for i, r in enumerate(rows) if r.endswith("\t1")]
+        neg = [i for i, r in enumerate(rows) if r.endswith("\t0")]
+        picked = sorted(rng.sample(pos, n // 2) + rng.sample(neg, n // 2))
+    else:
+        picked = sorted(rng.sample(range(len(rows)), n))
+    return header, [rows[i] for i in picked]
+
+
+def dna(shared: Path, seed: int = 0) -> None:
+    """CTCFL (DeepBind ENCODE) training positives and test rows, and CTCF test rows (lab-rasool/TFBS)."""
+    src = shared / "dna/tf_binding"
+    ctcfl_ac = next((src / "deepbind_encode").glob("CTCFL_*_AC.seq.gz"))
+    ctcfl_b = next((src / "deepbind_encode").glob("CTCFL_*_B.seq.gz"))
+    picks = [
+        (ctcfl_ac, 600, False, "CTCFL_K562_HudsonAlpha_AC_sample.seq.gz"),
+        (ctcfl_b, 200, True, "CTCFL_K562_HudsonAlpha_B_sample.seq.gz"),
+        (src / "CTCF_NH-A_CTCF_Broad_B.seq.gz", 200, True, "CTCF_NH-A_Broad_B_sample.seq.gz"),
+    ]
+    (OUT / "dna").mkdir(parents=True, exist_ok=True)
+    for path, n, balanced, name in picks:
+        header, rows = _deepbind_rows(path, n, seed, balanced)
+        with gzip.GzipFile(OUT / "dna" / name, "wb", mtime=0) as fh:
+            fh.write(("\n".join([header, *rows]) + "\n").encode())
+    shutil.copy(src / "LICENSE-lab-rasool-TFBS", OUT / "dna/LICENSE-lab-rasool-TFBS")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--shared", type=Path, default=Path("../shared/data"))
@@ -110,6 +140,7 @@ def main() -> None:
     enzyme(args.shared)
     gb1(args.shared)
     secondary_structure(args.shared)
+    dna(args.shared)
 
 
 if __name__ == "__main__":

@@ -51,6 +51,21 @@ SAMPLES: dict[str, Sample] = {
             "100 FLIP secondary-structure proteins (70 train, 15 validation, 15 test): sequences, H/E/C labels, masks",
             "J-SNACKKB/FLIP", "AFL-3.0",
         ),
+        Sample(
+            "ctcfl_train", "dna/CTCFL_K562_HudsonAlpha_AC_sample.seq.gz",
+            "600 CTCFL ChIP-seq peaks, 101 bp, positives only (DeepBind _AC format)",
+            "ENCODE via jisraeli/DeepBind", "ENCODE data release policy (no restrictions)",
+        ),
+        Sample(
+            "ctcfl_test", "dna/CTCFL_K562_HudsonAlpha_B_sample.seq.gz",
+            "100 CTCFL peaks + 100 shuffled negatives, 101 bp (DeepBind _B test rows)",
+            "ENCODE via jisraeli/DeepBind", "ENCODE data release policy (no restrictions)",
+        ),
+        Sample(
+            "ctcf_test", "dna/CTCF_NH-A_Broad_B_sample.seq.gz",
+            "100 CTCF peaks + 100 shuffled negatives, 101 bp (DeepBind format)",
+            "lab-rasool/TFBS", "MIT",
+        ),
     ]
 }
 
