@@ -14,6 +14,7 @@ from .. import __version__
 from ..core.errors import BiolensError
 from . import dna as _dna
 from . import embed as _embed
+from . import proteins as _proteins
 
 __all__ = ["cli", "main", "run"]
 
@@ -25,6 +26,7 @@ def cli() -> None:
 
 
 _embed.register(cli)
+_proteins.register(cli)
 _dna.register(cli)
 
 
