@@ -13,6 +13,7 @@ import click
 from .. import __version__
 from ..core.errors import BiolensError
 from . import embed as _embed
+from . import structure as _structure
 
 __all__ = ["cli", "main", "run"]
 
@@ -24,6 +25,7 @@ def cli() -> None:
 
 
 _embed.register(cli)
+_structure.register(cli)
 
 
 def main(argv: list[str] | None = None) -> int:
