@@ -149,3 +149,19 @@ def test_folder_skips_bad_files_with_reasons(write, tmp_path):
     assert len(chains) == 1 and "CA-only" in report.skipped["ca.pdb"]
     with pytest.raises(InputError, match="CA-only"):
         load_folder(tmp_path, neighbours=4, on_invalid="error")
+
+
+def test_chain_by_mmcif_label_when_no_author_chain_matches(write, tmp_path):
+    gemmi = pytest.importorskip("gemmi")
+    st = gemmi.read_structure(str(write("plain.pdb", pdb(chain_lines()))))
+    st.setup_entities()
+    st[0]["A"].name = "X"
+    for res in st[0]["X"]:
+        res.subchain = "Q"
+    path = tmp_path / "label.cif"
+    st.make_mmcif_document().write_file(str(path))
+    bb, rep = read_backbones(path, "Q")
+    assert bb[0].chain == "X" and rep.chain_by_label == {"Q": "X"} and len(bb[0]) == 6
+    assert read_backbones(path, "X")[0][0].chain == "X"
+    with pytest.raises(InputError, match=r"has no chain 'Z'; its chains are X \(mmCIF labels of protein polymers: Q\)"):
+        read_backbones(path, "Z")

@@ -6,9 +6,12 @@ Every rule below is applied the same way to every file, and what it did is count
 ========================  ==================================================================
 models                    the first model is read; further models (NMR ensembles) are ignored
                           and counted
-chains                    ``chain=`` picks one chain by its author name (an absent name is an
-                          error listing the chains); otherwise every chain with a protein polymer
-                          is read. Chains without one (DNA/RNA, ligands, water) are skipped, counted
+chains                    ``chain=`` picks one chain by its author name; if no author chain of
+                          that name has a protein polymer, by the mmCIF label (``label_asym_id``)
+                          of a protein polymer, reported (``chain_by_label``); else an error
+                          listing the chains. Without ``chain=`` every chain with a protein
+                          polymer is read; chains without one (DNA/RNA, ligands, water) are
+                          skipped, counted
 residues                  the residues of the chain's protein polymer, in file order. Ligands,
                           ions and waters (hetero groups outside the polymer) are dropped, counted
 non-standard residues     modified amino acids inside the polymer (MSE, SEP, UNK, ...) are kept
@@ -106,6 +109,7 @@ class ReadReport:
     missing_o: int = 0
     missing_cb: int = 0
     breaks: int = 0
+    chain_by_label: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         out = dict(self.__dict__)
@@ -123,6 +127,8 @@ class ReadReport:
         parts += [f"{getattr(self, k)} {text}" for k, text in named if getattr(self, k)]
         if self.nonstandard:
             parts.append("non-standard kept: " + " ".join(f"{k}×{v}" for k, v in sorted(self.nonstandard.items())))
+        if self.chain_by_label:
+            parts.append("chains matched by mmCIF label: " + ", ".join(f"{k} (author {v})" for k, v in self.chain_by_label.items()))
         if self.chains_skipped:
             parts.append("chains skipped: " + "; ".join(f"{k} ({v})" for k, v in self.chains_skipped.items()))
         return ", ".join(parts)
@@ -211,12 +217,33 @@ def _ca_only(chain: Any) -> bool:
     return "CA" in names and not ({"N", "C"} & names)
 
 
+def _author_chain(model: Any, name: str, report: ReadReport, source: str) -> str:
+    """The author chain to read for a requested name (author name first, then mmCIF label)."""
+    authors = {c.name: c for c in model}
+    if name in authors and _is_protein(authors[name]):
+        return name
+    for ch in model:
+        if _is_protein(ch) and ch.get_polymer().subchain_id() == name:
+            report.chain_by_label[name] = ch.name
+            return ch.name
+    if name in authors:
+        return name  # it exists but has no protein: the caller reports that
+    labels = sorted({c.get_polymer().subchain_id() for c in model if _is_protein(c)})
+    also = f" (mmCIF labels of protein polymers: {', '.join(labels)})" if _is_cif(source) and labels else ""
+    raise InputError(f"has no chain {name!r}; its chains are {', '.join(authors) or 'none'}{also}", source=source)
+
+
+def _is_cif(source: str) -> bool:
+    return source.lower().removesuffix(".gz").endswith((".cif", ".mmcif"))
+
+
 def read_backbones(path: str | Path, chain: str | None = None) -> tuple[list[Backbone], ReadReport]:
     """Read the protein backbones of a PDB/mmCIF file (``.gz`` too) by the module's rules.
 
     Args:
         path: the file.
-        chain: an author chain name to read only that chain; ``None`` reads every protein chain.
+        chain: a chain name (author name, else mmCIF label of a protein polymer) to read only
+            that chain; ``None`` reads every protein chain.
 
     Returns:
         The backbones (one per chain with at least one complete residue) and the file's report.
@@ -228,9 +255,8 @@ def read_backbones(path: str | Path, chain: str | None = None) -> tuple[list[Bac
     st = _open(path)
     report = ReadReport(str(path), models_ignored=len(st) - 1)
     model = st[0]
-    names = [c.name for c in model]
-    if chain is not None and chain not in names:
-        raise InputError(f"has no chain {chain!r}; its chains are {', '.join(names) or 'none'}", source=str(path))
+    if chain is not None:
+        chain = _author_chain(model, chain, report, str(path))
     entry = entry_name(path)
     out = []
     for ch in model:
