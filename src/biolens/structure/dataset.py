@@ -113,6 +113,27 @@ def _threedi(backbone: Backbone) -> np.ndarray:
     return threedi_states(backbone)
 
 
+def _listed_chain(path: Path, lists: dict[Path, dict[str, str]]) -> tuple[bool, str | None]:
+    """(use the file?, chain to take) under the chain-list rule."""
+    if path.parent not in lists:
+        return True, None
+    chain = lists[path.parent].get(entry_name(path).upper())
+    return chain is not None, chain
+
+
+def _add_file(report: FolderReport, chains: list[Chain], backbones: list[Backbone], rep: Any, *,
+              split: str, neighbours: int, threedi: bool) -> None:
+    report.files += 1
+    report.per_file.append({**rep.to_dict(), "split": split})
+    report.totals.update({k: v for k, v in rep.to_dict().items() if isinstance(v, int) and k != "residues"})
+    report.totals["chain_by_label"] += len(rep.chain_by_label)
+    for bb in backbones:
+        feats, _ = residue_features(bb, neighbours)
+        chains.append(Chain(bb, feats, _threedi(bb) if threedi else None, split))
+        report.chains += 1
+        report.residues += len(bb)
+
+
 def load_folder(
     root: str | Path, *, neighbours: int, on_invalid: str = "skip", threedi: bool = False,
     split_seed: int = 0, val: float = 0.05, test: float = 0.10, splits: tuple[str, ...] | None = None,
@@ -126,7 +147,6 @@ def load_folder(
     files = find_structure_files(root)
     lists = _chain_lists(files)
     report, chains = FolderReport(str(root)), []
-    seen: dict[Path, set[str]] = {}
     with progress_bar(len(files), "reading structures", enabled=progress) as advance:
         for path in files:
             advance(1)
@@ -134,14 +154,10 @@ def load_folder(
             split = assign_split(rel, split_seed, val=val, test=test)
             if splits is not None and split not in splits:
                 continue
-            chain = None
-            if path.parent in lists:
-                entry = entry_name(path).upper()
-                seen.setdefault(path.parent, set()).add(entry)
-                chain = lists[path.parent].get(entry)
-                if chain is None:
-                    report.skipped[rel] = f"not in chain list of {path.parent.name}"
-                    continue
+            use, chain = _listed_chain(path, lists)
+            if not use:
+                report.skipped[rel] = f"not in chain list of {path.parent.name}"
+                continue
             try:
                 backbones, rep = read_backbones(path, chain)
             except InputError as exc:
@@ -149,16 +165,10 @@ def load_folder(
                     raise
                 report.skipped[rel] = exc.problem
                 continue
-            report.files += 1
-            report.per_file.append({**rep.to_dict(), "split": split})
-            report.totals.update({k: v for k, v in rep.to_dict().items() if isinstance(v, int) and k != "residues"})
-            for bb in backbones:
-                feats, _ = residue_features(bb, neighbours)
-                chains.append(Chain(bb, feats, _threedi(bb) if threedi else None, split))
-                report.chains += 1
-                report.residues += len(bb)
+            _add_file(report, chains, backbones, rep, split=split, neighbours=neighbours, threedi=threedi)
     for folder, table in lists.items():
-        report.listed_missing += sorted(set(table) - seen.get(folder, set()))
+        present = {entry_name(f).upper() for f in files if f.parent == folder}
+        report.listed_missing += sorted(set(table) - present)
     if not chains:
         raise InputError("no usable protein chain in any file: " + "; ".join(
             f"{k}: {v}" for k, v in list(report.skipped.items())[:3]), source=str(root))
