@@ -20,8 +20,26 @@ from .rigid import backbone_frames, fape
 __all__ = ["loss_function", "reconstruction_loss"]
 
 
-def reconstruction_loss(decoded, batch: dict[str, Array], *, frames: int | None = None, key: jax.Array | None = None) -> Array:
-    """Mean FAPE of decoded crops ``(rot, trans, atoms)`` against the batch's coordinates.
+def _step_loss(rot, trans, true_rot, true_trans, mask):
+    """Squared error of the rigid step from each residue's frame to the next one's (rotation
+    entries, and translation in units of 2 Å), over pairs of consecutive real residues."""
+
+    def steps(r, t):
+        return jnp.einsum("lji,ljk->lik", r[:-1], r[1:]), jnp.einsum("lji,lj->li", r[:-1], t[1:] - t[:-1])
+
+    (pr, pt), (tr, tt) = steps(rot, trans), steps(true_rot, true_trans)
+    err = jnp.sum((pr - tr) ** 2, (-1, -2)) + jnp.sum((pt - tt) ** 2, -1) / 4.0
+    w = mask[:-1] & mask[1:]
+    return jnp.sum(err * w) / jnp.maximum(jnp.sum(w), 1)
+
+
+def reconstruction_loss(
+    decoded, batch: dict[str, Array], *, frames: int | None = None, key: jax.Array | None = None,
+    step_weight: float = 0.0,
+) -> Array:
+    """Mean FAPE of decoded crops ``(rot, trans, atoms)`` against the batch's coordinates, plus
+    ``step_weight`` times the error of residue-to-residue steps (a dense local signal: chained
+    errors soon exceed FAPE's clamp, where it has no gradient).
 
     With ``frames`` and ``key``, each crop's atoms are seen from that many random residue
     frames instead of all of them (an unbiased, cheaper estimate for training).
@@ -34,9 +52,14 @@ def reconstruction_loss(decoded, batch: dict[str, Array], *, frames: int | None 
         pick = jnp.arange(n) if k is None or frames is None or frames >= n else jax.random.permutation(k, n)[:frames]
         pred = (rot[pick], trans[pick], atoms)
         true = (true_rot[pick], true_trans[pick], coords)
-        return fape(pred, true, mask, atom_mask & mask[:, None], frame_mask=mask[pick])
+        loss = fape(pred, true, mask, atom_mask & mask[:, None], frame_mask=mask[pick])
+        return loss + step_weight * _step_loss(rot, trans, true_rot, true_trans, mask) if step_weight else loss
 
     return jnp.mean(jax.vmap(one)(*decoded, batch["coords"], batch["mask"], batch["atom_mask"], keys))
+
+
+def _reconstruction(config: ModelConfig, decoded, batch, key) -> Array:
+    return reconstruction_loss(decoded, batch, frames=config.fape_frames, key=key, step_weight=config.step_weight)
 
 
 def _vq_loss(config: ModelConfig):
@@ -50,7 +73,7 @@ def _vq_loss(config: ModelConfig):
         d = z.shape[-1]
         new_book = ema_update(book, z.reshape(-1, d), idx.reshape(-1), batch["mask"].reshape(-1),
                               decay=config.ema_decay, dead_threshold=config.dead_threshold, key=key)
-        rec = reconstruction_loss(decoded, batch, frames=config.fape_frames, key=jax.random.fold_in(key, 7))
+        rec = _reconstruction(config, decoded, batch, jax.random.fold_in(key, 7))
         return rec + config.commitment * commit, new_book
 
     return loss
@@ -63,7 +86,7 @@ def _vae_loss(config: ModelConfig):
         decoded = jax.vmap(model.decoder)(z, batch["mask"])
         kl = 0.5 * jnp.sum(mean**2 + jnp.exp(logvar) - 1.0 - logvar, -1)
         kl = jnp.sum(kl * batch["mask"]) / jnp.maximum(jnp.sum(batch["mask"]), 1)
-        rec = reconstruction_loss(decoded, batch, frames=config.fape_frames, key=jax.random.fold_in(key, 7))
+        rec = _reconstruction(config, decoded, batch, jax.random.fold_in(key, 7))
         return rec + config.kl_weight * kl, state
 
     return loss
@@ -73,7 +96,7 @@ def _threedi_loss(config: ModelConfig):
     def loss(model, state, batch, key):
         z = jax.vmap(model.encode)(batch["states"])
         decoded = jax.vmap(model.decoder)(z, batch["mask"])
-        return reconstruction_loss(decoded, batch, frames=config.fape_frames, key=key), state
+        return _reconstruction(config, decoded, batch, key), state
 
     return loss
 

@@ -40,7 +40,8 @@ class ModelConfig:
     ``kind``: ``vqvae`` (discrete tokens), ``vae`` (Gaussian latents) or ``3di`` (the decoder
     alone, reading Foldseek 3Di states: a reference for how much backbone 3Di tokens carry).
     ``code_dim`` is the code (VQ) or latent (VAE) width per residue. ``fape_frames``: residue
-    frames per crop the training loss looks from (``None``: all).
+    frames per crop the training loss looks from (``None``: all); ``step_weight``: weight of the
+    residue-to-residue step loss beside FAPE.
     """
 
     kind: str = "vqvae"
@@ -56,6 +57,7 @@ class ModelConfig:
     dead_threshold: float = 1.0
     kl_weight: float = 1e-3
     fape_frames: int | None = 32
+    step_weight: float = 1.0
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
