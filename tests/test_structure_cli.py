@@ -91,3 +91,21 @@ def test_bad_inputs_get_clear_messages(run, capsys, write):
         assert main(["structure", *args]) == 2, args
         err = capsys.readouterr().err
         assert message in err and "Traceback" not in err, (args, err)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["vae", "3di"])
+def test_other_model_kinds_train_and_evaluate(kind, tmp_path, capsys):
+    out = tmp_path / kind
+    args = ["structure", "train", "--structures", "sample:structures", "--out", str(out), "--preset", "tiny",
+            "--model", kind, "--max-steps", "4", "-q"]
+    assert main(args) == 0
+    assert main(["structure", "evaluate", str(out), "--structures", "sample:structures", "--no-3di", "-q"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["model"] == kind and result["chains"] == 8 and np.isfinite(result["rmsd"])
+    if kind == "vae":
+        assert result["codebook_usage"] is None  # continuous latents
+        assert main(["structure", "tokenize", str(out), SMALL]) == 2
+        assert "Gaussian VAE" in capsys.readouterr().err
+    else:
+        assert result["codebook_size"] == 20 and 0 < result["codebook_usage"] <= 1
