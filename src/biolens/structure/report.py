@@ -41,7 +41,7 @@ def write_run_report(run: str | Path, *, structures: str, progress: bool = False
                                                                                "bits_per_residue")}}]
         page.heading("Held-out test files").table(rows, columns=["tokens", *_KEYS])
     history = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
-    page.heading("Training").figure(learning_curves(history), caption="training FAPE loss and validation metrics")
+    page.heading("Training").figure(learning_curves(history), caption="training loss (FAPE + residue-step error + commitment or KL) and validation FAPE (all frames), codebook use")
     data = json.loads((run / "data.json").read_text())
     page.heading("Data").text(f"{data['files']} files, {data['chains']} chains, {data['residues']} residues; "
                               f"{len(data['skipped'])} files skipped.")
