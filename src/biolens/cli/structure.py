@@ -23,7 +23,7 @@ def structure_group() -> None:
 @click.option("--structures", required=True, help="Folder of PDB/mmCIF files (.gz too; *.lst chain lists), or sample:structures.")
 @click.option("--out", "-o", type=PathType, required=True, help="Run folder (an existing run with the same settings resumes).")
 @click.option("--preset", type=click.Choice(["default", "tiny"]), default="default", show_default=True,
-              help="default: about 10 min on 2 idle CPU cores; tiny: seconds.")
+              help="default: about 5 CPU-minutes (1,500 steps); tiny: seconds.")
 @click.option("--model", "kind", type=click.Choice(["vqvae", "vae", "3di"]), default=None,
               help="vqvae (tokens), vae (Gaussian latents), 3di (our decoder on Foldseek 3Di states). Default: vqvae.")
 @click.option("--codebook-size", "-k", type=int, default=None, help="Codebook size K (default 64).")
