@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import gzip
 import random
 import shutil
 from pathlib import Path
@@ -29,6 +30,105 @@ def solubility(shared: Path, n: int = 400, seed: int = 0) -> None:
         writer.writeheader()
         writer.writerows(rows[i] for i in picked)
     shutil.copy(shared / "proteins/solubility/LICENSE", OUT / "proteins/LICENSE-DeepSol")
+
+
+def _fasta_blocks(path: Path) -> list[list[str]]:
+    """Records of a FASTA file as their original lines (header + wrapped sequence lines)."""
+    blocks: list[list[str]] = []
+    for line in path.read_text().splitlines():
+        if line.startswith(">"):
+            blocks.append([line])
+        elif blocks:
+            blocks[-1].append(line)
+    return blocks
+
+
+def deeploc(shared: Path, n_each: int = 150, seed: int = 0) -> None:
+    """DeepLoc records as published: n_each from the validation file and n_each from the test file."""
+    src = shared / "proteins/localization"
+    rng = random.Random(seed)
+    out = []
+    for name in ("deeploc_val.fasta", "deeploc_test.fasta"):
+        blocks = _fasta_blocks(src / name)
+        out += [blocks[i] for i in sorted(rng.sample(range(len(blocks)), n_each))]
+    (OUT / "proteins/deeploc.fasta").write_text("".join("\n".join(b) + "\n" for b in out))
+    shutil.copy(src / "LICENSE", OUT / "proteins/LICENSE-DeepLoc")
+
+
+def enzyme(shared: Path, n: int = 300, seed: int = 0) -> None:
+    """DeepFRI EC: n test chains with their sequences and annotation rows (header kept whole)."""
+    src = shared / "proteins/enzyme"
+    dst = OUT / "proteins/enzyme"
+    dst.mkdir(parents=True, exist_ok=True)
+    blocks = _fasta_blocks(src / "nrPDB-EC_2020.04_test_sequences.fasta")
+    picked = [blocks[i] for i in sorted(random.Random(seed).sample(range(len(blocks)), n))]
+    ids = {b[0][1:].split()[0] for b in picked}
+    (dst / "nrPDB-EC_sample_sequences.fasta").write_text("".join("\n".join(b) + "\n" for b in picked))
+    lines = (src / "nrPDB-EC_2020.04_annot.tsv").read_text().splitlines()
+    rows = [ln for ln in lines[3:] if ln.split("\t")[0] in ids]
+    (dst / "nrPDB-EC_sample_annot.tsv").write_text("\n".join(lines[:3] + rows) + "\n")
+    shutil.copy(src / "LICENSE", dst / "LICENSE-DeepFRI")
+
+
+def gb1(shared: Path, n: int = 400, seed: int = 0) -> None:
+    """FLIP GB1 three_vs_rest: n variants, rows unchanged (columns sequence,target,set,validation)."""
+    with gzip.open(shared / "proteins/flip/gb1/three_vs_rest.csv.gz", "rt") as fh:
+        lines = fh.read().splitlines()
+    picked = sorted(random.Random(seed).sample(range(1, len(lines)), n))
+    (OUT / "proteins/gb1_three_vs_rest.csv").write_text("\n".join([lines[0]] + [lines[i] for i in picked]) + "\n")
+    shutil.copy(shared / "proteins/flip/LICENSE", OUT / "proteins/LICENSE-FLIP")
+
+
+def secondary_structure(shared: Path, counts=(("train", 70), ("valid", 15), ("test", 15)), seed: int = 0) -> None:
+    """FLIP secondary structure: proteins from each set, with their labels and masks."""
+    src = shared / "proteins/flip/secondary_structure"
+    dst = OUT / "proteins/secondary_structure"
+    dst.mkdir(parents=True, exist_ok=True)
+    labels = _fasta_blocks(src / "sampled.fasta")
+
+    def group(header: str) -> str:
+        return "valid" if "VALIDATION=True" in header else ("test" if "SET=test" in header else "train")
+
+    rng = random.Random(seed)
+    ids = set()
+    for name, k in counts:
+        members = [b[0][1:].split()[0] for b in labels if group(b[0]) == name]
+        ids |= set(rng.sample(members, k))
+    for name in ("sequences.fasta", "sampled.fasta", "mask.fasta"):
+        blocks = [b for b in _fasta_blocks(src / name) if b[0][1:].split()[0] in ids]
+        (dst / name).write_text("".join("\n".join(b) + "\n" for b in blocks))
+    shutil.copy(shared / "proteins/flip/LICENSE", dst / "LICENSE-FLIP")
+
+
+def _deepbind_rows(path: Path, n: int, seed: int, balanced: bool) -> tuple[str, list[str]]:
+    with gzip.open(path, "rt") as fh:
+        header, *rows = fh.read().splitlines()
+    rng = random.Random(seed)
+    if balanced:  # half bound, half unbound, each in file order
+        pos = [i for i, r in enumerate(rows) if r.endswith("\t1")]
+        neg = [i for i, r in enumerate(rows) if r.endswith("\t0")]
+        picked = sorted(rng.sample(pos, n // 2) + rng.sample(neg, n // 2))
+    else:
+        picked = sorted(rng.sample(range(len(rows)), n))
+    return header, [rows[i] for i in picked]
+
+
+def dna(shared: Path, seed: int = 0) -> None:
+    """CTCFL (DeepBind ENCODE) training positives and test rows, and CTCF test rows (lab-rasool/TFBS)."""
+    src = shared / "dna/tf_binding"
+    ctcfl_ac = next((src / "deepbind_encode").glob("CTCFL_*_AC.seq.gz"))
+    ctcfl_b = next((src / "deepbind_encode").glob("CTCFL_*_B.seq.gz"))
+    picks = [
+        (ctcfl_ac, 600, False, "CTCFL_K562_HudsonAlpha_AC_sample.seq.gz"),
+        (ctcfl_b, 200, True, "CTCFL_K562_HudsonAlpha_B_sample.seq.gz"),
+        (src / "CTCF_NH-A_CTCF_Broad_B.seq.gz", 200, True, "CTCF_NH-A_Broad_B_sample.seq.gz"),
+    ]
+    (OUT / "dna").mkdir(parents=True, exist_ok=True)
+    for path, n, balanced, name in picks:
+        header, rows = _deepbind_rows(path, n, seed, balanced)
+        with gzip.GzipFile(OUT / "dna" / name, "wb", mtime=0) as fh:
+            fh.write(("\n".join([header, *rows]) + "\n").encode())
+    shutil.copy(src / "LICENSE-lab-rasool-TFBS", OUT / "dna/LICENSE-lab-rasool-TFBS")
 
 
 PROVENANCE = """\
@@ -73,6 +173,11 @@ def main() -> None:
     parser.add_argument("--shared", type=Path, default=Path("../shared/data"))
     args = parser.parse_args()
     solubility(args.shared)
+    deeploc(args.shared)
+    enzyme(args.shared)
+    gb1(args.shared)
+    secondary_structure(args.shared)
+    dna(args.shared)
     structures(args.shared)
 
 

@@ -12,7 +12,9 @@ import click
 
 from .. import __version__
 from ..core.errors import BiolensError
+from . import dna as _dna
 from . import embed as _embed
+from . import proteins as _proteins
 from . import structure as _structure
 
 __all__ = ["cli", "main", "run"]
@@ -25,6 +27,8 @@ def cli() -> None:
 
 
 _embed.register(cli)
+_proteins.register(cli)
+_dna.register(cli)
 _structure.register(cli)
 
 
