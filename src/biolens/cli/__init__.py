@@ -15,6 +15,7 @@ from ..core.errors import BiolensError
 from . import dna as _dna
 from . import embed as _embed
 from . import proteins as _proteins
+from . import structure as _structure
 
 __all__ = ["cli", "main", "run"]
 
@@ -28,6 +29,7 @@ def cli() -> None:
 _embed.register(cli)
 _proteins.register(cli)
 _dna.register(cli)
+_structure.register(cli)
 
 
 def main(argv: list[str] | None = None) -> int:
