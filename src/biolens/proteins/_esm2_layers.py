@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float, PRNGKeyArray
 
-__all__ = ["Dense", "LayerNorm", "SelfAttention", "TransformerLayer", "apply_rotary", "rotary_tables"]
+__all__ = ["Dense", "LayerNorm", "SelfAttention", "TransformerLayer", "apply_rotary", "head_attention", "rotary_tables"]
 
 _INIT_STD = 0.02
 
@@ -54,25 +54,33 @@ def rotary_tables(inv_freq: Float[Array, " K/2"], length: int) -> tuple[Float[Ar
     return jnp.cos(angles), jnp.sin(angles)
 
 
-def apply_rotary(x: Float[Array, "T H K"], cos: Float[Array, "T K"], sin: Float[Array, "T K"]) -> Float[Array, "T H K"]:
+def apply_rotary(x: Float[Array, "*H T K"], cos: Float[Array, "T K"], sin: Float[Array, "T K"]) -> Float[Array, "*H T K"]:
     """Rotate pairs ``(x[i], x[i + K/2])`` by the position's angles (the "rotate half" layout)."""
     half = x.shape[-1] // 2
     rotated = jnp.concatenate([-x[..., half:], x[..., :half]], axis=-1)
-    return x * cos[:, None, :] + rotated * sin[:, None, :]
+    return x * cos + rotated * sin
 
 
-def attention(
-    q: Float[Array, "T H K"], k: Float[Array, "T H K"], v: Float[Array, "T H K"], key_mask: Bool[Array, " T"]
-) -> Float[Array, "T H K"]:
-    """Softmax attention of (pre-scaled) queries over the keys where ``key_mask`` is true."""
-    scores = jnp.einsum("qhk,shk->hqs", q, k)
-    scores = jnp.where(key_mask[None, None, :], scores, jnp.finfo(scores.dtype).min)
-    weights = jax.nn.softmax(scores, axis=-1)
-    return jnp.einsum("hqs,shk->qhk", weights, v)
+def head_attention(
+    q: Float[Array, "T K"], k: Float[Array, "T K"], v: Float[Array, "T K"], key_mask: Bool[Array, " T"]
+) -> Float[Array, "T K"]:
+    """One head's softmax attention of (pre-scaled) queries over the keys where ``key_mask`` is true.
+
+    The softmax is normalised after the weighted sum (``(P V) / rowsum(P)``), which saves a pass
+    over the ``(T, T)`` weights.
+    """
+    scores = q @ k.T
+    scores = jnp.where(key_mask[None, :], scores, jnp.finfo(scores.dtype).min)  # finite: no NaN rows
+    weights = jnp.exp(scores - scores.max(axis=-1, keepdims=True))
+    return (weights @ v) / weights.sum(axis=-1, keepdims=True)
 
 
 class SelfAttention(eqx.Module):
-    """Multi-head self-attention with rotary positions; one fused ``(D, 3D)`` Q|K|V projection."""
+    """Multi-head self-attention with rotary positions; one fused ``(D, 3D)`` Q|K|V projection.
+
+    Heads run one after another (``lax.map``): one head's ``(T, T)`` scores stay in cache, where
+    all heads' scores at once (``H * T * T`` floats per sequence) would stream through memory.
+    """
 
     qkv: Dense
     out: Dense
@@ -83,10 +91,11 @@ class SelfAttention(eqx.Module):
     ) -> Float[Array, "T D"]:
         t, d = x.shape
         size = d // self.num_heads
-        qkv = self.qkv(x).reshape(t, 3, self.num_heads, size)
-        q = apply_rotary(qkv[:, 0] * size**-0.5, cos, sin)  # ESM scales queries before rotating
-        k = apply_rotary(qkv[:, 1], cos, sin)
-        return self.out(attention(q, k, qkv[:, 2], key_mask).reshape(t, d))
+        qkv = self.qkv(x).reshape(t, 3, self.num_heads, size).transpose(1, 2, 0, 3)  # (3, H, T, K)
+        q = apply_rotary(qkv[0] * size**-0.5, cos, sin)  # ESM scales queries before rotating
+        k = apply_rotary(qkv[1], cos, sin)
+        heads = jax.lax.map(lambda qkv_h: head_attention(*qkv_h, key_mask), (q, k, qkv[2]))  # (H, T, K)
+        return self.out(heads.transpose(1, 0, 2).reshape(t, d))
 
 
 class TransformerLayer(eqx.Module):

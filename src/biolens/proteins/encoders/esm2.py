@@ -8,6 +8,10 @@ holds ``config.json`` and ``model.safetensors`` (see :mod:`biolens.proteins.esm2
 States are the hidden states at ``layer`` (default: the final, normalised one); ``cls`` is the
 ``<cls>`` token's state; the residue mask excludes ``<cls>``, ``<eos>`` and padding. Proteins
 longer than 1,022 residues (ESM2's training crop) are windowed by the embedding driver.
+
+A batch is computed with less padding than the driver's ``rows x length`` where possible (rows
+past the sequences and columns past the longest one are not computed), so the returned states
+may have fewer rows and token positions than asked for; the residue mask says which are real.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from ...core.batching import bucket_length, default_buckets
 from ...core.errors import InputError, MissingWeightsError
 from .base import Encoder, TokenStates
 
@@ -48,7 +53,10 @@ class ESM2Encoder(Encoder):
 
     has_cls = True
     max_residues = 1022
-    token_budget = 8192
+    token_budget = 2048
+    #: growth of the token lengths a batch is padded to (within the driver's bucket): finer
+    #: lengths waste less compute on padding but compile more shapes (about 1 s each).
+    length_growth = 1.15
 
     def __init__(self, model: Any, *, name: str, layer: int | None = None, digest: str) -> None:
         self.model = model
@@ -73,12 +81,26 @@ class ESM2Encoder(Encoder):
         from ..esm2_io import tokenize
         from ..esm2_model import batch_hidden
 
-        tokens = tokenize(sequences, rows=rows, length=length + 2)
-        states = np.asarray(batch_hidden(self.model, tokens, self.layer))
-        mask = np.zeros(tokens.shape, dtype=bool)
+        n = len(sequences)
+        tokens = tokenize(sequences, rows=self._rows(n, rows), length=self._tokens(sequences, length))
+        states = np.asarray(batch_hidden(self.model, tokens, self.layer))[:n]
+        mask = np.zeros(states.shape[:2], dtype=bool)
         for i, seq in enumerate(sequences):
             mask[i, 1 : len(seq) + 1] = True
         return TokenStates(states, mask, cls=states[:, 0])
+
+    @staticmethod
+    def _rows(n: int, rows: int) -> int:
+        """Rows to compute: the driver's ``rows``, or fewer (a power of two >= ``n``) for a
+        bucket's last, partly filled batch -- padding rows are dropped, not computed."""
+        return min(rows, 1 << (n - 1).bit_length())
+
+    def _tokens(self, sequences: Sequence[str], length: int) -> int:
+        """Token positions to compute: ``<cls>`` + the longest sequence + ``<eos>``, rounded up to a
+        length of a fine ladder (multiples of 8, ``length_growth`` apart), at most ``length + 2``."""
+        need = max(len(s) for s in sequences) + 2
+        ladder = default_buckets(self.max_residues + 2, minimum=16, growth=self.length_growth)
+        return min(length + 2, bucket_length(need, ladder))
 
 
 def _missing(name: str, repo: str, reason: str) -> str:
