@@ -12,6 +12,7 @@ __all__ = [
     "InputError",
     "MissingExtraError",
     "MissingWeightsError",
+    "TrainingError",
 ]
 
 
@@ -66,3 +67,7 @@ class MissingExtraError(BiolensError, ImportError):
 
 class CheckpointMismatchError(BiolensError):
     """A checkpoint does not fit the data or encoder it is being used with."""
+
+
+class TrainingError(BiolensError):
+    """Training cannot go on (the loss diverged, a resume state does not fit the run)."""

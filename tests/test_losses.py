@@ -1,0 +1,36 @@
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from biolens.core.losses import (
+    balanced_class_weights,
+    binary_cross_entropy,
+    mse,
+    pairwise_auc_loss,
+    softmax_cross_entropy,
+)
+
+
+def test_bce_matches_formula_and_masks():
+    logits, labels = jnp.array([2.0, -1.0, 0.5]), jnp.array([1.0, 0.0, 1.0])
+    p = 1 / (1 + np.exp(-np.array(logits)))
+    expect = -np.mean(np.array(labels) * np.log(p) + (1 - np.array(labels)) * np.log(1 - p))
+    assert float(binary_cross_entropy(logits, labels)) == pytest.approx(expect, rel=1e-5)
+    masked = float(binary_cross_entropy(logits, labels, mask=jnp.array([1.0, 1.0, 0.0])))
+    assert masked == pytest.approx(-np.mean(np.log([p[0], 1 - p[1]])), rel=1e-5)
+
+
+def test_weighted_softmax_ce_is_weighted_mean():
+    logits = jnp.array([[2.0, 0.0], [0.0, 2.0], [1.0, 1.0]])
+    labels = jnp.array([0, 1, 1])
+    per = -np.log(np.exp(np.array(logits)[[0, 1, 2], [0, 1, 1]]) / np.exp(np.array(logits)).sum(1))
+    w = np.array([1.0, 3.0])
+    got = float(softmax_cross_entropy(logits, labels, class_weights=jnp.array(w)))
+    assert got == pytest.approx((per * w[[0, 1, 1]]).sum() / w[[0, 1, 1]].sum(), rel=1e-5)
+
+
+def test_balanced_weights_and_mse_and_auc_loss():
+    assert balanced_class_weights(np.array([0, 0, 0, 1]), 3).tolist() == pytest.approx([4 / 9, 4 / 3, 0.0])
+    assert float(mse(jnp.array([1.0, 3.0]), jnp.array([0.0, 0.0]), mask=jnp.array([1.0, 0.0]))) == 1.0
+    assert float(pairwise_auc_loss(jnp.array([2.0]), jnp.array([1.0]))) == 0.0
+    assert float(pairwise_auc_loss(jnp.array([0.0]), jnp.array([1.0]))) == 4.0
