@@ -151,13 +151,13 @@ def find_weights(name: str, weights: str | Path | None = None, *, download: bool
     cached = _from_cache(repo)
     if cached is not None:
         return cached
-    reason = "not in $BIOLENS_WEIGHTS_DIR" if root else "$BIOLENS_WEIGHTS_DIR is not set"
-    reason += " nor in the Hugging Face cache"
+    tried = [f"not in $BIOLENS_WEIGHTS_DIR ({root})" if root else "$BIOLENS_WEIGHTS_DIR is not set", "not in the Hugging Face cache"]
     if download:
         folder, why = _download(repo)
         if folder is not None:
             return folder
-        reason += f"; {why}"
+        tried.append(why)
+    reason = "; ".join(tried)
     raise MissingWeightsError(_missing(name, repo, reason))
 
 
