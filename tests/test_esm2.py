@@ -83,6 +83,8 @@ def test_config_maps_to_and_from_hf_and_random_init_runs():
         ESM2Config.from_hf({**cfg.to_hf(), "position_embedding_type": "absolute"})
     model = ESM2(cfg, key=jax.random.key(1))
     assert model.layers.ffn_in.weight.shape == (2, 24, 40)  # stacked layers
+    names = {jax.tree_util.keystr(p, simple=True, separator=".") for p, _ in jax.tree_util.tree_leaves_with_path(model)}
+    assert "layers.attn.qkv.weight" in names and not any("freq" in n for n in names)  # rotary: a constant
     out = eqx.filter_jit(lambda m, t: m(t, all_hidden=True))(model, jnp.asarray(tokenize(["MKVL"])[0]))
     assert out.hidden.shape == (6, 24) and out.hidden_states.shape == (3, 6, 24) and out.logits.shape == (6, 33)
     assert np.allclose(out.hidden, out.hidden_states[-1])

@@ -62,15 +62,15 @@ def apply_rotary(x: Float[Array, "*H T K"], cos: Float[Array, "T K"], sin: Float
 
 
 def head_attention(
-    q: Float[Array, "T K"], k: Float[Array, "T K"], v: Float[Array, "T K"], key_mask: Bool[Array, " T"]
+    q: Float[Array, "T K"], k: Float[Array, "T K"], v: Float[Array, "T K"], key_bias: Float[Array, " T"]
 ) -> Float[Array, "T K"]:
-    """One head's softmax attention of (pre-scaled) queries over the keys where ``key_mask`` is true.
+    """One head's softmax attention of (pre-scaled) queries; ``key_bias`` is 0 for real keys and
+    the most negative float for padding (finite, so an all-padding row gives no NaN).
 
     The softmax is normalised after the weighted sum (``(P V) / rowsum(P)``), which saves a pass
-    over the ``(T, T)`` weights.
+    over the ``(T, T)`` weights; the bias is added in the same pass as the row maximum.
     """
-    scores = q @ k.T
-    scores = jnp.where(key_mask[None, :], scores, jnp.finfo(scores.dtype).min)  # finite: no NaN rows
+    scores = q @ k.T + key_bias[None, :]
     weights = jnp.exp(scores - scores.max(axis=-1, keepdims=True))
     return (weights @ v) / weights.sum(axis=-1, keepdims=True)
 
@@ -94,7 +94,8 @@ class SelfAttention(eqx.Module):
         qkv = self.qkv(x).reshape(t, 3, self.num_heads, size).transpose(1, 2, 0, 3)  # (3, H, T, K)
         q = apply_rotary(qkv[0] * size**-0.5, cos, sin)  # ESM scales queries before rotating
         k = apply_rotary(qkv[1], cos, sin)
-        heads = jax.lax.map(lambda qkv_h: head_attention(*qkv_h, key_mask), (q, k, qkv[2]))  # (H, T, K)
+        key_bias = jnp.where(key_mask, 0.0, jnp.finfo(x.dtype).min)
+        heads = jax.lax.map(lambda qkv_h: head_attention(*qkv_h, key_bias), (q, k, qkv[2]))  # (H, T, K)
         return self.out(heads.transpose(1, 0, 2).reshape(t, d))
 
 

@@ -25,7 +25,7 @@ from jaxtyping import Int
 
 from ..core.errors import InputError, MissingWeightsError
 from ..core.files import file_digest, text_digest
-from .esm2_model import ESM2, ESM2Config, rotary_inv_freq
+from .esm2_model import ESM2, ESM2Config
 
 __all__ = [
     "CLS",
@@ -165,8 +165,6 @@ def _hf_arrays(get: Callable[[str], np.ndarray | None], config: ESM2Config, sour
     ]:  # fmt: skip
         out[f"layers.{ours}.weight"] = stack(layer + theirs + ".weight", transpose)
         out[f"layers.{ours}.bias"] = stack(layer + theirs + ".bias")
-    inv_freq = get("rotary_embeddings.inv_freq")  # old checkpoints store it; HF then uses the stored one
-    out["inv_freq"] = np.asarray(rotary_inv_freq(config)) if inv_freq is None else inv_freq
     if get("lm_head.dense.weight") is not None:
         decoder = get("lm_head.decoder.weight")
         if decoder is not None and not np.array_equal(decoder, out["embed"]):
@@ -203,6 +201,10 @@ def load_esm2(folder: str | Path) -> ESM2:
     get = _tensor_getter(weight_files(folder))
     arrays = _hf_arrays(get, config, str(folder))
     with_head = "lm_head.bias" in arrays
+    stored = get("rotary_embeddings.inv_freq")  # published checkpoints store it; HF then uses it
+    inv_freq = None if stored is None else tuple(stored.tolist())
     # a model of shapes only (nothing allocated or initialised), then filled with the checkpoint
-    skeleton = eqx.filter_eval_shape(lambda: ESM2(config, key=jax.random.key(0), lm_head=with_head))
+    skeleton = eqx.filter_eval_shape(
+        lambda: ESM2(config, key=jax.random.key(0), lm_head=with_head, inv_freq=inv_freq)
+    )
     return _fill(skeleton, arrays, str(folder))

@@ -23,6 +23,7 @@ from typing import Any
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray
 
 from ..core.errors import InputError
@@ -121,10 +122,11 @@ class ESM2Config:
         return self.num_layers * per_layer
 
 
-def rotary_inv_freq(config: ESM2Config) -> Float[Array, " K/2"]:
-    """Rotary frequencies ``theta ** (-2i / K)`` for ``i < K/2``, as Hugging Face computes them."""
+def rotary_inv_freq(config: ESM2Config) -> tuple[float, ...]:
+    """Rotary frequencies ``theta ** (-2i / K)`` for ``i < K/2``, in float32 as Hugging Face computes them."""
     k = config.head_size
-    return 1.0 / config.rope_theta ** (jnp.arange(0, k, 2, dtype=jnp.float32) / k)
+    exponents = np.arange(0, k, 2, dtype=np.float32) / np.float32(k)
+    return tuple(float(f) for f in np.float32(1.0) / np.float32(config.rope_theta) ** exponents)
 
 
 class ESM2Output(eqx.Module):
@@ -161,11 +163,23 @@ class ESM2(eqx.Module):
     layers: TransformerLayer  # every leaf has a leading axis of size N
     final_norm: LayerNorm
     lm_head: LMHead | None
-    inv_freq: Float[Array, " K/2"]  # rotary frequencies; a buffer, never trained
     config: ESM2Config = eqx.field(static=True)
+    #: rotary frequencies (float32 values): a constant, not a parameter an optimiser would see
+    inv_freq: tuple[float, ...] = eqx.field(static=True)
 
-    def __init__(self, config: ESM2Config, *, key: PRNGKeyArray, lm_head: bool = True) -> None:
-        """A random initialisation (normal(0, 0.02) weights, zero biases, unit LayerNorms)."""
+    def __init__(
+        self,
+        config: ESM2Config,
+        *,
+        key: PRNGKeyArray,
+        lm_head: bool = True,
+        inv_freq: tuple[float, ...] | None = None,
+    ) -> None:
+        """A random initialisation (normal(0, 0.02) weights, zero biases, unit LayerNorms).
+
+        ``inv_freq`` overrides the rotary frequencies (checkpoints that store them are read
+        with the stored values, as Hugging Face does); ``lm_head=False`` leaves out the LM head.
+        """
         d, eps = config.hidden_size, config.layer_norm_eps
         k_embed, k_layers, k_head = jax.random.split(key, 3)
         embed = 0.02 * jax.random.normal(k_embed, (config.vocab_size, d))
@@ -181,7 +195,7 @@ class ESM2(eqx.Module):
             if lm_head
             else None
         )
-        self.inv_freq = rotary_inv_freq(config)
+        self.inv_freq = rotary_inv_freq(config) if inv_freq is None else tuple(map(float, inv_freq))
         self.config = config
 
     def embed_tokens(self, tokens: Int[Array, " T"]) -> Float[Array, "T D"]:
@@ -204,7 +218,7 @@ class ESM2(eqx.Module):
         self, x: Float[Array, "T D"], key_mask: Bool[Array, " T"], stop: int, keep: bool
     ) -> tuple[Float[Array, "T D"], Float[Array, "n T D"] | None]:
         """Run layers ``0..stop-1`` with ``lax.scan``; ``keep`` returns every layer's output."""
-        cos, sin = rotary_tables(jax.lax.stop_gradient(self.inv_freq), x.shape[0])
+        cos, sin = rotary_tables(jnp.asarray(self.inv_freq, dtype=jnp.float32), x.shape[0])
         params, static = eqx.partition(self.layers, eqx.is_array)
         params = jax.tree.map(lambda a: a[:stop], params)
 
