@@ -274,11 +274,29 @@ class ESM2(eqx.Module):
         return ESM2Output(hidden=hidden, hidden_states=states if all_hidden else None, logits=out_logits)
 
 
+#: Rows of a batch that run together (``vmap``) inside :func:`batch_hidden`: at most about this
+#: many tokens at a time keeps one head's ``(T, T)`` scores per row in cache for long proteins
+#: (a 1,024-token protein runs alone) and still gives short ones large matmuls.
+CHUNK_TOKENS = 1024
+
+
+def _chunk_rows(rows: int, length: int) -> int:
+    """The largest divisor of ``rows`` with at most ``CHUNK_TOKENS`` tokens (at least 1 row): a
+    divisor, so that ``lax.map`` needs no remainder step (which would double the compile)."""
+    limit = max(1, CHUNK_TOKENS // length)
+    return max(d for d in range(1, min(rows, limit) + 1) if rows % d == 0)
+
+
 @eqx.filter_jit
 def _batch_hidden(model: ESM2, tokens: Int[Array, "B T"], layer: int) -> Float[Array, "B T D"]:
-    return jax.vmap(lambda t: model(t, layer=layer, logits=False).hidden)(tokens)
+    rows = _chunk_rows(*tokens.shape)
+    return jax.lax.map(lambda t: model(t, layer=layer, logits=False).hidden, tokens, batch_size=rows)
 
 
 def batch_hidden(model: ESM2, tokens: Int[Array, "B T"], layer: int | None = None) -> Float[Array, "B T D"]:
-    """Hidden states at ``layer`` of a padded batch of token rows (jitted once per shape)."""
+    """Hidden states at ``layer`` of a padded batch of token rows (jitted once per shape).
+
+    Rows run in chunks of at most about :data:`CHUNK_TOKENS` tokens (``lax.map`` over ``vmap``-ed
+    chunks); a batch within that budget is a single ``vmap``.
+    """
     return _batch_hidden(model, jnp.asarray(tokens), model.resolve_layer(layer))

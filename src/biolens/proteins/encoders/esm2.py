@@ -53,7 +53,7 @@ class ESM2Encoder(Encoder):
 
     has_cls = True
     max_residues = 1022
-    token_budget = 2048
+    token_budget = 1024  # = esm2_model.CHUNK_TOKENS: a batch is one cache-friendly chunk
     #: growth of the token lengths a batch is padded to (within the driver's bucket): finer
     #: lengths waste less compute on padding but compile more shapes (about 1 s each).
     length_growth = 1.15
