@@ -169,9 +169,10 @@ def _hf_arrays(get: Callable[[str], np.ndarray | None], config: ESM2Config, sour
         decoder = get("lm_head.decoder.weight")
         if decoder is not None and not np.array_equal(decoder, out["embed"]):
             raise InputError(f"{source}: lm_head.decoder.weight is not tied to the embedding; ESM2 ties them")
-        for ours, theirs in [("dense", "dense"), ("norm", "layer_norm")]:
-            out[f"lm_head.{ours}.weight"] = need(f"lm_head.{theirs}.weight").T if ours == "dense" else need(f"lm_head.{theirs}.weight")
-            out[f"lm_head.{ours}.bias"] = need(f"lm_head.{theirs}.bias")
+        out["lm_head.dense.weight"] = need("lm_head.dense.weight").T
+        out["lm_head.dense.bias"] = need("lm_head.dense.bias")
+        out["lm_head.norm.weight"] = need("lm_head.layer_norm.weight")
+        out["lm_head.norm.bias"] = need("lm_head.layer_norm.bias")
         out["lm_head.bias"] = need("lm_head.bias")
     return out
 

@@ -8,7 +8,7 @@ transformer layers (self-attention with a key-padding mask, exact-erf GELU feed-
 ``ESM2.__call__`` takes one unbatched token sequence; batch with ``jax.vmap``. The layers are
 stacked along a leading axis (built with ``eqx.filter_vmap``) and run with ``lax.scan``, so a
 model compiles once, not once per layer. :class:`ESM2Config` is the one place that maps to and
-from a Hugging Face ``config.json``. Weights are read by :mod:`biolens.proteins.esm2_weights`.
+from a Hugging Face ``config.json``. Tokens and Hugging Face checkpoints: :mod:`biolens.proteins.esm2_io`.
 
 Shapes: ``T`` tokens (``<cls>`` + residues + ``<eos>`` + padding), ``D`` hidden size, ``H`` heads,
 ``K = D / H`` head size, ``V`` vocabulary, ``N`` layers.
