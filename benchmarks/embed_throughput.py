@@ -205,7 +205,7 @@ def _esm2_padding(seqs: list[str], encoder: Any, budget: int) -> dict[str, float
     done = 0
     for batch in plan_batches(lengths, token_budget=budget):
         members = [pieces[i] for i in batch.indices]
-        rows, tokens = encoder._rows(len(members), batch.rows), encoder._tokens(members, batch.length)
+        rows, tokens = encoder.batch_shape(members, batch.rows, batch.length)
         done += rows * config.flops_per_sequence(tokens)
     useful = sum(config.flops_per_sequence(len(s) + 2) for s in seqs)
     return {"computed_flops_per_useful_flop": round(done / useful, 3)}

@@ -203,6 +203,14 @@ def test_layer_choice_and_cls(tiny_encoder):
     assert np.allclose(mean[1], expected[1, -1, 1:6].mean(0), atol=1e-5)  # no <cls>/<eos>
 
 
+def test_batches_compute_only_what_they_need(tiny_encoder):
+    # a bucket's partly filled last batch: 3 of 8 rows -> 4 rows; 100 residues + 2 -> 104 tokens
+    assert tiny_encoder.batch_shape(["A" * 100] * 3, 8, 168) == (4, 104)
+    assert tiny_encoder.batch_shape(["A" * 166] * 8, 8, 168) == (8, 170)  # never past the driver's
+    out = tiny_encoder.encode_batch(["MKV", "GAVLIK"], 8, 168)
+    assert out.states.shape == (2, 16, 32) and out.residue_mask.sum(1).tolist() == [3, 6]
+
+
 def test_padding_invariance(tiny_encoder):
     seqs = random_seqs(6, 5, 31)  # one length bucket: two compiled shapes
     batched, stats = embed_sequences(seqs, tiny_encoder, pooling="mean")

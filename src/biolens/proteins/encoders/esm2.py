@@ -82,25 +82,26 @@ class ESM2Encoder(Encoder):
         from ..esm2_model import batch_hidden
 
         n = len(sequences)
-        tokens = tokenize(sequences, rows=self._rows(n, rows), length=self._tokens(sequences, length))
-        states = np.asarray(batch_hidden(self.model, tokens, self.layer))[:n]
+        computed_rows, tokens = self.batch_shape(sequences, rows, length)
+        ids = tokenize(sequences, rows=computed_rows, length=tokens)
+        states = np.asarray(batch_hidden(self.model, ids, self.layer))[:n]
         mask = np.zeros(states.shape[:2], dtype=bool)
         for i, seq in enumerate(sequences):
             mask[i, 1 : len(seq) + 1] = True
         return TokenStates(states, mask, cls=states[:, 0])
 
-    @staticmethod
-    def _rows(n: int, rows: int) -> int:
-        """Rows to compute: the driver's ``rows``, or fewer (a power of two >= ``n``) for a
-        bucket's last, partly filled batch -- padding rows are dropped, not computed."""
-        return min(rows, 1 << (n - 1).bit_length())
+    def batch_shape(self, sequences: Sequence[str], rows: int, length: int) -> tuple[int, int]:
+        """The ``(rows, tokens)`` actually computed for a driver batch of ``rows x length`` residues.
 
-    def _tokens(self, sequences: Sequence[str], length: int) -> int:
-        """Token positions to compute: ``<cls>`` + the longest sequence + ``<eos>``, rounded up to a
-        length of a fine ladder (multiples of 8, ``length_growth`` apart), at most ``length + 2``."""
-        need = max(len(s) for s in sequences) + 2
+        Rows: the driver's, or fewer for a bucket's last, partly filled batch (a power of two
+        >= ``len(sequences)``): padding rows are dropped, not computed. Tokens: ``<cls>`` + the
+        longest sequence + ``<eos>``, rounded up to a fine ladder of lengths (multiples of 8,
+        ``length_growth`` apart), at most ``length + 2``.
+        """
+        n = len(sequences)
         ladder = default_buckets(self.max_residues + 2, minimum=16, growth=self.length_growth)
-        return min(length + 2, bucket_length(need, ladder))
+        need = max(len(s) for s in sequences) + 2
+        return min(rows, 1 << (n - 1).bit_length()), min(length + 2, bucket_length(need, ladder))
 
 
 def _missing(name: str, repo: str, reason: str) -> str:
