@@ -16,6 +16,7 @@ from . import benchmark as _benchmark
 from . import dna as _dna
 from . import embed as _embed
 from . import proteins as _proteins
+from . import structure as _structure
 
 __all__ = ["cli", "main", "run"]
 
@@ -29,6 +30,7 @@ def cli() -> None:
 _embed.register(cli)
 _proteins.register(cli)
 _dna.register(cli)
+_structure.register(cli)
 _benchmark.register(cli)
 
 

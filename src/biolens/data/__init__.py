@@ -67,6 +67,11 @@ SAMPLES: dict[str, Sample] = {
             "100 CTCF peaks + 100 shuffled negatives, 101 bp (DeepBind format)",
             "lab-rasool/TFBS", "MIT",
         ),
+        Sample(
+            "structures", "structure",
+            "folder: 4 unbound PDB files (BM5) + 4 mmCIF entries with a chain list (CATH single domains)",
+            "haddocking/BM5-clean; PDB entries via zibaee-2021/MSc_2024_project", "Apache-2.0 (BM5); CC0 (PDB)",
+        ),
     ]
 }
 
@@ -79,8 +84,15 @@ def sample_path(name: str) -> Path:
 
 
 def resolve_input(value: str | Path) -> Path:
-    """``sample:NAME`` -> the shipped file; anything else -> a path."""
+    """``sample:NAME`` -> the shipped file or folder (``sample:NAME/FILE`` -> a file in a folder
+    sample); anything else -> a path."""
     text = str(value)
     if text.startswith("sample:"):
-        return sample_path(text.removeprefix("sample:"))
+        name, _, inner = text.removeprefix("sample:").partition("/")
+        path = sample_path(name)
+        if not inner:
+            return path
+        if not path.is_dir() or not (path / inner).is_file():
+            raise InputError(f"sample {name!r} has no file {inner!r}" if path.is_dir() else f"sample {name!r} is a file, not a folder")
+        return path / inner
     return Path(value)
