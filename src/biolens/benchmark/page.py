@@ -13,9 +13,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from ..report import Report, interactive_map, project_2d
+from ..report import Report, interactive_map
 from ..report.figures import new_figure
 from ..report.maps import PALETTE
 from .leaderboard import DEFINITIONS, METRIC_NAMES, Leaderboard, Row
@@ -105,26 +103,22 @@ def mean_delta_figure(board: Leaderboard) -> Any:
 
 
 def _maps(page: Report, result: BenchmarkResult) -> None:
-    maps, method = result.maps, result.config.map_method
-    if maps is None or not maps.embeddings:
-        page.text("No map: the map task is not in this benchmark or has no class labels.", note=True)
+    maps = result.maps
+    if maps is None or not maps.coords:
+        page.text("No map: no task of this benchmark has class labels to colour one.", note=True)
         return
-    page.text(f"{method.upper()} of the mean-pooled embeddings of the {len(maps.ids)} proteins of task {maps.task}, "
-              "coloured by label; hover a point for its id, label and length. Seeded: the same run draws the same map.")
+    page.text(f"{maps.method.upper()} of the {result.config.pooling}-pooled embeddings of the {len(maps.ids)} proteins "
+              f"of task {maps.task}, coloured by label; hover a point for its id, label and length. Seeded: the same "
+              "run draws the same map.")
     page.raw('<div class="grid">')
-    seen: list[tuple[str, np.ndarray]] = []
-    for encoder, x in maps.embeddings.items():
-        same = next((name for name, y in seen if y.shape == x.shape and np.allclose(x, y, atol=1e-6)), None)
-        if same is not None:
-            page.raw(f"<p class=\"note\">{html.escape(encoder)}: its mean-pooled embeddings equal {html.escape(same)}'s "
-                     "(the mean of one-hot rows is the composition), so the map is not repeated.</p>")
-            continue
-        seen.append((encoder, x))
-        coords = project_2d(x, method, seed=result.config.seed)
+    for encoder, coords in maps.coords.items():
         svg = interactive_map(coords, maps.labels, maps.ids, lengths=maps.lengths, title=f"{encoder}: {maps.task}",
                               width=540, height=420)
-        page.raw(f"<figure>{svg}<figcaption>{html.escape(encoder)} ({x.shape[1]}-d)</figcaption></figure>")
+        page.raw(f"<figure>{svg}<figcaption>{html.escape(encoder)} ({maps.widths[encoder]}-d)</figcaption></figure>")
     page.raw("</div>")
+    for encoder, same in maps.same_as.items():
+        page.raw(f"<p class=\"note\">{html.escape(encoder)}: its pooled embeddings equal {html.escape(same)}'s "
+                 "(the mean of one-hot rows is the composition), so its map is not repeated.</p>")
 
 
 def _trained(cell: Cell) -> dict[str, Any]:
@@ -150,6 +144,16 @@ def _head_text(config: Any, head: str) -> str:
     return "linear (logistic / linear regression)"
 
 
+def _training_text(config: Any) -> str:
+    stops = [t.patience for t in (config.pooled_training, config.residue_training)]
+    stop = ("every epoch runs and the epoch best on the validation split's metric is kept" if stops == [None, None] else
+            "early stopping watches the validation split's metric and restores the best model")
+    weights = "the loss is weighted against class imbalance" if config.class_weights else "the loss is unweighted"
+    return (f"Pooled heads read the {config.pooling} over residues of the encoder's states, standardised with training "
+            f"statistics; {stop}; {weights}. Each cell's own report (learning curves, confusion matrix) is in its run "
+            "folder: runs/TASK/ENCODER+HEAD/report.html.")
+
+
 def cells_rows(result: BenchmarkResult) -> list[dict[str, Any]]:
     """One row per cell: the head and budget it trained with, what it ran, and its times."""
     rows = []
@@ -169,6 +173,7 @@ def _throughput_rows(result: BenchmarkResult, throughput: dict[str, Any]) -> lis
     rows = []
     for e in result.embeddings:
         known = throughput.get(f"{e.encoder} ({e.view})", {})
+        known = known if known.get("fingerprint") == e.fingerprint else {}
         rows.append({"encoder": e.encoder, "view": e.view, "sequences": e.sequences, "residues": e.residues,
                      "cache hits": e.cache_hits, "computed": e.computed, "seconds": round(e.seconds, 2),
                      "residues/s (this run)": round(e.residues_per_second) if e.computed else "– (all cached)",
@@ -194,11 +199,16 @@ def write_page(path: Path, result: BenchmarkResult, board: Leaderboard, *, throu
     """Write the report page of a benchmark run (see the module docstring)."""
     inv = result.invocation
     page = Report("biolens benchmark").raw(_STYLE)
-    page.text(f"{len(board.models)} models x {len(board.tasks)} tasks on proteins shipped with biolens. This run: "
+    page.text(f"{len(board.models)} models x {len(board.tasks)} tasks. This run, until this page was written: "
               f"{inv['wall_s']:.0f} s wall, {inv['cpu_s']:.0f} s CPU; cells computed {inv['cells_computed']}, reused "
               f"{inv['cells_reused']}, failed {inv['cells_failed']}; embeddings: {inv['embeddings_cache_hits']} cache hits, "
-              f"{inv['embeddings_computed']} computed.")
+              f"{inv['embeddings_computed']} computed; maps: {inv['maps_computed']} computed, {inv['maps_reused']} reused.")
     page.heading("Leaderboard").raw(leaderboard_html(board))
+    page.text("Each cell: the model's test metric with its 95% bootstrap interval, then Δ: the model minus the "
+              "composition baseline on the same test proteins, with its paired interval (green: wholly above zero, "
+              "red: wholly below). Mean Δ averages a model's Δ over the tasks; a model is better than amino-acid "
+              "composition only where its interval clears zero. Small test sets give wide intervals: read the "
+              "intervals before the ranks.", note=True)
     page.raw("<ul class=\"note\">" + "".join(f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>"
                                             for k, v in DEFINITIONS.items()) + "</ul>")
     if board.models:
@@ -211,10 +221,7 @@ def write_page(path: Path, result: BenchmarkResult, board: Leaderboard, *, throu
     page.heading("Embedding maps")
     _maps(page, result)
     page.heading("What each cell trained").table(cells_rows(result))
-    page.text("Pooled heads read the mean over residues of the encoder's states, standardised with training "
-              "statistics; early stopping watches the validation split's metric and restores the best model. "
-              "Each cell's own report (learning curves, confusion matrix) is in its run folder: runs/TASK/MODEL/report.html.",
-              note=True)
+    page.text(_training_text(result.config), note=True)
     page.heading("Run times and throughput").table(_throughput_rows(result, throughput), caption="embeddings (this run)")
     page.table([{k: (", ".join(map(str, v)) if isinstance(v, list) else v) for k, v in h.items()} for h in history],
                caption="every invocation of this benchmark folder")

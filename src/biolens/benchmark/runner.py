@@ -5,6 +5,8 @@ every model on every task -- one *cell* each -- and write the leaderboard and th
 
     benchmark.json                    settings, versions, and every invocation (wall and CPU
                                       seconds, peak memory, cells computed/reused, cache hits)
+    throughput.json                   residues per second of each encoder, when it last computed
+    maps/                             the embedding maps' 2-D projections (see :mod:`.maps`)
     leaderboard.csv, leaderboard.json the leaderboard (see :mod:`.leaderboard`)
     report.html                       the report page (see :mod:`.page`)
     runs/<task>/<encoder>+<head>/     one run folder per cell (:func:`biolens.proteins.run.run_task`)
@@ -21,16 +23,14 @@ import re
 import resource
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ..core.config import config_to_dict
 from ..core.errors import BiolensError, InputError, MissingExtraError, MissingWeightsError
-from ..core.files import atomic_write_text, text_digest
+from ..core.files import text_digest
 from ..core.progress import progress_bar
 from ..proteins.embed import embed_sequences, open_store
 from ..proteins.encoders.base import Encoder
@@ -38,9 +38,10 @@ from ..proteins.encoders.registry import get_encoder
 from ..proteins.run import RunConfig, TaskResult, run_task
 from ..proteins.splits import SplitConfig
 from ..proteins.tasks import TaskData
+from .maps import MapData, embedding_maps
 from .suite import RESIDUE_HEADS, BenchmarkConfig, ModelSpec, TaskSpec, load_task_data
 
-__all__ = ["BenchmarkResult", "Cell", "EmbeddingStats", "MapData", "run_benchmark"]
+__all__ = ["BenchmarkResult", "Cell", "EmbeddingStats", "run_benchmark"]
 
 
 @dataclass
@@ -69,17 +70,6 @@ class EmbeddingStats:
     computed: int
     seconds: float
     residues_per_second: float  # over the computed residues; 0 when everything came from the store
-
-
-@dataclass
-class MapData:
-    """Pooled embeddings of one task's proteins, per encoder, for the embedding maps."""
-
-    task: str
-    ids: list[str]
-    labels: list[str]
-    lengths: list[int]
-    embeddings: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass
@@ -114,7 +104,7 @@ def _build_encoders(config: BenchmarkConfig, notes: list[str]) -> dict[str, Enco
         except (MissingWeightsError, MissingExtraError, ImportError) as exc:
             reason = str(exc) if isinstance(exc, BiolensError) else f"it cannot be imported here ({exc})"
             if not config.skip_unavailable:
-                raise MissingExtraError(f"encoder {name}: {reason}") from None
+                raise (exc if isinstance(exc, BiolensError) else MissingExtraError(f"encoder {name}: {reason}")) from None
             notes.append(f"encoder {name} left out: {reason}")
     for model in config.models:
         enc = built.get(model.encoder)
@@ -170,7 +160,7 @@ def _embed_all(encoder: Encoder, views: list[str], sequences: list[str], store: 
 def _run_config(config: BenchmarkConfig, cell: Cell) -> RunConfig:
     return RunConfig(pooling=config.pooling, head=config.head_config(cell.head), train=config.training(cell.head),
                      split=SplitConfig(method=cell.task.split, seed=config.seed), bootstrap=config.bootstrap,
-                     size_curve=())
+                     class_weights=config.class_weights, size_curve=())
 
 
 def _run_cell(cell: Cell, data: TaskData, encoder: Encoder, config: BenchmarkConfig, store: Any, progress: bool) -> None:
@@ -196,27 +186,8 @@ def cell_line(cell: Cell, index: int, total: int) -> str:
     return f"{head}: {r.primary} {m['value']:.3f} [{m['low']:.3f}, {m['high']:.3f}]{gain} ({how})"
 
 
-def _map_data(config: BenchmarkConfig, data: dict[str, TaskData], encoders: dict[str, Encoder], store: Any) -> MapData | None:
-    task = data.get(config.map_task)
-    if task is None or task.task.kind in ("regression", "per_residue"):
-        return None
-    maps = MapData(task=config.map_task, ids=list(task.ids), labels=[_label_text(task, y) for y in task.labels],
-                   lengths=[len(s) for s in task.sequences])
-    for name, enc in encoders.items():
-        if config.pooling in enc.poolings:
-            arrays, _ = embed_sequences(task.sequences, enc, pooling=config.pooling, store=store)
-            maps.embeddings[name] = np.stack(arrays)
-    return maps
-
-
-def _label_text(data: TaskData, y: Any) -> str:
-    names = data.task.label_names
-    if data.task.kind == "multilabel":
-        return ";".join(n for n, v in zip(names, y, strict=True) if v) or "none"
-    return names[int(y)]
-
-
-def _invocation(start: float, cpu: float, cells: list[Cell], embeddings: list[EmbeddingStats]) -> dict[str, Any]:
+def _invocation(start: float, cpu: float, cells: list[Cell], embeddings: list[EmbeddingStats],
+                maps: MapData | None) -> dict[str, Any]:
     return {
         "started": datetime.fromtimestamp(time.time() - (time.perf_counter() - start), UTC).isoformat(timespec="seconds"),
         "wall_s": round(time.perf_counter() - start, 2), "cpu_s": round(time.process_time() - cpu, 2),
@@ -227,7 +198,20 @@ def _invocation(start: float, cpu: float, cells: list[Cell], embeddings: list[Em
         "cells_failed": sum(c.result is None for c in cells),
         "embeddings_cache_hits": sum(e.cache_hits for e in embeddings),
         "embeddings_computed": sum(e.computed for e in embeddings),
+        "maps_computed": maps.computed if maps else 0, "maps_reused": maps.reused if maps else 0,
     }
+
+
+def _prepare_out(out: Path) -> Path:
+    """Create the benchmark folder and check it can be written, before any work."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".biolens-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise InputError(f"cannot write the benchmark folder here ({exc.strerror or exc})", source=str(out)) from None
+    return out
 
 
 def _history(out: Path) -> list[dict[str, Any]]:
@@ -251,12 +235,12 @@ def run_benchmark(config: BenchmarkConfig | None = None, out_dir: str | Path = "
         progress: draw progress bars (one for the benchmark, one for the step running).
         log: called with one line per finished cell.
     """
-    from .outputs import write_outputs
+    from .outputs import claim_folder, record_throughput, write_outputs
 
     config = config or BenchmarkConfig()
     start, cpu = time.perf_counter(), time.process_time()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = _prepare_out(Path(out_dir))
+    claim_folder(out, config_to_dict(config))
     notes: list[str] = []
     encoders = _build_encoders(config, notes)
     data = {t.name: load_task_data(t) for t in config.tasks}
@@ -269,6 +253,7 @@ def run_benchmark(config: BenchmarkConfig | None = None, out_dir: str | Path = "
             for enc in encoders.values():
                 advance(0, now=f"embedding with {enc.name}")
                 embeddings += _embed_all(enc, _views(config, cells, enc), sequences, store, progress)
+                record_throughput(out, embeddings)
                 advance(1)
             for i, cell in enumerate(cells, 1):
                 advance(0, now=f"{cell.task.name} / {cell.model.encoder} + {cell.head}")
@@ -276,12 +261,12 @@ def run_benchmark(config: BenchmarkConfig | None = None, out_dir: str | Path = "
                 if log is not None:
                     log(cell_line(cell, i, len(cells)))
                 advance(1)
-        maps = _map_data(config, data, encoders, store)
+        maps = embedding_maps(config, data, encoders, store, out)
     finally:
         if store is not None and store is not cache:
             store.close()
     result = BenchmarkResult(config=config, out_dir=out, cells=cells, data=data, embeddings=embeddings, notes=notes,
                              maps=maps, fingerprints={n: e.fingerprint() for n, e in encoders.items()},
-                             invocation=_invocation(start, cpu, cells, embeddings), history=_history(out))
+                             invocation=_invocation(start, cpu, cells, embeddings, maps), history=_history(out))
     write_outputs(result, config_to_dict(config))
     return result

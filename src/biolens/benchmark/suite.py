@@ -105,7 +105,11 @@ class BenchmarkConfig:
             with a note, instead of stopping -- the default suite does this.
         heads: the hyper-parameters of each head kind.
         pooled_training / residue_training: the training budget of heads on pooled vectors
-            (cheap) and on per-residue states (convolutions over every residue).
+            (cheap) and on per-residue states (convolutions over every residue). Every epoch
+            runs (no early stopping: the samples' validation splits hold a few dozen proteins,
+            too few to stop on) and the epoch best on validation is kept.
+        class_weights: weight the loss against class imbalance. Off: the reference baseline
+            is unweighted, and accuracy and Fmax reward the unweighted fit.
         pooling: how per-residue states become one vector for pooled heads.
         bootstrap: resamples for every 95% interval.
         map_task: the task whose proteins are drawn on each encoder's embedding map (coloured
@@ -118,9 +122,10 @@ class BenchmarkConfig:
     skip_unavailable: bool = False
     heads: tuple[HeadConfig, ...] = field(default_factory=_default_heads)
     pooled_training: TrainConfig = field(default_factory=lambda: TrainConfig(
-        max_epochs=100, patience=10, learning_rate=1e-2, batch_size=32))
+        max_epochs=100, patience=None, learning_rate=1e-2, batch_size=32))
     residue_training: TrainConfig = field(default_factory=lambda: TrainConfig(
-        max_epochs=15, patience=5, learning_rate=3e-3, batch_size=32))
+        max_epochs=30, patience=None, learning_rate=1e-2, batch_size=32))
+    class_weights: bool = False
     pooling: str = "mean"
     bootstrap: int = 200
     seed: int = 0

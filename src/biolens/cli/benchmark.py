@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from pathlib import Path
 
 import click
+from rich.console import Console
 
 from ._common import console, err_console, quiet_option, show_progress
 
@@ -27,7 +29,13 @@ def _weights(items: tuple[str, ...]) -> tuple[tuple[str, str, str], ...]:
 
 
 def _config(encoders, tasks, heads, weights, bootstrap, seed, map_method, pooled_epochs, residue_epochs):
-    from ..benchmark.suite import DEFAULT_ENCODERS, DEFAULT_TASKS, BenchmarkConfig, parse_heads, pick_tasks
+    from ..benchmark.suite import (
+        DEFAULT_ENCODERS,
+        DEFAULT_TASKS,
+        BenchmarkConfig,
+        parse_heads,
+        pick_tasks,
+    )
 
     names = _items(encoders) or list(DEFAULT_ENCODERS)
     base = BenchmarkConfig()
@@ -75,9 +83,10 @@ def _listing() -> None:
               help="Benchmark folder: report.html, leaderboard.csv/json, one run folder per cell (reused when rerun).")
 @click.option("--weights", multiple=True, help="ENCODER=PATH: local weights for an encoder (repeatable), "
                                                 "e.g. esm2-8m=~/models/esm2_t6_8M_UR50D.")
-@click.option("--bootstrap", type=int, default=200, show_default=True, help="Bootstrap resamples for every interval.")
-@click.option("--pooled-epochs", type=int, default=None, help="At most this many epochs for linear/mlp heads [100].")
-@click.option("--residue-epochs", type=int, default=None, help="At most this many epochs for cnn/attention heads [15].")
+@click.option("--bootstrap", type=click.IntRange(min=10), default=200, show_default=True,
+              help="Bootstrap resamples for every interval.")
+@click.option("--pooled-epochs", type=click.IntRange(min=1), default=None, help="Epochs of linear/mlp heads [100].")
+@click.option("--residue-epochs", type=click.IntRange(min=1), default=None, help="Epochs of cnn/attention heads [30].")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--map", "map_method", type=click.Choice(["tsne", "umap", "pca"]), default="tsne", show_default=True,
               help="Projection of the embedding maps.")
@@ -93,6 +102,7 @@ def benchmark_command(encoders, tasks, heads, out, weights, bootstrap, pooled_ep
     if list_only:
         _listing()
         return 0
+    start, cpu = time.perf_counter(), time.process_time()
     config = _config(encoders, tasks, heads, weights, bootstrap, seed, map_method, pooled_epochs, residue_epochs)
     if not quiet:
         err_console.print(f"benchmark: {len(config.models)} models x {len(config.tasks)} tasks -> {out}")
@@ -101,12 +111,15 @@ def benchmark_command(encoders, tasks, heads, out, weights, bootstrap, pooled_ep
     inv = result.invocation
     for note in result.notes:
         err_console.print(f"note: {note}")
-    console.print(rich_table(result.leaderboard, title=f"leaderboard ({out})"))
+    # the whole table even when printed into a file or a pipe (a terminal wraps it to its width)
+    wide = console if console.is_terminal else Console(file=console.file, width=150)
+    wide.print(rich_table(result.leaderboard, title=f"leaderboard ({out})"))
     if not quiet:
         err_console.print(f"[bold]wrote[/bold] {out / 'report.html'} and {out / 'leaderboard.csv'} -- this run: "
-                          f"{inv['wall_s']:.0f} s wall, {inv['cpu_s']:.0f} s CPU, peak {inv['peak_rss_mb']:.0f} MB; cells "
-                          f"computed {inv['cells_computed']}, reused {inv['cells_reused']}; embeddings: "
-                          f"{inv['embeddings_cache_hits']} cache hits, {inv['embeddings_computed']} computed")
+                          f"{time.perf_counter() - start:.0f} s wall, {time.process_time() - cpu:.0f} s CPU, peak "
+                          f"{inv['peak_rss_mb']:.0f} MB; cells computed {inv['cells_computed']}, reused "
+                          f"{inv['cells_reused']}; embeddings: {inv['embeddings_cache_hits']} cache hits, "
+                          f"{inv['embeddings_computed']} computed")
     return 1 if inv["cells_failed"] else 0
 
 
