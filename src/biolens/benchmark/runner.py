@@ -30,6 +30,7 @@ from typing import Any
 
 from ..core.config import config_to_dict
 from ..core.errors import BiolensError, InputError, MissingExtraError, MissingWeightsError
+from ..core.extras import require
 from ..core.files import text_digest
 from ..core.progress import progress_bar
 from ..proteins.embed import embed_sequences, open_store
@@ -240,6 +241,8 @@ def run_benchmark(config: BenchmarkConfig | None = None, out_dir: str | Path = "
     config = config or BenchmarkConfig()
     start, cpu = time.perf_counter(), time.process_time()
     out = _prepare_out(Path(out_dir))
+    if config.map_method == "umap":  # fail before the work, not at the maps
+        require("umap", extra="umap", purpose="UMAP maps (--map umap)")
     claim_folder(out, config_to_dict(config))
     notes: list[str] = []
     encoders = _build_encoders(config, notes)
