@@ -19,3 +19,13 @@ def test_a_disabled_bar_draws_nothing(capsys):
     with progress_bar(1, "quiet", enabled=False) as advance:
         advance(1, loss=0.1)
     assert progress._ACTIVE.get() is None and capsys.readouterr().err == ""
+
+
+def test_log_lines_go_above_the_bars_while_they_show(capsys):
+    from biolens.core.progress import print_above
+
+    with progress_bar(1, "outer"):
+        print_above("a line of log")
+    print_above("after the bars")
+    err = capsys.readouterr().err
+    assert "a line of log" in err and err.index("a line of log") < err.index("after the bars")

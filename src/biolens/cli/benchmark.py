@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from ..core.progress import print_above
 from ._common import console, err_console, quiet_option, show_progress
 
 PathType = click.Path(path_type=Path)
@@ -107,7 +108,7 @@ def benchmark_command(encoders, tasks, heads, out, weights, bootstrap, pooled_ep
     if not quiet:
         err_console.print(f"benchmark: {len(config.models)} models x {len(config.tasks)} tasks -> {out}")
     result = run_benchmark(config, out, cache=cache or True, progress=show_progress(quiet),
-                           log=None if quiet else err_console.print)
+                           log=None if quiet else lambda line: print_above(line, err_console))
     inv = result.invocation
     for note in result.notes:
         err_console.print(f"note: {note}")

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from typing import Any
 
-__all__ = ["progress_bar"]
+__all__ = ["print_above", "progress_bar"]
 
 _ACTIVE: ContextVar[Any] = ContextVar("biolens_progress", default=None)
 
@@ -62,3 +62,15 @@ def progress_bar(total: int | None, description: str, *, enabled: bool = True) -
             display.update(task, advance=n, info=info)
 
         yield advance
+
+
+def print_above(text: str, console: Any = None) -> None:
+    """Print a line of log above the bars while a bar is showing (printing past a live display
+    tears it), else on ``console`` (a rich console; default: stderr)."""
+    display = _ACTIVE.get()
+    if display is not None:
+        display.console.print(text)
+    elif console is not None:
+        console.print(text)
+    else:
+        print(text, file=sys.stderr)
