@@ -59,7 +59,19 @@ def test_tiny_benchmark_writes_the_leaderboard_and_the_report(tiny):
     assert last["cells_computed"] == 4 and last["cells_failed"] == 0 and last["maps_computed"] == 1
 
 
-def test_a_rerun_reuses_every_cell_embedding_and_map(tiny):
+def test_a_rerun_reuses_every_cell_embedding_and_map(tiny, tmp_path, monkeypatch):
+    import biolens.data
+
+    # the rerun reads the samples from another place, as another install of biolens would
+    real = biolens.data.resolve_input
+
+    def elsewhere(value):
+        path = real(value)
+        copy = tmp_path / path.name
+        shutil.copyfile(path, copy)
+        return copy
+
+    monkeypatch.setattr(biolens.data, "resolve_input", elsewhere)
     out, before = tiny / "out", (tiny / "out" / "leaderboard.csv").read_text()
     assert _bench(out, tiny / "cache.sqlite") == 0
     last = _last(out)

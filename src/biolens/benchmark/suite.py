@@ -8,9 +8,12 @@ the CLI's ``--encoders``, ``--tasks`` and ``--heads`` replace parts of it.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
+
+import numpy as np
 
 from ..core.errors import InputError
 from ..core.train import TrainConfig
@@ -185,10 +188,30 @@ def parse_heads(encoders: Sequence[str], items: Sequence[str] = ()) -> tuple[Mod
 
 
 def load_task_data(spec: TaskSpec) -> TaskData:
-    """Read a task's records (shipped samples are ``sample:NAME``)."""
+    """Read a task's records (shipped samples are ``sample:NAME``).
+
+    A shipped sample's ``source`` names the sample and a digest of its records, not the folder
+    this install keeps it in: a benchmark folder stays valid for another install of the same data.
+    """
     from ..data import resolve_input
 
     data = load_task(spec.loader, resolve_input(spec.data), **dict(spec.options))
     if spec.test_data:
         data = combine(data, load_task(spec.loader, resolve_input(spec.test_data), **dict(spec.options)))
+    if spec.data.startswith("sample:") and (spec.test_data or "sample:").startswith("sample:"):
+        data = replace(data, source=f"{spec.data}{'+' + spec.test_data if spec.test_data else ''} "
+                                    f"(records {_records_digest(data)[:16]})")
     return data
+
+
+def _records_digest(data: TaskData) -> str:
+    """SHA-256 over ids, sequences, labels, masks and splits: what a cell is trained and tested on."""
+    h = hashlib.sha256()
+    for part in (data.ids, data.sequences):
+        h.update("\n".join(part).encode())
+    for part in (data.labels, data.masks, data.splits):
+        if part is None:
+            continue
+        for item in (part if isinstance(part, list) else [part]):
+            h.update(np.asarray(item).astype(str).tobytes())
+    return h.hexdigest()
