@@ -1,12 +1,12 @@
 # Two entry points, each creating .venv on first use:
-#   make run   - the main job on the shipped samples and weights
+#   make run   - the main job: the default benchmark (encoders x tasks) on the shipped samples and weights
 #   make test  - the test suite (all optional parts installed)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 # Tests compare against PyTorch references; CI uses the CPU wheel of this version.
 TORCH ?= torch==2.13.0
-RUN_ARGS ?= embed sample:solubility --encoder unirep-64 --out runs/sample.npz
+RUN_ARGS ?= benchmark --out runs/default
 
 .PHONY: run test lint clean
 

@@ -4,6 +4,9 @@ Samples are seeded random subsets of public datasets, copied unchanged (rows/rec
 selected, never edited), with the source's licence beside them. Run from the repo root:
 
     python scripts/make_samples.py [--shared ../shared/data]
+
+The EC sample's split lists (``nrPDB-EC_sample_{train,valid,test}.txt``) are homology-aware:
+they need biolens importable (``PYTHONPATH=src``) and MMseqs2 (``apt-get install mmseqs2``).
 """
 
 from __future__ import annotations
@@ -68,6 +71,23 @@ def enzyme(shared: Path, n: int = 300, seed: int = 0) -> None:
     rows = [ln for ln in lines[3:] if ln.split("\t")[0] in ids]
     (dst / "nrPDB-EC_sample_annot.tsv").write_text("\n".join(lines[:3] + rows) + "\n")
     shutil.copy(src / "LICENSE", dst / "LICENSE-DeepFRI")
+
+
+def enzyme_split(seed: int = 0) -> None:
+    """Split lists beside the EC sample, read by the enzyme loader as the dataset's own split:
+    MMseqs2 clusters at 30% identity (80% coverage), whole clusters in one split (60/10/30)."""
+    from biolens.proteins.splits import SplitConfig, make_split
+    from biolens.proteins.tasks import load_task
+
+    dst = OUT / "proteins/enzyme"
+    for part in ("train", "valid", "test"):
+        (dst / f"nrPDB-EC_sample_{part}.txt").unlink(missing_ok=True)
+    data = load_task("enzyme", dst / "nrPDB-EC_sample_sequences.fasta")
+    split = make_split(data, SplitConfig(method="homology", identity=0.3, coverage=0.8, valid_fraction=0.1,
+                                         test_fraction=0.3, seed=seed))
+    for part in ("train", "valid", "test"):
+        ids = [i for i, s in zip(split.ids, split.assign, strict=True) if s == part]
+        (dst / f"nrPDB-EC_sample_{part}.txt").write_text("\n".join(ids) + "\n")
 
 
 def gb1(shared: Path, n: int = 400, seed: int = 0) -> None:
@@ -175,6 +195,7 @@ def main() -> None:
     solubility(args.shared)
     deeploc(args.shared)
     enzyme(args.shared)
+    enzyme_split()
     gb1(args.shared)
     secondary_structure(args.shared)
     dna(args.shared)

@@ -67,3 +67,32 @@ def test_report_heat_map_picks_the_most_common_labels_of_uint8_matrices():
     assert ticks[:2] == ["L7", "L3"] and fig.axes[0].images[0].get_array().shape == (40, 20)
     names, values, what = report._per_label(task, y, y.astype(float))  # perfect predictions
     assert sorted(names) == ["L3 (n=25)", "L7 (n=50)"] and values == [1.0, 1.0] and ">= 1 test proteins" in what
+
+
+def test_paired_delta_cancels_what_two_predictions_share():
+    from biolens.proteins.evaluation import paired_delta
+
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 150)
+    a = rng.random(150) + 0.4 * y  # a fair score
+    b = a + rng.normal(0, 0.05, 150) - 0.1 * y  # the same score, a little worse
+    d = paired_delta("binary", y, a, b, metric="auroc", n_resamples=200)
+    assert d["value"] == pytest.approx(task_metrics("binary", y, a)["auroc"] - task_metrics("binary", y, b)["auroc"])
+    assert 0 < d["low"] <= d["value"] <= d["high"]
+    # paired: the delta's interval is narrower than either model's own interval
+    ia = metrics_with_intervals("binary", y, a, n_resamples=200)["auroc"]
+    assert d["high"] - d["low"] < 0.5 * (ia["high"] - ia["low"])
+    assert paired_delta("binary", y, a, a, metric="auroc", n_resamples=50) == {"value": 0.0, "low": 0.0, "high": 0.0,
+                                                                                 "std": 0.0}
+
+
+def test_baselines_with_model_predictions_get_paired_deltas():
+    d = load_task("solubility", sample_path("solubility"))
+    tr, te = np.arange(300), np.arange(300, 400)
+    y = d.labels[te]
+    model = y + np.random.default_rng(0).normal(0, 0.8, len(te))
+    b = baselines(d.task, ([d.sequences[i] for i in tr], d.labels[tr]), ([d.sequences[i] for i in te], y),
+                  n_draws=10, n_resamples=50, model_pred=model)
+    want = task_metrics("binary", y, model)["auroc"] - b["composition"]["metrics"]["auroc"]["value"]
+    assert b["composition"]["delta"]["value"] == pytest.approx(want)
+    assert "delta" in b["majority"] and "delta" not in b["coin_flip"]  # simulated baselines have no paired delta

@@ -12,6 +12,7 @@ import click
 
 from .. import __version__
 from ..core.errors import BiolensError
+from . import benchmark as _benchmark
 from . import dna as _dna
 from . import embed as _embed
 from . import proteins as _proteins
@@ -30,6 +31,7 @@ _embed.register(cli)
 _proteins.register(cli)
 _dna.register(cli)
 _structure.register(cli)
+_benchmark.register(cli)
 
 
 def main(argv: list[str] | None = None) -> int:

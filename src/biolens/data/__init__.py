@@ -38,7 +38,8 @@ SAMPLES: dict[str, Sample] = {
         ),
         Sample(
             "enzyme", "proteins/enzyme/nrPDB-EC_sample_sequences.fasta",
-            "300 DeepFRI nrPDB-EC test chains with their EC annotation rows (nrPDB-EC_sample_annot.tsv beside it)",
+            "300 DeepFRI nrPDB-EC test chains with their EC annotation rows (nrPDB-EC_sample_annot.tsv beside it) "
+            "and a homology-aware split (nrPDB-EC_sample_{train,valid,test}.txt: MMseqs2 clusters at 30% identity)",
             "flatironinstitute/DeepFRI", "BSD-3-Clause",
         ),
         Sample(

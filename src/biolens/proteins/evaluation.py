@@ -14,6 +14,9 @@ Baselines (computed on the same test records):
   one-hot identity converges to).
 
 Deterministic baselines and the model get percentile bootstrap intervals over test records.
+Given the model's predictions, each deterministic baseline also gets ``delta``: the model's
+primary metric minus the baseline's with a *paired* bootstrap interval (both scored on the same
+resampled proteins, so the luck of the test set cancels).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from ..core.bootstrap import bootstrap_many
 from .encoders.onehot import CompositionEncoder, residue_profile
 from .tasks import Task
 
-__all__ = ["MONITOR", "PRIMARY", "baselines", "metrics_with_intervals", "task_metrics"]
+__all__ = ["MONITOR", "PRIMARY", "baselines", "metrics_with_intervals", "paired_delta", "task_metrics"]
 
 #: The headline metric of each kind (reports, deltas over baselines).
 PRIMARY = {"binary": "auroc", "multiclass": "accuracy", "multilabel": "fmax", "regression": "spearman",
@@ -63,6 +66,18 @@ def metrics_with_intervals(kind: str, y_true: Any, y_pred: Any, masks: Sequence[
         return task_metrics(kind, _take(y_true, idx), _take(y_pred, idx), None if masks is None else _take(masks, idx))
 
     return {k: v.as_dict() for k, v in bootstrap_many(fn, len(y_true), n_resamples=n_resamples, seed=seed).items()}
+
+
+def paired_delta(kind: str, y_true: Any, pred_a: Any, pred_b: Any, masks: Sequence[np.ndarray] | None = None, *,
+                 metric: str, n_resamples: int = 200, seed: int = 0) -> dict[str, float]:
+    """``metric(pred_a) - metric(pred_b)`` on the same records, with a paired percentile bootstrap
+    interval: every resample of proteins scores both, so what the two share cancels."""
+    def fn(idx):
+        y, m = _take(y_true, idx), None if masks is None else _take(masks, idx)
+        return {"delta": task_metrics(kind, y, _take(pred_a, idx), m)[metric]
+                - task_metrics(kind, y, _take(pred_b, idx), m)[metric]}
+
+    return bootstrap_many(fn, len(y_true), n_resamples=n_resamples, seed=seed)["delta"].as_dict()
 
 
 def _simulated(kind: str, y_true: Any, masks: Any, draw: Callable[[np.random.Generator], Any], n_draws: int,
@@ -127,8 +142,12 @@ def _majority(task: Task, y_train: Any, y_test: Any) -> Any:
 
 
 def baselines(task: Task, train: tuple[list[str], Any], test: tuple[list[str], Any], masks: Any = None, *,
-              n_draws: int = 100, n_resamples: int = 200, seed: int = 0) -> dict[str, dict[str, Any]]:
-    """The baselines of the module docstring on ``test``; ``train``/``test`` are ``(sequences, labels)``."""
+              n_draws: int = 100, n_resamples: int = 200, seed: int = 0, model_pred: Any = None) -> dict[str, dict[str, Any]]:
+    """The baselines of the module docstring on ``test``; ``train``/``test`` are ``(sequences, labels)``.
+
+    With ``model_pred`` (the model's test predictions), deterministic baselines get ``delta``:
+    see :func:`paired_delta` (on the task kind's :data:`PRIMARY` metric).
+    """
     (seq_train, y_train), (seq_test, y_test) = train, test
     kind, out = task.kind, {}
     if kind == "regression":
@@ -148,6 +167,9 @@ def baselines(task: Task, train: tuple[list[str], Any], test: tuple[list[str], A
     for name, pred in fixed.items():
         out[name] = {"method": methods[name],
                      "metrics": metrics_with_intervals(kind, y_test, pred, masks, n_resamples=n_resamples, seed=seed)}
+        if model_pred is not None:
+            out[name]["delta"] = paired_delta(kind, y_test, model_pred, pred, masks, metric=PRIMARY[kind],
+                                              n_resamples=n_resamples, seed=seed)
     return out
 
 

@@ -270,7 +270,8 @@ def _evaluate(data, split, pred_test, config, enc, notes, timings) -> TaskResult
         t1 = time.perf_counter()
         train = split.index("train")
         base = baselines(data.task, ([data.sequences[i] for i in train], _labels(data, train)),
-                         ([data.sequences[i] for i in test], y), masks, n_resamples=config.bootstrap, seed=config.split.seed)
+                         ([data.sequences[i] for i in test], y), masks, n_resamples=config.bootstrap, seed=config.split.seed,
+                         model_pred=pred_test)
         timings["baselines_s"] = time.perf_counter() - t1
     primary = PRIMARY[kind]
     deltas = {name: metrics[primary]["value"] - b["metrics"][primary]["value"] for name, b in base.items()}

@@ -1,0 +1,128 @@
+"""``biolens benchmark``: every encoder x task, the leaderboard printed and written, the report page."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from ..core.progress import print_above
+from ._common import console, err_console, quiet_option, show_progress
+
+PathType = click.Path(path_type=Path)
+
+
+def _items(text: str | None) -> list[str]:
+    return [x.strip() for x in text.split(",") if x.strip()] if text else []
+
+
+def _weights(items: tuple[str, ...]) -> tuple[tuple[str, str, str], ...]:
+    out = []
+    for item in items:
+        encoder, sep, path = item.partition("=")
+        if not sep or not encoder or not path:
+            raise click.BadParameter(f"expected ENCODER=PATH, got {item!r}", param_hint="--weights")
+        out.append((encoder, "weights", str(Path(path).expanduser())))
+    return tuple(out)
+
+
+def _config(encoders, tasks, heads, weights, bootstrap, seed, map_method, pooled_epochs, residue_epochs):
+    from ..benchmark.suite import (
+        DEFAULT_ENCODERS,
+        DEFAULT_TASKS,
+        BenchmarkConfig,
+        parse_heads,
+        pick_tasks,
+    )
+
+    names = _items(encoders) or list(DEFAULT_ENCODERS)
+    base = BenchmarkConfig()
+    return BenchmarkConfig(
+        tasks=pick_tasks(_items(tasks) or list(DEFAULT_TASKS)), models=parse_heads(names, _items(heads)),
+        encoder_options=_weights(weights), skip_unavailable=not encoders, bootstrap=bootstrap, seed=seed,
+        map_method=map_method,
+        pooled_training=replace(base.pooled_training, max_epochs=pooled_epochs or base.pooled_training.max_epochs),
+        residue_training=replace(base.residue_training, max_epochs=residue_epochs or base.residue_training.max_epochs),
+    )
+
+
+def _listing() -> None:
+    from rich.table import Table
+
+    from ..benchmark.suite import DEFAULT_ENCODERS, DEFAULT_HEADS, DEFAULT_TASKS, TASKS
+    from ..proteins.encoders.registry import list_encoders
+    from ..proteins.heads import HEADS
+
+    tasks = Table(title="tasks (--tasks)")
+    for col in ("task", "data", "default", "split"):
+        tasks.add_column(col)
+    for t in TASKS.values():
+        tasks.add_row(t.name, t.data + "".join(f" {k}={v}" for k, v in t.options), "yes" if t.name in DEFAULT_TASKS else "",
+                      t.split_note or t.split)
+    encoders = Table(title="encoders (--encoders)")
+    for col in ("encoder", "default", "default head", "available here"):
+        encoders.add_column(col)
+    for entry, ok, how in list_encoders():
+        encoders.add_row(entry.name, "yes" if entry.name in DEFAULT_ENCODERS else "", DEFAULT_HEADS.get(entry.name, "linear"),
+                         ("yes: " if ok else "no: ") + how)
+    console.print(tasks, encoders)
+    console.print(f"heads (--heads HEAD or ENCODER=HEAD): {', '.join(HEADS)}")
+
+
+@click.command("benchmark")
+@click.option("--encoders", "-e", default=None,
+              help="Comma-separated encoder names. Default: composition, onehot, unirep-64, unirep-256 "
+                   "(those that cannot run here are left out, with a note).")
+@click.option("--tasks", "-t", default=None, help="Comma-separated tasks (see --list). Default: solubility, "
+                                                   "localization, membrane, enzyme, gb1 on the shipped samples.")
+@click.option("--heads", default=None, help="Comma-separated HEAD (every encoder) or ENCODER=HEAD items; several give "
+                                            "an encoder several rows. Default: cnn on onehot, linear on the others.")
+@click.option("--out", "-o", type=PathType, default=Path("runs/benchmark"), show_default=True,
+              help="Benchmark folder: report.html, leaderboard.csv/json, one run folder per cell (reused when rerun).")
+@click.option("--weights", multiple=True, help="ENCODER=PATH: local weights for an encoder (repeatable), "
+                                                "e.g. esm2-8m=~/models/esm2_t6_8M_UR50D.")
+@click.option("--bootstrap", type=click.IntRange(min=10), default=200, show_default=True,
+              help="Bootstrap resamples for every interval.")
+@click.option("--pooled-epochs", type=click.IntRange(min=1), default=None, help="Epochs of linear/mlp heads [100].")
+@click.option("--residue-epochs", type=click.IntRange(min=1), default=None, help="Epochs of cnn/attention heads [30].")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--map", "map_method", type=click.Choice(["tsne", "umap", "pca"]), default="tsne", show_default=True,
+              help="Projection of the embedding maps.")
+@click.option("--cache", type=PathType, default=None, help="Embedding store (default: $BIOLENS_CACHE or ~/.cache/biolens).")
+@click.option("--list", "list_only", is_flag=True, help="Show the tasks, encoders and heads, then exit.")
+@quiet_option
+def benchmark_command(encoders, tasks, heads, out, weights, bootstrap, pooled_epochs, residue_epochs, seed, map_method,
+                      cache, list_only, quiet) -> int:
+    """Run every encoder on every task beside the task's baselines; print the leaderboard and write
+    --out/report.html and --out/leaderboard.csv. A rerun reuses finished cells and cached embeddings."""
+    from ..benchmark import rich_table, run_benchmark
+
+    if list_only:
+        _listing()
+        return 0
+    start, cpu = time.perf_counter(), time.process_time()
+    config = _config(encoders, tasks, heads, weights, bootstrap, seed, map_method, pooled_epochs, residue_epochs)
+    if not quiet:
+        err_console.print(f"benchmark: {len(config.models)} models x {len(config.tasks)} tasks -> {out}")
+    result = run_benchmark(config, out, cache=cache or True, progress=show_progress(quiet),
+                           log=None if quiet else lambda line: print_above(line, err_console))
+    inv = result.invocation
+    for note in result.notes:
+        err_console.print(f"note: {note}")
+    # the whole table even when printed into a file or a pipe (a terminal wraps it to its width)
+    wide = console if console.is_terminal else Console(file=console.file, width=150)
+    wide.print(rich_table(result.leaderboard, title=f"leaderboard ({out})"))
+    if not quiet:
+        err_console.print(f"[bold]wrote[/bold] {out / 'report.html'} and {out / 'leaderboard.csv'} -- this run: "
+                          f"{time.perf_counter() - start:.0f} s wall, {time.process_time() - cpu:.0f} s CPU, peak "
+                          f"{inv['peak_rss_mb']:.0f} MB; cells computed {inv['cells_computed']}, reused "
+                          f"{inv['cells_reused']}; embeddings: {inv['embeddings_cache_hits']} cache hits, "
+                          f"{inv['embeddings_computed']} computed")
+    return 1 if inv["cells_failed"] else 0
+
+
+def register(group: click.Group) -> None:
+    group.add_command(benchmark_command)
