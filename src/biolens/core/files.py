@@ -14,6 +14,22 @@ __all__ = ["atomic_path", "atomic_write", "atomic_write_bytes", "atomic_write_te
 _DIGESTS: dict[tuple[str, int, int], str] = {}
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)  # the only way to read it is to set it: done once, at import
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _umask()
+
+
+def _publish(tmp: str | Path, path: Path) -> None:
+    """Give the temporary file the mode a plain ``open(path, "w")`` would (``mkstemp`` makes it
+    owner-only), then rename it over ``path``."""
+    os.chmod(tmp, 0o666 & ~_UMASK)
+    os.replace(tmp, path)
+
+
 def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> None:
     """Write a file through ``write(fh)`` into a temporary sibling, fsync, then rename over ``path``.
 
@@ -27,7 +43,7 @@ def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> None:
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        _publish(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -41,7 +57,7 @@ def atomic_path(path: str | Path, write: Callable[[Path], None]) -> None:
     os.close(fd)
     try:
         write(Path(tmp))
-        os.replace(tmp, path)
+        _publish(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

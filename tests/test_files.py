@@ -1,0 +1,41 @@
+"""Atomic writes: readers never see a torn file, failures leave nothing behind, and the file gets
+the mode a plain ``open()`` would give it (not ``mkstemp``'s owner-only 0600)."""
+
+import os
+import stat
+
+import pytest
+
+from biolens.core.files import atomic_path, atomic_write_text
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def test_atomic_files_get_the_usual_mode(tmp_path):
+    atomic_write_text(tmp_path / "a.txt", "hello")
+    atomic_path(tmp_path / "b.bin", lambda p: p.write_bytes(b"x"))
+    plain = tmp_path / "c.txt"
+    plain.write_text("plain")
+    want = stat.S_IMODE(plain.stat().st_mode)
+    assert want == 0o666 & ~_umask()
+    for name in ("a.txt", "b.bin"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == want
+    assert (tmp_path / "a.txt").read_text() == "hello"
+
+
+def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
+    target = tmp_path / "a.txt"
+    atomic_write_text(target, "old")
+
+    def boom(path):
+        path.write_text("half")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        atomic_path(target, boom)
+    assert target.read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]
