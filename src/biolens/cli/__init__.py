@@ -14,6 +14,7 @@ from .. import __version__
 from ..core.errors import BiolensError
 from . import dna as _dna
 from . import embed as _embed
+from . import lm as _lm
 from . import proteins as _proteins
 from . import structure as _structure
 
@@ -30,6 +31,7 @@ _embed.register(cli)
 _proteins.register(cli)
 _dna.register(cli)
 _structure.register(cli)
+_lm.register(cli)
 
 
 def main(argv: list[str] | None = None) -> int:
