@@ -55,5 +55,93 @@ def pretrain_command(corpus, out, steps, preset, layers, hidden, heads, ffn, lr,
     return 0
 
 
+def _wild_type(value: str) -> str:
+    """``--sequence``: the letters themselves, or a FASTA/CSV file (or sample:NAME) whose first record is used."""
+    from ..core.alphabets import PROTEIN
+    from ..core.errors import InputError
+    from ..core.seqio import load_sequences
+
+    path = input_path(value)
+    if value.startswith("sample:") or path.is_file():
+        records, _ = load_sequences(path, PROTEIN)
+        return records[0].sequence
+    seq = value.strip().upper()
+    bad = sorted(set(seq) - set(PROTEIN.letters))
+    if not seq or bad:
+        raise InputError(f"--sequence is neither a file nor a protein sequence (characters {bad} are not amino acids)")
+    return seq
+
+
+@click.command("mutations")
+@click.option("--encoder", "-e", required=True, help="A language model: esm2-*, esm2:DIR, mlm:RUN, or unirep-* (llr).")
+@click.option("--sequence", "wild_type", required=True, help="The wild type: letters, or a FASTA file (first record).")
+@click.option("--variants", type=PathType, default=None,
+              help="CSV/TSV of variants: a 'sequence' column (full mutants) or mutation codes (A24G:D40N) in a "
+                   "'mutant'/'mutations'/'variant' column.")
+@click.option("--column", default=None, help="The variants' column (default: found by name).")
+@click.option("--out", "-o", type=PathType, default=None, help="Scores CSV: the variants' columns + mutations, score.")
+@click.option("--method", type=click.Choice(["masked-marginal", "wt-marginal", "llr"]), default=None,
+              help="Default: masked-marginal (masked LMs), llr (UniRep).")
+@click.option("--dms", type=PathType, default=None, help="Also score every single substitution: a heat map (.png) "
+              "and its table beside it (.csv).")
+@click.option("--weights", type=PathType, default=None, help="Local weights for the encoder.")
+@quiet_option
+def mutations_command(encoder, wild_type, variants, column, out, method, dms, weights, quiet) -> int:
+    """Score mutations of a protein zero-shot with a protein language model."""
+    from ..core.errors import InputError
+    from ..proteins.language_model import language_model
+    from ..proteins.mutations import check_method, read_variants, score_variants
+
+    if variants is None and dms is None:
+        raise InputError("give --variants FILE (with --out) and/or --dms FIGURE.png")
+    if variants is not None and out is None:
+        raise InputError("--variants needs --out SCORES.csv")
+    wt = _wild_type(wild_type)
+    lm = language_model(encoder, weights=weights)
+    method = check_method(lm, method)
+    if variants is not None:
+        table = read_variants(variants, wt, column=column)
+        scores = score_variants(lm, wt, table, method)
+        _write_scores(out, table, scores, method)
+        if not quiet:
+            err_console.print(f"[bold]wrote[/bold] {out}: {len(scores)} variants scored ({lm.name}, {method})")
+    if dms is not None:
+        _write_dms(dms, lm, wt, method)
+        if not quiet:
+            err_console.print(f"[bold]wrote[/bold] {dms} and {dms.with_suffix('.csv')}: {len(wt)} x 20 substitutions")
+    return 0
+
+
+def _write_scores(out: Path, table, scores, method: str) -> None:
+    import csv
+    import io
+
+    from ..core.files import atomic_write_text
+
+    buf = io.StringIO()
+    columns = [c for c in table.columns if c not in ("mutations", "score")] + ["mutations", "score"]
+    writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row, muts, score in zip(table.rows, table.mutations, scores, strict=True):
+        codes = ":".join(map(str, muts)) if muts is not None else ""
+        writer.writerow({**row, "mutations": codes or ("WT" if muts is not None else ""), "score": f"{score:.6g}"})
+    atomic_write_text(out, buf.getvalue())
+
+
+def _write_dms(path: Path, lm, wt: str, method: str) -> None:
+    from ..core.files import atomic_write_text
+    from ..proteins.language_model import AMINO_ACIDS
+    from ..proteins.mutations import dms_figure, dms_scores
+
+    scores = dms_scores(lm, wt, method)
+    rows = ["position,wild_type," + ",".join(AMINO_ACIDS)]
+    rows += [f"{i + 1},{wt[i]}," + ",".join(f"{v:.5g}" for v in scores[i]) for i in range(len(wt))]
+    atomic_write_text(path.with_suffix(".csv"), "\n".join(rows) + "\n")
+    dms_figure(scores, wt, title=f"{lm.name}: {method} scores of every substitution").savefig(path, dpi=110)
+
+
 def register(group: click.Group) -> None:
-    group.add_command(pretrain_command)
+    from .lm_tools import lm_group
+
+    for command in (pretrain_command, mutations_command, lm_group):
+        group.add_command(command)

