@@ -91,8 +91,10 @@ def test_pretraining_lowers_the_loss_and_resumes_to_the_same_state(tmp_path, mon
     assert saved["valid_metrics"]["loss"] == pytest.approx(straight.metrics["loss"], abs=1e-6)
     assert (tmp_path / "b" / "curves.png").stat().st_size > 0
     # another corpus into the same folder is refused
-    with pytest.raises(InputError, match="other settings or another corpus"):
+    with pytest.raises(InputError, match="the corpus differs"):
         P.pretrain(CORPUS[:-3], tmp_path / "b", config)
+    with pytest.raises(InputError, match=r"the settings \['steps'\] differ"):
+        P.pretrain(CORPUS, tmp_path / "b", P.PretrainConfig(steps=13, **TINY))
 
 
 def test_a_run_is_an_encoder(tmp_path, straight):

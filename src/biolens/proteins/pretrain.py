@@ -15,7 +15,8 @@ gradient clipping, validation on held-out sequences every ``eval_every`` steps, 
 A run folder (``RUN``)::
 
     config.json, model.safetensors   the model, in the Hugging Face ESM2 layout (mlm:RUN, esm2:RUN)
-    pretrain.json                    settings, corpus counts, held-out metrics, timings
+    settings.json                    settings and corpus counts (a rerun must match them to resume)
+    pretrain.json                    the same, the held-out metrics and timings
     valid.fasta                      the held-out sequences
     train/                           the loop's resumable state and metrics.jsonl
     curves.png                       loss, perplexity and masked-residue accuracy against step
@@ -230,13 +231,15 @@ def _settings(config: PretrainConfig, corpus: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_resume(out: Path, settings: dict[str, Any]) -> None:
-    path = out / "pretrain.json"
+    """Refuse to continue a run with other settings (the step count included: it sets the schedule)."""
+    path = out / "settings.json"
     if not path.exists():
         return
-    saved = json.loads(path.read_text()).get("settings", {})
-    same = {k: v for k, v in settings["pretrain"].items() if k != "steps"}
-    if saved.get("corpus") != settings["corpus"] or {k: v for k, v in saved.get("pretrain", {}).items() if k != "steps"} != same:
-        raise InputError(f"{out} holds a pretraining run with other settings or another corpus; use a new --out folder")
+    saved = json.loads(path.read_text())
+    if saved != json.loads(json.dumps(settings)):
+        diff = sorted(k for k in settings["pretrain"] if settings["pretrain"][k] != saved.get("pretrain", {}).get(k))
+        what = f"the settings {diff} differ" if diff else "the corpus differs"
+        raise InputError(f"{out} holds a pretraining run where {what}; use a new --out folder or the same settings")
 
 
 def pretrain(sequences: Sequence[str], out_dir: str | Path, config: PretrainConfig | None = None, *,
@@ -256,6 +259,7 @@ def pretrain(sequences: Sequence[str], out_dir: str | Path, config: PretrainConf
     settings = _settings(config, corpus)
     _check_resume(out, settings)
     out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "settings.json", json.dumps(settings, indent=2) + "\n")
     atomic_write_text(out / "valid.fasta", "".join(f">valid{i}\n{s}\n" for i, s in enumerate(valid)))
     model = ESM2(model_config(config), key=jax.random.PRNGKey(config.seed))
     batches = CorpusBatches(train, crop=config.crop, token_budget=config.token_budget, seed=config.seed)
