@@ -32,11 +32,17 @@ def mlm():
     return MaskedLM(load_esm2(DATA / "esm2_tiny"), "esm2-tiny")
 
 
+@eqx.filter_jit
+def one_pass(model, tokens):
+    """The logits of one unbatched token row (jitted once per shape; no batching, no chunks)."""
+    return model(tokens).logits
+
+
 def brute_masked(model, seq, pos):
     """log p over the 20 amino acids at ``pos`` with only ``pos`` masked: one unbatched pass."""
     tokens = tokenize([seq])[0]
     tokens[pos + 1] = MASK
-    logits = np.asarray(model(jax.numpy.asarray(tokens)).logits, np.float64)
+    logits = np.asarray(one_pass(model, jax.numpy.asarray(tokens)), np.float64)
     logp = logits - np.log(np.exp(logits - logits.max(-1, keepdims=True)).sum(-1, keepdims=True)) - logits.max(-1, keepdims=True)
     return logp[pos + 1, AA_IDS]
 
@@ -59,7 +65,7 @@ def test_mutation_scores_match_brute_force(mlm):
             brute_masked(mlm.model, WT, 4)[a("F")] - brute_masked(mlm.model, WT, 4)[a("Y")], 0.0]
     np.testing.assert_allclose(masked, want, atol=1e-5)
     # wt-marginal: one unmasked pass
-    logits = np.asarray(mlm.model(jax.numpy.asarray(tokenize([WT])[0])).logits, np.float64)
+    logits = np.asarray(one_pass(mlm.model, jax.numpy.asarray(tokenize([WT])[0])), np.float64)
     w = logits - logits.max(-1, keepdims=True)
     w = (w - np.log(np.exp(w).sum(-1, keepdims=True)))[:, AA_IDS]
     wt_marg = score_variants(mlm, WT, variants, "wt-marginal")

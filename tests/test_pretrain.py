@@ -55,12 +55,12 @@ class Crash(Exception):
     pass
 
 
-CONFIG = P.PretrainConfig(steps=12, **TINY)
+CONFIG = P.PretrainConfig(steps=9, **TINY)
 
 
 @pytest.fixture(scope="module")
 def straight(tmp_path_factory):
-    """12 steps without interruption."""
+    """9 steps without interruption."""
     return P.pretrain(CORPUS, tmp_path_factory.mktemp("pretrain") / "a", CONFIG)
 
 
@@ -70,12 +70,12 @@ def test_pretraining_lowers_the_loss_and_resumes_to_the_same_state(tmp_path, mon
     assert val[-1]["loss"] < val[0]["loss"] - 0.1
     assert straight.metrics["perplexity"] == pytest.approx(np.exp(straight.metrics["loss"]))
     assert 0 < straight.metrics["accuracy"] <= 1 and straight.metrics["masked"] > 0
-    # kill at the 8th batch (the last checkpoint is step 6), then run the same command again
+    # kill at the 5th batch (the last checkpoint is step 3), then run the same command again
     tokens, calls = P.CorpusBatches._tokens, {"n": 0}
 
     def crashing(self, rows, length):
         calls["n"] += 1
-        if calls["n"] == 8:
+        if calls["n"] == 5:
             raise Crash
         return tokens(self, rows, length)
 
@@ -84,7 +84,7 @@ def test_pretraining_lowers_the_loss_and_resumes_to_the_same_state(tmp_path, mon
         P.pretrain(CORPUS, tmp_path / "b", config)
     monkeypatch.setattr(P.CorpusBatches, "_tokens", tokens)
     resumed = P.pretrain(CORPUS, tmp_path / "b", config)
-    assert resumed.resumed_from == 6 and resumed.steps == 12
+    assert resumed.resumed_from == 3 and resumed.steps == 9
     for x, y in zip(_leaves(straight.model), _leaves(resumed.model)):
         np.testing.assert_allclose(x, y, atol=1e-6)
     saved = json.loads((tmp_path / "b" / "pretrain.json").read_text())
@@ -94,7 +94,7 @@ def test_pretraining_lowers_the_loss_and_resumes_to_the_same_state(tmp_path, mon
     with pytest.raises(InputError, match="the corpus differs"):
         P.pretrain(CORPUS[:-3], tmp_path / "b", config)
     with pytest.raises(InputError, match=r"the settings \['steps'\] differ"):
-        P.pretrain(CORPUS, tmp_path / "b", P.PretrainConfig(steps=13, **TINY))
+        P.pretrain(CORPUS, tmp_path / "b", P.PretrainConfig(steps=10, **TINY))
 
 
 def test_a_run_is_an_encoder(tmp_path, straight):
