@@ -48,6 +48,8 @@ def test_knn_head_outputs():
     assert p.argmax() == 0 and p[0] > 0.99
     reg = KNNHead.fit(x, np.array([[1.0], [3.0], [10.0], [20.0]]), HeadConfig(kind="knn", k=2), "regression")
     assert float(reg(np.array([0.0, 2.0]))[0]) == pytest.approx(2.0)
+    few = KNNHead.fit(x[:2], np.eye(2)[[0, 1]], HeadConfig(kind="knn", k=5), "multiclass")
+    assert few.k == 2  # capped at the references there are
 
 
 def test_knn_head_in_a_task_run(tmp_path):

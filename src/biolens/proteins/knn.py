@@ -95,16 +95,20 @@ class KNNHead(eqx.Module):
 
     def __init__(self, width: int, outputs: int, config: Any, *, key: PRNGKeyArray | None = None,
                  references: int = 0, kind: str = "multiclass") -> None:
-        """An empty head of ``references`` rows (filled by :meth:`fit` or by loading a checkpoint)."""
+        """An empty head of ``references`` rows (filled by :meth:`fit` or by loading a checkpoint).
+        ``k`` is capped at the number of references (a small training subset votes with all it has)."""
         self.references = jnp.zeros((references, width), jnp.float32)
         self.targets = jnp.zeros((references, outputs), jnp.float32)
-        self.k, self.metric, self.kind = int(getattr(config, "k", 5)), str(getattr(config, "metric", "cosine")), kind
+        k = int(getattr(config, "k", 5))
+        self.k = min(k, references) if references else k
+        self.metric, self.kind = str(getattr(config, "metric", "cosine")), kind
 
     @classmethod
     def fit(cls, x: Float[np.ndarray, "N D"], targets: Float[np.ndarray, "N K"], config: Any, kind: str) -> KNNHead:
         """A head holding the references ``x`` and their ``targets``."""
+        metric, k = str(getattr(config, "metric", "cosine")), int(getattr(config, "k", 5))
+        _check(metric, k, max(len(x), k))  # a known metric and k >= 1 (a k above len(x) is capped)
         head = cls(x.shape[1], targets.shape[1], config, references=len(x), kind=kind)
-        _check(head.metric, head.k, len(x))
         return eqx.tree_at(lambda h: (h.references, h.targets), head,
                            (jnp.asarray(x, jnp.float32), jnp.asarray(targets, jnp.float32)))
 
