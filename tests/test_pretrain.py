@@ -110,3 +110,14 @@ def test_a_run_is_an_encoder(tmp_path, straight):
     assert np.allclose(enc.model(jnp.asarray(tokenize(["MKTAYIAKQR"])[0])).logits, logits, atol=1e-6)
     with pytest.raises(Exception, match="is not a folder"):
         get_encoder(f"mlm:{tmp_path / 'nothing'}")
+
+
+def test_the_shipped_model_resolves_offline():
+    from biolens.proteins.encoders.mlm import resolve_run
+    from biolens.proteins.encoders.registry import availability, get_encoder
+
+    folder, name = resolve_run("small")
+    assert name == "mlm:small" and (folder / "model.safetensors").is_file()
+    enc = get_encoder("mlm:small")
+    assert enc.width == 128 and enc.model.config.num_layers == 4 and enc.model.lm_head is not None
+    assert "shipped: mlm:small" in availability("mlm")[1]
