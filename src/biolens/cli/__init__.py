@@ -15,6 +15,7 @@ from ..core.errors import BiolensError
 from . import benchmark as _benchmark
 from . import dna as _dna
 from . import embed as _embed
+from . import lm as _lm
 from . import proteins as _proteins
 from . import structure as _structure
 
@@ -32,6 +33,7 @@ _proteins.register(cli)
 _dna.register(cli)
 _structure.register(cli)
 _benchmark.register(cli)
+_lm.register(cli)
 
 
 def main(argv: list[str] | None = None) -> int:

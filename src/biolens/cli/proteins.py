@@ -84,8 +84,9 @@ def _task_options(f):
 @click.option("--data", required=True, help="Labelled file (or folder), or sample:NAME.")
 @click.option("--task", type=click.Choice(TASK_CHOICES), default="auto", show_default=True, help="Task (loader) or kind of a user file.")
 @click.option("--encoder", "-e", default="onehot", show_default=True, help="Encoder name (see `biolens encoders`).")
-@click.option("--head", type=click.Choice(["auto", "linear", "mlp", "cnn", "attention", "per_residue"]), default="auto",
-              show_default=True, help="auto: per_residue for per-residue tasks, cnn on onehot, else mlp.")
+@click.option("--head", type=click.Choice(["auto", "linear", "mlp", "cnn", "attention", "per_residue", "knn"]), default="auto",
+              show_default=True, help="auto: per_residue for per-residue tasks, cnn on onehot, else mlp. "
+              "knn: annotation transfer from the nearest training proteins.")
 @click.option("--out", "-o", type=PathType, required=True, help="Run folder (a finished one is reused, a killed one resumed).")
 @click.option("--test-data", default=None, help="A separate labelled test file (e.g. DeepLoc test).")
 @click.option("--split", "split_method", type=click.Choice(["auto", "dataset", "random", "homology"]), default="auto",
@@ -102,6 +103,9 @@ def _task_options(f):
 @click.option("--dropout", type=float, default=0.2, show_default=True)
 @click.option("--channels", type=int, default=64, show_default=True, help="cnn/per_residue convolution channels.")
 @click.option("--kernel", type=int, default=9, show_default=True)
+@click.option("--k", "knn_k", type=int, default=5, show_default=True, help="knn head: neighbours that vote.")
+@click.option("--metric", "knn_metric", type=click.Choice(["cosine", "euclidean"]), default="cosine", show_default=True,
+              help="knn head: distance between (standardised) embeddings.")
 @click.option("--max-length", type=int, default=2000, show_default=True, help="Longest protein a residue head takes.")
 @click.option("--too-long", type=click.Choice(["error", "skip"]), default="error", show_default=True)
 @click.option("--no-class-weights", is_flag=True, help="Do not weight classes against imbalance.")
@@ -114,7 +118,8 @@ def _task_options(f):
 @_task_options
 @quiet_option
 def train_command(data, task, encoder, head, out, test_data, split_method, identity, valid_fraction, test_fraction,
-                  pooling, epochs, batch_size, lr, patience, hidden, dropout, channels, kernel, max_length, too_long,
+                  pooling, epochs, batch_size, lr, patience, hidden, dropout, channels, kernel, knn_k, knn_metric,
+                  max_length, too_long,
                   no_class_weights, finetune, finetune_last, bootstrap, size_curve, seed, cache, quiet, **task_opts) -> int:
     """Train and evaluate a predictor for TASK on --data; write the run folder --out."""
     from ..core.train import TrainConfig
@@ -131,7 +136,8 @@ def train_command(data, task, encoder, head, out, test_data, split_method, ident
     config = RunConfig(
         pooling=pooling, class_weights=not no_class_weights, finetune=finetune, finetune_last=finetune_last,
         too_long=too_long, bootstrap=bootstrap, size_curve=_fractions(size_curve),
-        head=HeadConfig(kind=head, hidden=hidden, dropout=dropout, channels=channels, kernel=kernel, max_length=max_length),
+        head=HeadConfig(kind=head, hidden=hidden, dropout=dropout, channels=channels, kernel=kernel, max_length=max_length,
+                        k=knn_k, metric=knn_metric),
         train=TrainConfig(max_epochs=epochs, batch_size=batch_size, learning_rate=lr, patience=patience, seed=seed),
         split=SplitConfig(method=split_method, identity=identity, valid_fraction=valid_fraction,
                           test_fraction=test_fraction, seed=seed),

@@ -15,19 +15,20 @@ BASES = "ACGT"
 COLORS = {"A": "#109648", "C": "#255C99", "G": "#F7B32B", "T": "#D62839"}
 
 
-def mutation_heatmap(ax: Any, delta: Float[np.ndarray, "L 4"], sequence: str, *, start: int = 0,
-                     label: str = "prediction change") -> Any:
-    """Heat map of substitution effects (bases x positions), a diverging colour map centred at zero
-    (symmetric limits); the reference base of each position is marked with a dot."""
+def mutation_heatmap(ax: Any, delta: Float[np.ndarray, "L A"], sequence: str, *, start: int = 0,
+                     label: str = "prediction change", alphabet: str = BASES) -> Any:
+    """Heat map of substitution effects (letters of ``alphabet`` x positions; ``A`` letters), a
+    diverging colour map centred at zero (symmetric limits); the reference letter of each position
+    is marked with a dot."""
     delta = np.asarray(delta)
     limit = float(np.abs(delta).max()) or 1.0
-    extent = (start - 0.5, start + len(delta) - 0.5, 3.5, -0.5)
+    extent = (start - 0.5, start + len(delta) - 0.5, len(alphabet) - 0.5, -0.5)
     image = ax.imshow(delta.T, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto", extent=extent,
                       interpolation="nearest")
     for p, base in enumerate(sequence[start : start + len(delta)]):
-        if base in BASES:
-            ax.plot(start + p, BASES.index(base), "o", ms=1.8, color="black")
-    ax.set_yticks(range(4), list(BASES))
+        if base in alphabet:
+            ax.plot(start + p, alphabet.index(base), "o", ms=1.8, color="black")
+    ax.set_yticks(range(len(alphabet)), list(alphabet), fontsize=7 if len(alphabet) > 4 else None)
     ax.set_xlabel("position")
     ax.figure.colorbar(image, ax=ax, label=label, fraction=0.025, pad=0.01)
     return image

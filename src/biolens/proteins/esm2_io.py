@@ -35,6 +35,7 @@ __all__ = [
     "PAD",
     "UNK",
     "load_esm2",
+    "save_esm2",
     "tokenize",
     "weight_files",
     "weights_digest",
@@ -209,3 +210,53 @@ def load_esm2(folder: str | Path) -> ESM2:
         lambda: ESM2(config, key=jax.random.key(0), lm_head=with_head, inv_freq=inv_freq)
     )
     return _fill(skeleton, arrays, str(folder))
+
+
+def _hf_tensors(model: ESM2) -> dict[str, np.ndarray]:
+    """Hugging Face ``EsmForMaskedLM`` tensor names -> arrays (the inverse of :func:`_hf_arrays`)."""
+    cfg = model.config
+    params = {jax.tree_util.keystr(p, simple=True, separator="."): np.asarray(v, dtype=np.float32)
+              for p, v in jax.tree_util.tree_leaves_with_path(eqx.filter(model, eqx.is_array))}
+    out = {
+        "esm.embeddings.word_embeddings.weight": params["embed"],
+        "esm.encoder.emb_layer_norm_after.weight": params["final_norm.weight"],
+        "esm.encoder.emb_layer_norm_after.bias": params["final_norm.bias"],
+    }
+    d = cfg.hidden_size
+    names = [("attn_norm", "attention.LayerNorm", False), ("attn.out", "attention.output.dense", True),
+             ("ffn_norm", "LayerNorm", False), ("ffn_in", "intermediate.dense", True), ("ffn_out", "output.dense", True)]
+    for i in range(cfg.num_layers):
+        layer = f"esm.encoder.layer.{i}."
+        for j, part in enumerate(("query", "key", "value")):
+            out[layer + f"attention.self.{part}.weight"] = params["layers.attn.qkv.weight"][i][:, j * d : (j + 1) * d].T
+            out[layer + f"attention.self.{part}.bias"] = params["layers.attn.qkv.bias"][i][j * d : (j + 1) * d]
+        for ours, theirs, transpose in names:
+            weight = params[f"layers.{ours}.weight"][i]
+            out[layer + theirs + ".weight"] = weight.T if transpose else weight
+            out[layer + theirs + ".bias"] = params[f"layers.{ours}.bias"][i]
+    if model.lm_head is not None:
+        out["lm_head.dense.weight"] = params["lm_head.dense.weight"].T
+        out["lm_head.dense.bias"] = params["lm_head.dense.bias"]
+        out["lm_head.layer_norm.weight"] = params["lm_head.norm.weight"]
+        out["lm_head.layer_norm.bias"] = params["lm_head.norm.bias"]
+        out["lm_head.bias"] = params["lm_head.bias"]
+    return {k: np.ascontiguousarray(v) for k, v in out.items()}
+
+
+def save_esm2(model: ESM2, folder: str | Path) -> Path:
+    """Write ``model`` as a Hugging Face ESM2 folder (``config.json`` + ``model.safetensors``),
+    readable by :func:`load_esm2` and by ``transformers.EsmForMaskedLM.from_pretrained``.
+
+    The LM-head decoder is tied to the token embedding (not stored, as Hugging Face saves it);
+    the rotary frequencies are recomputed from the config on loading.
+    """
+    from safetensors.numpy import save_file
+
+    from ..core.files import atomic_path, atomic_write_text
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    tensors = _hf_tensors(model)
+    atomic_path(folder / "model.safetensors", lambda tmp: save_file(tensors, str(tmp), metadata={"format": "pt"}))
+    atomic_write_text(folder / "config.json", json.dumps(model.config.to_hf(), indent=2) + "\n")
+    return folder

@@ -10,6 +10,7 @@ head             input                    ``__call__`` returns        after
 ``cnn``          residues ``(T, D)``      ``(K,)``                    the solubility blog: conv-conv-max-linear
 ``attention``    residues ``(T, D)``      ``(K,)``                    attention pooling + linear
 ``per_residue``  residues ``(T, D)``      ``(T, K)``                  per-residue states (secondary structure)
+``knn``          pooled ``(D,)``          ``(K,)``                    annotation transfer (:mod:`.knn`): no weights
 ===============  =======================  ==========================  =========================
 
 Without a ``key`` a head runs in inference mode (no dropout). Residue heads take a ``mask`` ``(T,)`` (``True`` on residues) and ignore padding exactly: padded
@@ -27,8 +28,10 @@ import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float, PRNGKeyArray
 
 from ..core.errors import InputError
+from .knn import KNNHead
 
-__all__ = ["HEADS", "AttentionHead", "CNNHead", "HeadConfig", "LinearHead", "MLPHead", "PerResidueHead", "build_head"]
+__all__ = ["HEADS", "AttentionHead", "CNNHead", "HeadConfig", "KNNHead", "LinearHead", "MLPHead", "PerResidueHead",
+           "build_head"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -38,6 +41,7 @@ class HeadConfig:
     ``hidden``: MLP/attention width. ``channels``/``kernel``: convolution width and size.
     ``max_length``: the longest protein a residue head accepts (longer ones are refused or
     skipped, see the run's ``too_long`` setting), bounding the memory of one batch.
+    ``k``/``metric``: neighbours and distance (``cosine``, ``euclidean``) of the ``knn`` head.
     """
 
     kind: str = "mlp"
@@ -46,6 +50,8 @@ class HeadConfig:
     channels: int = 64
     kernel: int = 9
     max_length: int = 2000
+    k: int = 5
+    metric: str = "cosine"
 
 
 class LinearHead(eqx.Module):
@@ -174,6 +180,7 @@ class PerResidueHead(eqx.Module):
 
 HEADS: dict[str, type[eqx.Module]] = {
     "linear": LinearHead, "mlp": MLPHead, "cnn": CNNHead, "attention": AttentionHead, "per_residue": PerResidueHead,
+    "knn": KNNHead,
 }
 
 

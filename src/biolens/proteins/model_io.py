@@ -16,7 +16,7 @@ from ..core.config import config_from_dict
 from ..core.errors import InputError
 from .embed import embed_sequences
 from .encoders.base import DifferentiableEncoder, Encoder
-from .heads import HEADS, HeadConfig, build_head
+from .heads import HEADS, HeadConfig, KNNHead, build_head
 from .predictor import ResidueBatches, TaskModel, pooled_batches, predict_batches
 from .tasks import Task, TaskData
 
@@ -54,6 +54,8 @@ def check_task_data(data: TaskData, split: Split, config: RunConfig) -> tuple[Ta
     if (kind == "per_residue") != (head == "per_residue"):
         raise InputError(f"the {head} head does not fit a {kind} task; "
                          + ("use --head per_residue" if kind == "per_residue" else "per_residue is for per-residue tasks"))
+    if head == "knn" and (config.finetune or kind == "per_residue"):
+        raise InputError("the knn head compares pooled embeddings: it cannot be fine-tuned or predict per residue")
     notes = []
     train = split.index("train")
     if kind in ("binary", "multiclass"):
@@ -246,7 +248,10 @@ def load_predictor(run_dir: str | Path, *, encoder: Encoder | None = None) -> Pr
 
     def skeleton(meta: dict[str, Any]) -> TaskModel:
         width = meta["input_width"]
-        head = build_head(head_cfg, width, task.n_outputs, key=jax.random.PRNGKey(0))
+        if head_cfg.kind == "knn":
+            head = KNNHead(width, task.n_outputs, head_cfg, references=meta["knn_references"], kind=task.kind)
+        else:
+            head = build_head(head_cfg, width, task.n_outputs, key=jax.random.PRNGKey(0))
         if not meta.get("finetune"):
             if head_input(head_cfg) == "pooled":
                 return TaskModel(head=head, shift=jax.numpy.zeros(width), scale=jax.numpy.ones(width))

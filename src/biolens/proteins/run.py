@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import equinox as eqx
 import jax
 import numpy as np
 
@@ -228,6 +229,8 @@ def train_on(data: TaskData, train: np.ndarray, valid: np.ndarray, encoder: Enco
     target = _targets(data, train)
     key = jax.random.PRNGKey(config.train.seed)
     model, trainable, width = build_model(data.task, encoder, feats, config, key, train)
+    if config.head.kind == "knn":
+        return _fit_knn(data, train, model, feats, config, target, width)
     batches = make_batches(data, train, feats, encoder, config, target, shuffle=True)
     valid_batches = make_batches(data, valid, feats, encoder, config, target, shuffle=False)
     y_valid = [data.labels[i] for i in valid] if isinstance(data.labels, list) else np.asarray(data.labels)[valid]
@@ -243,6 +246,17 @@ def train_on(data: TaskData, train: np.ndarray, valid: np.ndarray, encoder: Enco
     res = fit(model, loss, batches, tcfg, evaluate=evaluate, run_dir=run_dir, trainable=trainable,
               progress=progress, description=f"training {config.head.kind} on {encoder.name}")
     return Fitted(res.model, res.history, res.best_step, target, width)
+
+
+def _fit_knn(data: TaskData, train: np.ndarray, model: Any, feats: Features, config: RunConfig, target, width: int) -> Fitted:
+    """The knn head needs no training: it keeps the training proteins' (standardised) features and targets."""
+    from .knn import KNNHead, knn_targets
+    from .model_io import _labels_for
+
+    x = (feats.pooled[train] - np.asarray(model.shift)) / np.asarray(model.scale)
+    y = knn_targets(data.task.kind, _labels_for(data, train, target), data.task.n_outputs)
+    head = KNNHead.fit(x, y, config.head, data.task.kind)
+    return Fitted(eqx.tree_at(lambda m: m.head, model, head), [], None, target, width)
 
 
 def _labels(data: TaskData, idx: np.ndarray) -> Any:
@@ -303,6 +317,8 @@ def _write(out: Path, data, split, enc, config, fitted, result, pred_all, settin
             "encoder_fingerprint": enc.fingerprint(), "encoder_width": enc.width, "head": config_to_dict(config.head),
             "pooling": config.pooling, "finetune": config.finetune, "finetune_last": config.finetune_last,
             "target": fitted.target, "input_width": fitted.width, "best_step": fitted.best_step}
+    if config.head.kind == "knn":
+        meta["knn_references"] = int(fitted.model.head.references.shape[0])
     save_checkpoint(out / "checkpoint", fitted.model, meta)
     write_predictions(out / "predictions.csv", data.task, data.ids, pred_all, data.labels, split.assign)
     test = split.index("test")

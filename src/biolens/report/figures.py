@@ -30,7 +30,8 @@ def learning_curves(history: Sequence[dict[str, Any]], *, metrics: Sequence[str]
         ax_loss.plot([r["step"] for r in val], [r["loss"] for r in val], "o-", label="validation loss", color="#d62728")
     ax_loss.set_xlabel("step")
     ax_loss.set_ylabel("loss")
-    ax_loss.legend(loc="best")
+    if train or (val and "loss" in val[0]):
+        ax_loss.legend(loc="best")
     for name in (n for n in names if n != "loss"):
         ax_val.plot([r["step"] for r in val], [r[name] for r in val], "o-", label=name)
     ax_val.set_xlabel("step")

@@ -48,18 +48,29 @@ def project_2d(x: Float[np.ndarray, "N D"], method: str = "tsne", *, seed: int =
     raise InputError(f"unknown projection {method!r}; use pca, tsne or umap")
 
 
-def _colours(labels: Sequence[str]) -> dict[str, str]:
-    return {lab: PALETTE[i % len(PALETTE)] for i, lab in enumerate(sorted(set(map(str, labels))))}
+def _colours(labels: Sequence[str], order: Sequence[str] | None = None) -> dict[str, str]:
+    present = set(map(str, labels))
+    names = [n for n in order if n in present] if order is not None else sorted(present)
+    names += sorted(present - set(names))
+    return {lab: PALETTE[i % len(PALETTE)] for i, lab in enumerate(names)}
 
 
-def scatter_map(coords: Float[np.ndarray, "N 2"], labels: Sequence[str], *, title: str = "", max_legend: int = 16):
-    """A static scatter of a 2-D map coloured by label (matplotlib figure)."""
-    colours = _colours(labels)
+def scatter_map(coords: Float[np.ndarray, "N 2"], labels: Sequence[str], *, title: str = "", max_legend: int = 16,
+                annotations: Sequence[str] | None = None, order: Sequence[str] | None = None):
+    """A static scatter of a 2-D map coloured by label (matplotlib figure).
+
+    ``annotations`` writes a text beside every point (e.g. the token of a token-embedding map);
+    ``order`` fixes the legend order and colours of known labels (default: sorted).
+    """
+    colours = _colours(labels, order)
     fig, ax = new_figure(width=6.4, height=5.0)
     labels = np.asarray([str(v) for v in labels])
+    size = 9 if annotations is None else 40
     for lab, colour in colours.items():
         pts = coords[labels == lab]
-        ax.scatter(pts[:, 0], pts[:, 1], s=9, alpha=0.75, color=colour, label=f"{lab} ({len(pts)})", linewidths=0)
+        ax.scatter(pts[:, 0], pts[:, 1], s=size, alpha=0.75, color=colour, label=f"{lab} ({len(pts)})", linewidths=0)
+    for (x, y), text in zip(coords, annotations or [], strict=False):
+        ax.annotate(str(text), (x, y), xytext=(3, 3), textcoords="offset points", fontsize=7)
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title(title)

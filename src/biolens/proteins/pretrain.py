@@ -1,0 +1,304 @@
+"""Pretraining a small masked protein language model: :func:`pretrain`.
+
+The model is biolens' :class:`~biolens.proteins.esm2_model.ESM2` (the ESM2 architecture, of a
+size chosen by :data:`PRESETS` or by hand), trained with ESM's objective (Devlin et al. 2019;
+Rives et al. 2021): 15% of the residues of every sequence are chosen, of those 80% become
+``<mask>``, 10% a random amino acid and 10% stay; the loss is the cross-entropy of the original
+residue at the chosen positions. Masking is drawn in JAX from the training step's key, so a
+resumed run masks exactly as an uninterrupted one.
+
+Batches hold about ``token_budget`` padded tokens, sequences grouped by length (a few shapes,
+so a few compiles); proteins longer than ``crop`` residues are cut to a window drawn afresh each
+epoch. Optimisation is :func:`biolens.core.train.fit`: AdamW, linear warm-up and cosine decay,
+gradient clipping, validation on held-out sequences every ``eval_every`` steps, resumable.
+
+A run folder (``RUN``)::
+
+    config.json, model.safetensors   the model, in the Hugging Face ESM2 layout (mlm:RUN, esm2:RUN)
+    settings.json                    settings and corpus counts (a rerun must match them to resume)
+    pretrain.json                    the same, the held-out metrics and timings
+    valid.fasta                      the held-out sequences
+    train/                           the loop's resumable state and metrics.jsonl
+    curves.png                       loss, perplexity and masked-residue accuracy against step
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float, Int, PRNGKeyArray
+
+from ..core.config import config_to_dict
+from ..core.errors import InputError
+from ..core.files import atomic_write_text
+from ..core.train import TrainConfig, fit
+from .esm2_io import CLS, EOS, ESM_TOKENS, MASK, PAD, save_esm2, tokenize
+from .esm2_model import ESM2, ESM2Config
+from .predictor import ResidueBatches
+
+__all__ = ["PRESETS", "PretrainConfig", "PretrainResult", "evaluate_mlm", "mask_tokens", "masked_lm_loss",
+           "model_config", "pretrain", "split_corpus"]
+
+#: Model sizes: (layers, hidden size, heads, feed-forward size). ``base`` is ESM2-8M's shape.
+PRESETS: dict[str, tuple[int, int, int, int]] = {
+    "tiny": (2, 64, 4, 256),
+    "small": (4, 128, 8, 512),
+    "base": (6, 320, 20, 1280),
+}
+#: Token ids of the 20 standard amino acids (random replacements are drawn from these).
+AMINO_IDS = np.array([ESM_TOKENS.index(a) for a in "ACDEFGHIKLMNPQRSTVWY"], dtype=np.int32)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PretrainConfig:
+    """Settings of a pretraining run (saved in ``pretrain.json``).
+
+    ``layers``/``hidden``/``heads``/``ffn`` override the ``preset``'s. ``crop``: the longest
+    window of a protein one step sees. ``token_budget``: padded tokens per batch.
+    ``valid_fraction`` of the deduplicated corpus (at most ``valid_max`` sequences) is held out.
+    """
+
+    preset: str = "small"
+    layers: int | None = None
+    hidden: int | None = None
+    heads: int | None = None
+    ffn: int | None = None
+    steps: int = 2000
+    learning_rate: float = 2e-3
+    warmup: float = 0.05
+    min_lr_ratio: float = 0.1
+    weight_decay: float = 0.01
+    grad_clip: float = 1.0
+    token_budget: int = 8192
+    crop: int = 254
+    mask_rate: float = 0.15
+    valid_fraction: float = 0.05
+    valid_max: int = 500
+    eval_every: int = 250
+    checkpoint_every: int = 50
+    log_every: int = 10
+    seed: int = 0
+
+
+def model_config(config: PretrainConfig) -> ESM2Config:
+    """The :class:`ESM2Config` of a run: the preset, with any size given by hand."""
+    if config.preset not in PRESETS:
+        raise InputError(f"unknown model size {config.preset!r}; presets: {sorted(PRESETS)}")
+    layers, hidden, heads, ffn = PRESETS[config.preset]
+    return ESM2Config(num_layers=config.layers or layers, hidden_size=config.hidden or hidden,
+                      num_heads=config.heads or heads, intermediate_size=config.ffn or ffn)
+
+
+def _train_config(config: PretrainConfig) -> TrainConfig:
+    return TrainConfig(learning_rate=config.learning_rate, weight_decay=config.weight_decay, warmup=config.warmup,
+                       min_lr_ratio=config.min_lr_ratio, grad_clip=config.grad_clip, max_epochs=1_000_000,
+                       max_steps=config.steps, eval_every=config.eval_every, patience=None, monitor="loss", mode="min",
+                       log_every=config.log_every, checkpoint_every=config.checkpoint_every, seed=config.seed)
+
+
+# ------------------------------------------------------------------------------------ masking
+
+
+def mask_tokens(tokens: Int[Array, "B T"], key: PRNGKeyArray, rate: float = 0.15) -> tuple[Int[Array, "B T"], Array]:
+    """BERT masking of residue tokens: returns ``(inputs, chosen)``.
+
+    Each residue (not ``<cls>``, ``<eos>`` or padding) is chosen with probability ``rate``; a
+    chosen one becomes ``<mask>`` (80%), a random standard amino acid (10%) or stays (10%).
+    """
+    k_pick, k_kind, k_aa = jax.random.split(key, 3)
+    residue = (tokens != CLS) & (tokens != EOS) & (tokens != PAD)
+    chosen = residue & (jax.random.uniform(k_pick, tokens.shape) < rate)
+    kind = jax.random.uniform(k_kind, tokens.shape)
+    random_aa = jnp.asarray(AMINO_IDS)[jax.random.randint(k_aa, tokens.shape, 0, len(AMINO_IDS))]
+    inputs = jnp.where(chosen & (kind < 0.8), MASK, jnp.where(chosen & (kind < 0.9), random_aa, tokens))
+    return inputs, chosen
+
+
+def _masked_nll(model: ESM2, tokens: Int[Array, "B T"], w: Float[Array, " B"], key: PRNGKeyArray, rate: float):
+    """Per-position NLL of the original tokens, the positions scored, and whether argmax was right."""
+    inputs, chosen = mask_tokens(tokens, key, rate)
+    logits = jax.vmap(lambda t: model(t).logits)(inputs)
+    logp = jax.nn.log_softmax(logits, axis=-1)
+    nll = -jnp.take_along_axis(logp, tokens[..., None], axis=-1)[..., 0]
+    scored = chosen & (w[:, None] > 0)
+    return nll, scored, logits.argmax(-1) == tokens
+
+
+def masked_lm_loss(rate: float = 0.15):
+    """``loss_fn(model, state, batch, key)`` for :func:`~biolens.core.train.fit`: the mean
+    cross-entropy over the masked positions of a batch ``{"tokens": (B, T), "w": (B,)}``."""
+
+    def loss_fn(model, state, batch, key):
+        nll, scored, _ = _masked_nll(model, batch["tokens"], batch["w"], key, rate)
+        return jnp.sum(jnp.where(scored, nll, 0.0)) / jnp.maximum(scored.sum(), 1), state
+
+    return loss_fn
+
+
+@eqx.filter_jit
+def _eval_sums(model: ESM2, tokens, w, key, rate: float):
+    nll, scored, right = _masked_nll(model, tokens, w, key, rate)
+    return jnp.sum(jnp.where(scored, nll, 0.0)), jnp.sum(scored), jnp.sum(scored & right)
+
+
+# ------------------------------------------------------------------------------------- corpus
+
+
+def split_corpus(sequences: Sequence[str], *, valid_fraction: float, valid_max: int, seed: int) -> tuple[list[str], list[str], int]:
+    """Deduplicate and hold out a validation set: ``(train, valid, duplicates_dropped)``.
+
+    Sequences are ordered by a seeded hash of their text, so the split does not depend on the
+    order of the file; the first ``min(valid_max, valid_fraction * N)`` are held out.
+    """
+    unique = list(dict.fromkeys(sequences))
+    order = sorted(unique, key=lambda s: hashlib.sha256(f"{seed}:{s}".encode()).hexdigest())
+    n_valid = min(valid_max, round(valid_fraction * len(order))) if valid_fraction > 0 else 0
+    if len(order) - n_valid < 1:
+        raise InputError(f"the corpus has {len(order)} distinct sequence(s): too few to train on")
+    return order[n_valid:], order[:n_valid], len(sequences) - len(unique)
+
+
+class CorpusBatches(ResidueBatches):
+    """Token batches of a corpus for :func:`~biolens.core.train.fit` (``{"tokens", "w"}``):
+    length-bucketed under a token budget, order and crop windows drawn from ``(seed, epoch)``."""
+
+    def __init__(self, sequences: Sequence[str], *, crop: int, token_budget: int, seed: int, shuffle: bool = True):
+        self.sequences, self.crop, self.seed_ = list(sequences), crop, seed
+        self._epoch = 0
+        lengths = [min(len(s), crop) for s in self.sequences]
+        super().__init__(lengths, self._tokens, batch_size=1 << 16, token_budget=token_budget, shuffle=shuffle,
+                         seed=seed)
+
+    def epoch(self, index: int) -> Iterator[dict[str, np.ndarray]]:
+        self._epoch = index
+        yield from super().epoch(index)
+
+    def _window(self, i: int) -> str:
+        seq = self.sequences[i]
+        if len(seq) <= self.crop:
+            return seq
+        start = np.random.default_rng((self.seed_, self._epoch, i)).integers(0, len(seq) - self.crop + 1)
+        return seq[start : start + self.crop]
+
+    def _tokens(self, rows: np.ndarray, length: int) -> dict[str, np.ndarray]:
+        return {"tokens": tokenize([self._window(int(i)) for i in rows], length=length + 2)}
+
+
+def evaluate_mlm(model: ESM2, sequences: Sequence[str], *, crop: int = 1022, token_budget: int = 8192,
+                 rate: float = 0.15, seed: int = 0) -> dict[str, float]:
+    """Masked-residue loss, perplexity (``exp(loss)``) and accuracy on ``sequences``, with BERT
+    masking drawn from ``seed`` (the same positions every call); long proteins keep their first
+    ``crop`` residues."""
+    batches = CorpusBatches(sequences, crop=crop, token_budget=token_budget, seed=seed, shuffle=False)
+    key = jax.random.PRNGKey(seed)
+    total, count, right = 0.0, 0, 0
+    for n, (_, batch) in enumerate(batches.ordered()):
+        s, c, r = _eval_sums(model, jnp.asarray(batch["tokens"]), jnp.asarray(batch["w"]), jax.random.fold_in(key, n), rate)
+        total, count, right = total + float(s), count + int(c), right + int(r)
+    loss = total / max(count, 1)
+    return {"loss": loss, "perplexity": math.exp(loss), "accuracy": right / max(count, 1), "masked": count}
+
+
+# --------------------------------------------------------------------------------------- runs
+
+
+@dataclass
+class PretrainResult:
+    """What :func:`pretrain` produced."""
+
+    model: ESM2
+    out_dir: Path
+    metrics: dict[str, float]
+    history: list[dict[str, Any]]
+    steps: int
+    resumed_from: int | None
+    seconds: float
+
+
+def _settings(config: PretrainConfig, corpus: dict[str, Any]) -> dict[str, Any]:
+    return {"pretrain": config_to_dict(config), "model": model_config(config).to_hf(), "corpus": corpus}
+
+
+def _check_resume(out: Path, settings: dict[str, Any]) -> None:
+    """Refuse to continue a run with other settings (the step count included: it sets the schedule)."""
+    path = out / "settings.json"
+    if not path.exists():
+        return
+    saved = json.loads(path.read_text())
+    if saved != json.loads(json.dumps(settings)):
+        diff = sorted(k for k in settings["pretrain"] if settings["pretrain"][k] != saved.get("pretrain", {}).get(k))
+        what = f"the settings {diff} differ" if diff else "the corpus differs"
+        raise InputError(f"{out} holds a pretraining run where {what}; use a new --out folder or the same settings")
+
+
+def pretrain(sequences: Sequence[str], out_dir: str | Path, config: PretrainConfig | None = None, *,
+             source: str = "", progress: bool = False) -> PretrainResult:
+    """Train a masked LM on ``sequences`` (validated protein letters) into the run folder ``out_dir``.
+
+    Re-running into the same folder resumes a killed run from its last checkpoint (and returns a
+    finished one); other settings or another corpus in that folder are an error.
+    """
+    config = config or PretrainConfig()
+    out = Path(out_dir)
+    train, valid, dropped = split_corpus(sequences, valid_fraction=config.valid_fraction,
+                                         valid_max=config.valid_max, seed=config.seed)
+    corpus = {"source": source, "sequences": len(sequences), "duplicates_dropped": dropped, "train": len(train),
+              "valid": len(valid), "train_residues": sum(map(len, train)),
+              "digest": hashlib.sha256("\n".join(sorted(train)).encode()).hexdigest()[:16]}
+    settings = _settings(config, corpus)
+    _check_resume(out, settings)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "settings.json", json.dumps(settings, indent=2) + "\n")
+    atomic_write_text(out / "valid.fasta", "".join(f">valid{i}\n{s}\n" for i, s in enumerate(valid)))
+    model = ESM2(model_config(config), key=jax.random.PRNGKey(config.seed))
+    batches = CorpusBatches(train, crop=config.crop, token_budget=config.token_budget, seed=config.seed)
+
+    def evaluate(model, state):
+        if not valid:
+            return {"loss": float("nan")}
+        return evaluate_mlm(model, valid, crop=config.crop, token_budget=config.token_budget,
+                            rate=config.mask_rate, seed=config.seed)
+
+    tcfg = _train_config(config)
+    if not valid:
+        tcfg = replace(tcfg, eval_every=None)
+    started = time.process_time()
+    res = fit(model, masked_lm_loss(config.mask_rate), batches, tcfg, evaluate=evaluate if valid else None,
+              run_dir=out / "train", progress=progress, description="pretraining")
+    final = evaluate(res.model, None)
+    save_esm2(res.model, out)
+    record = {"settings": settings, "steps": res.steps, "best_step": res.best_step, "valid_metrics": final,
+              "parameters": sum(x.size for x in jax.tree.leaves(eqx.filter(res.model, eqx.is_array))),
+              "cpu_seconds_this_call": time.process_time() - started, "wall_seconds_this_call": res.seconds}
+    atomic_write_text(out / "pretrain.json", json.dumps(record, indent=2, default=float) + "\n")
+    _write_curves(out / "curves.png", res.history)
+    return PretrainResult(res.model, out, final, res.history, res.steps, res.resumed_from, res.seconds)
+
+
+def _write_curves(path: Path, history: list[dict[str, Any]]) -> None:
+    from ..report.figures import new_figure
+
+    train = [r for r in history if r.get("split") == "train"]
+    val = [r for r in history if r.get("split") == "val" and math.isfinite(r.get("loss", float("nan")))]
+    fig, (ax_loss, ax_ppl, ax_acc) = new_figure(width=12, height=3.4, ncols=3)
+    for ax, name, f in ((ax_loss, "loss", lambda v: v), (ax_ppl, "perplexity", math.exp)):
+        ax.plot([r["step"] for r in train], [f(r["loss"]) for r in train], label="train", color="#0072B2")
+        ax.plot([r["step"] for r in val], [f(r["loss"]) for r in val], "o-", label="held out", color="#D55E00")
+        ax.set_xlabel("step")
+        ax.set_ylabel(f"masked-residue {name}")
+        ax.legend(loc="best")
+    ax_acc.plot([r["step"] for r in val], [r["accuracy"] for r in val], "o-", color="#D55E00")
+    ax_acc.set_xlabel("step")
+    ax_acc.set_ylabel("held-out masked-residue accuracy")
+    fig.savefig(path, dpi=110)
