@@ -76,7 +76,7 @@ TASKS: dict[str, TaskSpec] = {t.name: t for t in [
 ]}
 
 DEFAULT_TASKS: tuple[str, ...] = ("solubility", "localization", "membrane", "enzyme", "gb1")
-DEFAULT_ENCODERS: tuple[str, ...] = ("composition", "onehot", "unirep-64", "unirep-256")
+DEFAULT_ENCODERS: tuple[str, ...] = ("composition", "onehot", "unirep-64", "unirep-256", "mlm:small")
 #: The head an encoder gets unless ``--heads`` says otherwise; any other encoder gets ``linear``
 #: (a linear probe of its mean-pooled embedding). Mean-pooled one-hot *is* the composition, so
 #: one-hot is read residue by residue by a small CNN.
