@@ -13,6 +13,7 @@ import click
 from .. import __version__
 from ..core.errors import BiolensError
 from . import embed as _embed
+from . import graphs as _graphs
 
 __all__ = ["cli", "main", "run"]
 
@@ -24,6 +25,7 @@ def cli() -> None:
 
 
 _embed.register(cli)
+_graphs.register(cli)
 
 
 def main(argv: list[str] | None = None) -> int:
