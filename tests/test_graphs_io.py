@@ -158,3 +158,17 @@ def test_edge_list_with_header_and_names_gets_a_seeded_holdout(write):
 def test_edge_list_of_indices_without_header(write):
     pairs, n, names, lines = read_edge_list(write("e.tsv", "0\t1\n\n2\t1\n"))
     assert pairs.tolist() == [[0, 1], [2, 1]] and n is None and names is None and lines.tolist() == [1, 3]
+
+
+def test_tensor_that_overruns_its_storage_is_refused(tmp_path):
+    torch = pytest.importorskip("torch")
+    torch.save({"edge": torch.arange(6).reshape(3, 2)}, tmp_path / "v.pt")
+    with zipfile.ZipFile(tmp_path / "v.pt") as z:
+        files = {n: z.read(n) for n in z.namelist()}
+    storage = next(n for n in files if "/data/" in n and not n.endswith(".pkl"))
+    files[storage] = files[storage][:16]  # two int64 values left for a 3 x 2 tensor
+    with zipfile.ZipFile(tmp_path / "cut.pt", "w") as z:
+        for n, data in files.items():
+            z.writestr(n, data)
+    with pytest.raises(UnsupportedPickle, match="does not fit its storage"):
+        read_pt_file(tmp_path / "cut.pt")

@@ -185,3 +185,19 @@ def test_model_config_rejects_bad_settings():
     for bad in (dict(layers=4), dict(aggregation="median"), dict(dropout=1.0), dict(embedding_dim=0)):
         with pytest.raises(InputError):
             dataclasses.replace(base, **bad)
+
+
+def test_given_features_are_inputs_but_never_trained():
+    from biolens.core.train import TrainConfig, fit
+    from biolens.graphs._model import trainable_filter
+    from biolens.graphs._train import make_loss_fn
+
+    graph = random_graph(20, 0.3, seed=6)
+    feats = np.random.default_rng(0).normal(size=(20, 3)).astype(np.float32)
+    cfg = GraphModelConfig(num_nodes=20, embedding_dim=0, feature_dim=3, hidden=4, predictor_hidden=4, predictor_layers=2)
+    model = LinkModel(cfg, features=feats, key=jax.random.PRNGKey(0))
+    adj = graph_adjacency(graph)
+    res = fit(model, make_loss_fn("bce", 1, 2), PairBatches(graph, 8, 1, seed=0, adj=adj),
+              TrainConfig(max_epochs=2, batch_size=8, patience=None, weight_decay=0.1), trainable=trainable_filter(model))
+    assert np.array_equal(res.model.features, feats) and res.model.embedding is None
+    assert not np.allclose(res.model.encoder.layers[0].linear.weight, model.encoder.layers[0].linear.weight)

@@ -70,8 +70,9 @@ def _first_lines(path: Path, n: int = 2) -> list[str]:
         raise InputError(f"cannot read the edge list: {exc}", source=str(path)) from None
 
 
-def _read_columns(path: Path, header: bool | None) -> tuple[np.ndarray, np.ndarray, int, str]:
-    """The two columns as stripped strings, the line number of the first data row, the separator."""
+def _read_columns(path: Path, header: bool | None) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
+    """The two columns as stripped strings (blank lines left out), the line number of the first
+    data row, and the row numbers (from 0 after the header) of the rows kept."""
     if not path.exists():
         raise InputError("file not found", source=str(path))
     lines = _first_lines(path)

@@ -91,13 +91,19 @@ def _reduce_tensor(storage, offset, size, stride, *_rest) -> np.ndarray:
     if not isinstance(storage, _Storage):
         raise UnsupportedPickle("a tensor without a storage")
     values = storage.values
+    size, stride = tuple(size), tuple(stride)
+    if len(size) != len(stride) or min(size + stride + (offset,), default=0) < 0:
+        raise UnsupportedPickle(f"tensor with size {size}, stride {stride}, offset {offset}")
+    if 0 in size:
+        return np.zeros(size, dtype=values.dtype)
+    last = offset + sum((n - 1) * s for n, s in zip(size, stride, strict=True))
+    if last >= len(values):  # never read outside the storage
+        raise UnsupportedPickle(f"tensor of size {size} does not fit its storage of {len(values)} items")
     itemsize = values.dtype.itemsize
-    if not size:
-        return values[offset : offset + 1].reshape(()).copy()
     view = np.lib.stride_tricks.as_strided(
-        values[offset:], shape=tuple(size), strides=tuple(s * itemsize for s in stride), writeable=False
+        values[offset:], shape=size, strides=tuple(s * itemsize for s in stride), writeable=False
     )
-    return np.ascontiguousarray(view)
+    return np.array(view)
 
 
 def _reduce_ordered_dict(*args) -> dict:

@@ -124,6 +124,9 @@ def _train_seed(dataset: LinkDataset, config: GraphRunConfig, seed_dir: Path, se
         atomic_path(seed_dir / "valid_scores.npz", lambda tmp: _save_npz(tmp, pos=pos, neg=neg))
     out = {"seed": seed, "best_step": result.best_step, "steps": result.steps, "stopped_early": result.stopped_early,
            "valid": result.best_metrics, "steps_per_epoch": len(batches), **_epoch_stats(result.history)}
+    if dataset.test is not None:  # the test split, scored once with the model chosen on validation
+        test = dataset.test
+        out["test"] = link_metrics(*(score_pairs(result.model, h, p, link.eval_batch) for p in (test.edge, test.edge_neg)))
     atomic_write_text(seed_dir / "result.json", json.dumps(out, indent=2, default=float) + "\n")
     return out
 
@@ -137,7 +140,11 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
         values = np.array([r[k] for r in rows], dtype=np.float64)
         stats[k] = {"mean": float(values.mean()), "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
                     "values": values.tolist()}
-    return {"seeds": [r["seed"] for r in results], "valid": stats,
+    tests = [r["test"] for r in results if r.get("test")]
+    test_stats = {k: {"mean": float(np.mean([t[k] for t in tests])),
+                      "std": float(np.std([t[k] for t in tests], ddof=1)) if len(tests) > 1 else 0.0}
+                  for k in (tests[0] if tests else {})}
+    return {"seeds": [r["seed"] for r in results], "valid": stats, **({"test": test_stats} if tests else {}),
             "epoch_seconds_median": float(np.median([r["epoch_seconds_median"] for r in results])),
             "peak_rss_mb": float(max(r["peak_rss_mb"] for r in results))}
 
