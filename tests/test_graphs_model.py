@@ -47,16 +47,24 @@ def dense_reference(graph, x, how, degree_norm, self_loops):
     return out / np.maximum(deg, 1)[:, None] if how == "mean" else out
 
 
-@pytest.mark.parametrize("mode", ["segment", "dense"])
+@pytest.mark.parametrize("mode, chunk", [("segment", None), ("segment", 16), ("dense", None)])
 @pytest.mark.parametrize("how", ["mean", "sum"])
 @pytest.mark.parametrize("degree_norm, self_loops", [(False, False), (True, False), (False, True), (True, True)])
-def test_message_passing_equals_dense_adjacency_matmul(mode, how, degree_norm, self_loops):
+def test_message_passing_equals_dense_adjacency_matmul(mode, chunk, how, degree_norm, self_loops):
     graph = random_graph()
     graph = Graph(num_nodes=31, edges=graph.edges)  # node 30 is isolated
     x = np.random.default_rng(1).normal(size=(31, 5)).astype(np.float32)
-    adj = graph_adjacency(graph, self_loops=self_loops, degree_norm=degree_norm, mode=mode)
+    adj = graph_adjacency(graph, self_loops=self_loops, degree_norm=degree_norm, mode=mode, edge_chunk=chunk)
     got = aggregate(jnp.asarray(x), adj, how)
     np.testing.assert_allclose(got, dense_reference(graph, x, how, degree_norm, self_loops), rtol=1e-5, atol=1e-5)
+
+
+def test_chunked_segment_sums_have_the_same_gradient():
+    graph = random_graph(25, 0.3, seed=2)
+    x = jnp.asarray(np.random.default_rng(3).normal(size=(25, 3)).astype(np.float32))
+    adjs = [graph_adjacency(graph, mode="segment", edge_chunk=c) for c in (None, 7)]
+    grads = [jax.grad(lambda x, a=a: jnp.sum(aggregate(x, a, "mean") ** 2))(x) for a in adjs]
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-5, atol=1e-6)
 
 
 def test_max_aggregation_is_the_neighbour_maximum():

@@ -186,7 +186,8 @@ class LinkModel(eqx.Module):
               key: PRNGKeyArray | None = None) -> Float[Array, " P"]:
         """Logits of node pairs (indices into the rows of ``h``)."""
         h_u, h_v = h[pairs[:, 0]], h[pairs[:, 1]]
-        if key is None or self.predictor.dropout.inference:
+        dropout = self.predictor.dropout
+        if key is None or dropout.inference or round(dropout.p * 256) == 0 or len(self.predictor.linears) == 1:
             return jax.vmap(lambda a, b: self.predictor(a, b))(h_u, h_v)
         keys = jax.random.split(key, len(pairs))
         return jax.vmap(lambda a, b, k: self.predictor(a, b, key=k))(h_u, h_v, keys)
