@@ -63,6 +63,8 @@ def test_bad_input_is_a_clear_error(run, tmp_path, capsys):
     (tmp_path / "e.csv").write_text("0,1\n1,2\n2,3,4\n")
     assert main(["graph", "train", "--dataset", str(tmp_path / "e.csv"), "--out", str(tmp_path / "r")]) == 2
     assert "e.csv:3: expected 2 fields" in capsys.readouterr().err
+    assert main(["graph", "train", *FAST, "--out", str(tmp_path / "r"), "--sampler", "neighbor", "--fanouts", "5"]) == 2
+    assert "one number per GNN layer (2)" in capsys.readouterr().err
     assert main(["graph", "train", *FAST, "--out", str(run), "--lr", "0.5"]) == 2  # other settings, same folder
     assert "holds a run with other settings" in capsys.readouterr().err
 

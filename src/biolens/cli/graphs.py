@@ -13,20 +13,33 @@ PathType = click.Path(path_type=Path)
 
 
 def _seeds(text: str) -> tuple[int, ...]:
-    """``3`` -> seeds 0, 1, 2; ``0,5,7`` -> those seeds."""
+    """``3`` -> seeds 0, 1, 2; ``0,5,7`` -> those seeds; ``4-6`` -> seeds 4, 5, 6."""
     from ..core.errors import InputError
 
     try:
-        values = [int(v) for v in text.split(",") if v.strip()]
+        if "-" in text:
+            first, last = (int(v) for v in text.split("-"))
+            values = list(range(first, last + 1))
+        else:
+            values = [int(v) for v in text.split(",") if v.strip()]
+            values = list(range(values[0])) if "," not in text and values else values
     except ValueError:
-        raise InputError(f"--seeds takes a count (3) or a list (0,5,7), got {text!r}") from None
-    if not values or min(values) < 0:
-        raise InputError(f"--seeds takes a count (3) or a list (0,5,7), got {text!r}")
-    return tuple(range(values[0])) if "," not in text else tuple(values)
+        values = []
+    if not values or min(values) < 0 or len(set(values)) != len(values):
+        raise InputError(f"--seeds takes a count (3), a list (0,5,7) or a range (4-6), got {text!r}")
+    return tuple(values)
 
 
 def _fanouts(text: str | None) -> tuple[int, ...] | None:
-    return None if text is None else tuple(int(v) for v in text.split(","))
+    """``15,10`` -> (15, 10)."""
+    from ..core.errors import InputError
+
+    if text is None:
+        return None
+    try:
+        return tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise InputError(f"--fanouts takes numbers per hop such as 15,10; got {text!r}") from None
 
 
 @click.group("graph")
@@ -59,7 +72,7 @@ def graph_group() -> None:
 @click.option("--fanouts", default=None, help="Neighbours sampled per hop with --sampler neighbor, e.g. 15,10.")
 @click.option("--propagation", type=click.Choice(["auto", "dense", "segment"]), default=None,
               help="Sum over neighbours by adjacency matmul or by segment sums over the edge list.")
-@click.option("--seeds", default="1", show_default=True, help="Number of seeds (3 = seeds 0,1,2) or a list (0,5,7).")
+@click.option("--seeds", default="1", show_default=True, help="Number of seeds (3 = seeds 0,1,2), a list (0,5,7) or a range (4-6).")
 @click.option("--valid", "valid_file", type=PathType, default=None, help="Validation split (.npz/.pt with edge, edge_neg).")
 @click.option("--valid-fraction", type=float, default=0.1, show_default=True, help="Edge-list input without --valid: edges held out.")
 @click.option("--split-name", default=None, help="OGB layout: the folder under split/ (default: the only one).")
@@ -114,7 +127,8 @@ def _print_summary(summary: dict, out: Path) -> None:
     if valid:
         parts = [f"{k} {v['mean']:.4f} ± {v['std']:.4f}" for k, v in valid.items() if k in ("hits@20", "hits@50", "mrr", "auc")]
         err_console.print(f"validation over seeds {summary['seeds']}: " + ", ".join(parts))
-    err_console.print(f"epoch: {summary['epoch_seconds_median']:.1f} s (median), peak memory {summary['peak_rss_mb']:.0f} MiB")
+    err_console.print(f"epoch: {summary['epoch_seconds_median']:.1f} s wall, {summary['epoch_cpu_seconds_median']:.1f} "
+                      f"CPU-s (medians); peak memory {summary['peak_rss_mb']:.0f} MiB")
     err_console.print(f"[bold]wrote[/bold] {out} (report.html, summary.json)")
 
 

@@ -93,10 +93,17 @@ def _save_graph(tmp: Path, graph: Graph) -> None:
 
 
 def _epoch_stats(history: list[dict[str, Any]]) -> dict[str, float]:
+    """Medians over evaluations of the time per epoch (the first, which compiles, left out)."""
     val = [r for r in history if r.get("split") == "val" and "train_seconds" in r]
-    later = [r["train_seconds"] for r in val[1:]] or [r["train_seconds"] for r in val]  # the first includes compiling
-    return {"epoch_seconds_median": float(np.median(later)) if later else float("nan"),
-            "eval_seconds_median": float(np.median([r["eval_seconds"] for r in val])) if val else float("nan"),
+    later = val[1:] or val
+
+    def median(key: str, rows: list[dict[str, Any]]) -> float:
+        values = [r[key] for r in rows if key in r]
+        return float(np.median(values)) if values else float("nan")
+
+    return {"epoch_seconds_median": median("train_seconds", later),
+            "epoch_cpu_seconds_median": median("train_cpu_seconds", later),
+            "eval_seconds_median": median("eval_seconds", val), "eval_cpu_seconds_median": median("eval_cpu_seconds", val),
             "peak_rss_mb": float(max((r["peak_rss_mb"] for r in val), default=float("nan")))}
 
 
@@ -146,6 +153,7 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
                   for k in (tests[0] if tests else {})}
     return {"seeds": [r["seed"] for r in results], "valid": stats, **({"test": test_stats} if tests else {}),
             "epoch_seconds_median": float(np.median([r["epoch_seconds_median"] for r in results])),
+            "epoch_cpu_seconds_median": float(np.median([r["epoch_cpu_seconds_median"] for r in results])),
             "peak_rss_mb": float(max(r["peak_rss_mb"] for r in results))}
 
 
@@ -155,6 +163,8 @@ def train_run(dataset: LinkDataset, config: GraphRunConfig, run_dir: str | Path,
     run_dir = Path(run_dir)
     if not seeds:
         raise InputError("give at least one seed")
+    if config.link.sampler == "neighbor" and len(config.link.fanouts) != config.model.layers:
+        raise InputError(f"fanouts need one number per GNN layer ({config.model.layers}), got {list(config.link.fanouts)}")
     _prepare(run_dir, dataset, config, tuple(seeds))
     results = [_train_seed(dataset, config, run_dir / f"seed-{s}", s, progress) for s in seeds]
     summary = summarize(results)

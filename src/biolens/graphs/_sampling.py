@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from jaxtyping import Int
 
+from ..core.errors import InputError
 from ._graph import Graph, directed_edges
 from ._propagate import Adjacency, block_adjacency
 
@@ -44,7 +45,7 @@ class NeighborSampler:
     def __init__(self, graph: Graph, fanouts: tuple[int, ...], *, self_loops: bool = False,
                  degree_norm: bool = False) -> None:
         if not fanouts or min(fanouts) < 1:
-            raise ValueError(f"fanouts must be positive, got {fanouts}")
+            raise InputError(f"fanouts must be positive numbers, one per GNN layer; got {fanouts}")
         src, dst = directed_edges(graph)  # sorted by dst: the in-neighbours of each node are contiguous
         self.indptr = np.concatenate([[0], np.cumsum(np.bincount(dst, minlength=graph.num_nodes))])
         self.indices = src

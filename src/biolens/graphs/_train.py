@@ -171,18 +171,20 @@ def peak_memory_mb() -> float:
 
 
 def make_evaluator(adj: Adjacency, split: LinkSplit, batch: int = 65536):
-    """``evaluate(model, state)`` for ``fit``: validation metrics plus the seconds since the
-    previous evaluation (training time of the epoch) and the peak memory so far."""
-    last = {"t": time.perf_counter()}
+    """``evaluate(model, state)`` for ``fit``: validation metrics plus, since the previous
+    evaluation, the wall-clock and CPU seconds of training (CPU time summed over threads does
+    not depend on what else the machine runs), and the peak memory so far."""
+    last = {"t": time.perf_counter(), "cpu": time.process_time()}
 
     def evaluate(model: LinkModel, state) -> dict[str, float]:
-        now = time.perf_counter()
-        train_seconds, t0 = now - last["t"], now
+        t0, cpu0 = time.perf_counter(), time.process_time()
         h = encode_nodes(model, adj)
         metrics = link_metrics(score_pairs(model, h, split.edge, batch), score_pairs(model, h, split.edge_neg, batch))
-        end = time.perf_counter()
-        last["t"] = end
+        end, cpu_end = time.perf_counter(), time.process_time()
+        timing = {"train_seconds": t0 - last["t"], "train_cpu_seconds": cpu0 - last["cpu"],
+                  "eval_seconds": end - t0, "eval_cpu_seconds": cpu_end - cpu0, "peak_rss_mb": peak_memory_mb()}
+        last["t"], last["cpu"] = end, cpu_end
         finite = {k: v for k, v in metrics.items() if not (isinstance(v, float) and math.isnan(v))}
-        return {**finite, "train_seconds": train_seconds, "eval_seconds": end - t0, "peak_rss_mb": peak_memory_mb()}
+        return {**finite, **timing}
 
     return evaluate
