@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from biolens.cli import main
+from biolens.data import resolve_input
 from biolens.graphs import _train as graph_train
-from biolens.graphs import load_run
+from biolens.graphs import load_ogb, load_run
 
 FAST = ["--dataset", "sample:ogbl-ddi-sample", "--preset", "tiny", "--epochs", "8", "--batch-size", "1024", "-q"]
 
@@ -102,3 +103,16 @@ def test_neighbour_sampling_trains_on_the_sample(tmp_path):
     assert main(["graph", "train", *FAST, "--out", str(out), "--sampler", "neighbor", "--fanouts", "8,4"]) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["valid"]["hits@20"]["mean"] > 0.1 and summary["valid"]["auc"]["mean"] > 0.8
+
+
+def test_subgraph_run_evaluates_a_split_in_the_original_numbering(tmp_path, capsys):
+    out = tmp_path / "sub"
+    assert main(["graph", "train", *FAST[:-5], "--epochs", "2", "--out", str(out), "--subgraph", "200", "-q"]) == 0
+    trained = load_run(out)[0]
+    assert trained.graph.num_nodes == 200 and len(trained.original_ids) == 200
+    full = load_ogb(resolve_input("sample:ogbl-ddi-sample"))
+    assert np.array_equal(trained.graph.names, full.graph.names[trained.original_ids])
+    assert main(["graph", "evaluate", str(out), "--split", "sample:ogbl-ddi-sample/split/target/valid.npz"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    keep = np.isin(full.valid.edge, trained.original_ids).all(1)
+    assert result["positives"] == keep.sum() and result["pairs_outside_subgraph"] > 0

@@ -76,6 +76,8 @@ def graph_group() -> None:
 @click.option("--valid", "valid_file", type=PathType, default=None, help="Validation split (.npz/.pt with edge, edge_neg).")
 @click.option("--valid-fraction", type=float, default=0.1, show_default=True, help="Edge-list input without --valid: edges held out.")
 @click.option("--split-name", default=None, help="OGB layout: the folder under split/ (default: the only one).")
+@click.option("--subgraph", type=int, default=None,
+              help="Train on N random nodes (seeded by the first seed) and the pairs among them, renumbered.")
 @click.option("--on-duplicate", type=click.Choice(["merge", "error"]), default="merge", show_default=True,
               help="Repeated or reversed rows of the undirected edge list.")
 @click.option("--on-self-loop", type=click.Choice(["error", "drop"]), default="error", show_default=True,
@@ -84,10 +86,10 @@ def graph_group() -> None:
 def train_command(dataset, out, preset, loss, num_neg, epochs, batch_size, lr, patience, embedding_dim, features,
                   hidden, layers, aggregation, degree_norm, self_loops, dropout, predictor_layers,
                   predictor_dropout, sampler, fanouts, propagation, seeds, valid_file, valid_fraction, split_name,
-                  on_duplicate, on_self_loop, quiet) -> int:
+                  subgraph, on_duplicate, on_self_loop, quiet) -> int:
     """Train a GraphSAGE link predictor; writes checkpoints, metrics.jsonl and report.html to OUT."""
     from ..core.errors import InputError
-    from ..graphs import load_dataset
+    from ..graphs import load_dataset, subsample
     from ..graphs import preset as make_preset
     from ..graphs._report import write_report
     from ..graphs._run import train_run
@@ -95,6 +97,8 @@ def train_command(dataset, out, preset, loss, num_neg, epochs, batch_size, lr, p
     seed_list = _seeds(seeds)
     data = load_dataset(input_path(dataset), split_name=split_name, valid=valid_file, valid_fraction=valid_fraction,
                         seed=seed_list[0], on_duplicate=on_duplicate, on_self_loop=on_self_loop)
+    if subgraph is not None:
+        data = subsample(data, subgraph, seed=seed_list[0])
     feature_dim = 0
     if features:
         if data.graph.features is None:
@@ -109,7 +113,8 @@ def train_command(dataset, out, preset, loss, num_neg, epochs, batch_size, lr, p
         link=dict(loss=loss, num_neg=num_neg, sampler=sampler, fanouts=_fanouts(fanouts), propagation=propagation),
     )
     if not quiet:
-        for line in [f"data: {data.source}: {data.graph.num_nodes:,} nodes", *data.summary.lines()]:
+        g = data.graph
+        for line in [*data.summary.lines(), f"data: {data.source}: {g.num_nodes:,} nodes, {g.num_edges:,} training edges"]:
             err_console.print(line)
         if data.valid is None:
             err_console.print("no validation split: training for the full number of epochs without early stopping")

@@ -17,6 +17,7 @@ from ._io import load_dataset as load_dataset
 from ._io import load_ogb as load_ogb
 from ._io import read_edge_list as read_edge_list
 from ._io import read_split as read_split
+from ._io import subsample as subsample
 from ._model import GraphModelConfig as GraphModelConfig
 from ._model import GraphSAGE as GraphSAGE
 from ._model import LinkModel as LinkModel

@@ -27,10 +27,19 @@ import polars as pl
 
 from ..core.errors import InputError
 from ..core.extras import require
-from ._graph import EdgeSummary, Graph, LinkSplit, canonical_edges, check_pairs, pair_keys
+from ._graph import (
+    EdgeSummary,
+    Graph,
+    LinkSplit,
+    canonical_edges,
+    check_pairs,
+    pair_keys,
+    remap_pairs,
+    subgraph,
+)
 from ._ptfile import UnsupportedPickle, read_pt_file
 
-__all__ = ["LinkDataset", "holdout_split", "load_dataset", "load_ogb", "read_edge_list", "read_split"]
+__all__ = ["LinkDataset", "holdout_split", "load_dataset", "load_ogb", "read_edge_list", "read_split", "subsample"]
 
 _HEADER_WORDS = {"source", "target", "src", "dst", "u", "v", "from", "to", "head", "tail", "node1", "node2",
                  "drug1", "drug2", "drug_1", "drug_2", "a", "b", "id1", "id2", "node_1", "node_2"}
@@ -46,6 +55,8 @@ class LinkDataset:
     source: str
     summary: EdgeSummary
     split_note: str = ""
+    original_ids: np.ndarray | None = None  # after subsample(): original_ids[new] = old
+    original_num_nodes: int | None = None
 
 
 def _open_text(path: Path) -> io.TextIOBase:
@@ -312,3 +323,27 @@ def load_dataset(path: str | Path, *, split_name: str | None = None, valid: str 
         return LinkDataset(graph=graph, valid=read_split(valid, num_nodes), test=None, source=str(path), summary=summary)
     train, split = holdout_split(graph, valid_fraction, seed)
     return LinkDataset(graph=train, valid=split, test=None, source=str(path), summary=summary, split_note=split.source)
+
+
+def subsample(data: LinkDataset, num_nodes: int, seed: int = 0) -> LinkDataset:
+    """The book's subsetting: ``num_nodes`` random nodes (seeded), their induced training graph
+    renumbered ``0 .. num_nodes - 1``, and the evaluation pairs among them (renumbered too)."""
+    graph = data.graph
+    if not 2 <= num_nodes <= graph.num_nodes:
+        raise InputError(f"the subgraph size must be in 2..{graph.num_nodes}, got {num_nodes}")
+    keep = np.random.default_rng((seed, 11)).choice(graph.num_nodes, size=num_nodes, replace=False)
+    sub, old_ids = subgraph(graph, keep)
+
+    def remap(split: LinkSplit | None) -> LinkSplit | None:
+        if split is None:
+            return None
+        edge, neg = (remap_pairs(p, old_ids, graph.num_nodes) for p in (split.edge, split.edge_neg))
+        if len(edge) == 0 or len(neg) == 0:
+            raise InputError(f"no {'positive' if len(edge) == 0 else 'negative'} pairs of {split.source} fall in a "
+                             f"{num_nodes}-node subgraph; use more nodes")
+        return LinkSplit(edge=edge, edge_neg=neg, source=f"{split.source} (pairs within the subgraph)")
+
+    note = f"random {num_nodes}-node subgraph (seed {seed}) of {graph.num_nodes:,} nodes"
+    return LinkDataset(graph=sub, valid=remap(data.valid), test=remap(data.test), source=data.source,
+                       summary=data.summary, split_note="; ".join(filter(None, [data.split_note, note])),
+                       original_ids=old_ids, original_num_nodes=graph.num_nodes)

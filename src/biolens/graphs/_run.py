@@ -31,7 +31,7 @@ from ..core.config import config_from_dict, config_to_dict
 from ..core.errors import InputError
 from ..core.files import atomic_path, atomic_write_text
 from ..core.train import fit
-from ._graph import Graph, LinkSplit, pair_keys
+from ._graph import Graph, LinkSplit, pair_keys, remap_pairs
 from ._io import LinkDataset, read_split
 from ._model import GraphModelConfig, LinkModel, trainable_filter
 from ._presets import GraphRunConfig
@@ -76,7 +76,7 @@ def _prepare(run_dir: Path, dataset: LinkDataset, config: GraphRunConfig, seeds:
     run_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, json.dumps(record, indent=2) + "\n")
     if not (run_dir / "graph.npz").exists():
-        atomic_path(run_dir / "graph.npz", lambda tmp: _save_graph(tmp, graph))
+        atomic_path(run_dir / "graph.npz", lambda tmp: _save_graph(tmp, graph, dataset))
     if dataset.split_note and dataset.valid is not None and not (run_dir / "valid.npz").exists():
         atomic_path(run_dir / "valid.npz", lambda tmp: _save_npz(tmp, edge=dataset.valid.edge, edge_neg=dataset.valid.edge_neg))
     return record
@@ -87,9 +87,12 @@ def _save_npz(tmp: Path, **arrays: np.ndarray) -> None:
         np.savez_compressed(fh, **arrays)
 
 
-def _save_graph(tmp: Path, graph: Graph) -> None:
+def _save_graph(tmp: Path, graph: Graph, dataset: LinkDataset) -> None:
     names = graph.names if graph.names is not None else np.zeros(0, dtype="<U1")
-    _save_npz(tmp, edges=graph.edges.astype(np.int32), num_nodes=np.int64(graph.num_nodes), names=names.astype(str))
+    original = {} if dataset.original_ids is None else {
+        "original_ids": dataset.original_ids, "original_num_nodes": np.int64(dataset.original_num_nodes)}
+    _save_npz(tmp, edges=graph.edges.astype(np.int32), num_nodes=np.int64(graph.num_nodes), names=names.astype(str),
+              **original)
 
 
 def _epoch_stats(history: list[dict[str, Any]]) -> dict[str, float]:
@@ -182,6 +185,8 @@ class TrainedRun:
     seed: int
     loss: str
     path: Path
+    original_ids: np.ndarray | None = None  # a subgraph run: original_ids[node] = id in the full data
+    original_num_nodes: int | None = None
 
     def score(self, pairs: np.ndarray) -> np.ndarray:
         return score_pairs(self.model, self.h, pairs)
@@ -206,10 +211,14 @@ def best_seed(run_dir: str | Path) -> int:
     return best
 
 
-def load_graph(run_dir: Path) -> Graph:
+def load_graph(run_dir: Path) -> tuple[Graph, np.ndarray | None, int | None]:
+    """The training graph of a run, and for a subgraph run the original ids and node count."""
     with np.load(run_dir / "graph.npz", allow_pickle=False) as z:
         names = z["names"] if z["names"].size else None
-        return Graph(num_nodes=int(z["num_nodes"]), edges=z["edges"].astype(np.int64), names=names)
+        graph = Graph(num_nodes=int(z["num_nodes"]), edges=z["edges"].astype(np.int64), names=names)
+        if "original_ids" in z.files:
+            return graph, z["original_ids"], int(z["original_num_nodes"])
+    return graph, None, None
 
 
 def load_run(run_dir: str | Path, seed: int | None = None) -> list[TrainedRun]:
@@ -217,7 +226,7 @@ def load_run(run_dir: str | Path, seed: int | None = None) -> list[TrainedRun]:
     run_dir = Path(run_dir)
     if not (run_dir / "config.json").exists():
         raise InputError("not a biolens graph run (no config.json)", source=str(run_dir))
-    graph = load_graph(run_dir)
+    graph, original_ids, original_n = load_graph(run_dir)
     config = _run_config_from_dict(json.loads((run_dir / "config.json").read_text())["config"])
     runs = []
     for d in _seed_dirs(run_dir):
@@ -233,7 +242,8 @@ def load_run(run_dir: str | Path, seed: int | None = None) -> list[TrainedRun]:
         model, _ = load_checkpoint(d / "model", skeleton)
         with np.load(d / "nodes.npz", allow_pickle=False) as z:
             h = z["h"]
-        runs.append(TrainedRun(model=model, h=h, graph=graph, seed=s, loss=config.link.loss, path=d))
+        runs.append(TrainedRun(model=model, h=h, graph=graph, seed=s, loss=config.link.loss, path=d,
+                               original_ids=original_ids, original_num_nodes=original_n))
     if not runs:
         raise InputError(f"seed {seed} is not trained in this run", source=str(run_dir))
     return runs
@@ -242,9 +252,16 @@ def load_run(run_dir: str | Path, seed: int | None = None) -> list[TrainedRun]:
 def evaluate_run(run_dir: str | Path, split: str | Path | LinkSplit) -> dict[str, Any]:
     """Metrics of every trained seed on a split file, with mean and std over seeds."""
     runs = load_run(run_dir)
-    graph = runs[0].graph
+    graph, first = runs[0].graph, runs[0]
     if not isinstance(split, LinkSplit):
-        split = read_split(split, graph.num_nodes)
+        split = read_split(split, first.original_num_nodes or graph.num_nodes)
+    outside = 0
+    if first.original_ids is not None:  # a subgraph run: keep the pairs inside, in its numbering
+        edge, neg = (remap_pairs(p, first.original_ids, first.original_num_nodes) for p in (split.edge, split.edge_neg))
+        outside = len(split.edge) + len(split.edge_neg) - len(edge) - len(neg)
+        if len(edge) == 0 or len(neg) == 0:
+            raise InputError("no positive or no negative pair of the split falls in the run's subgraph", source=split.source)
+        split = LinkSplit(edge=edge, edge_neg=neg, source=split.source)
     overlap = int(np.isin(pair_keys(split.edge, graph.num_nodes), pair_keys(graph.edges, graph.num_nodes)).sum())
     per_seed = []
     for run in runs:
@@ -257,4 +274,6 @@ def evaluate_run(run_dir: str | Path, split: str | Path | LinkSplit) -> dict[str
             out[f"{key}_std"] = float(values.std(ddof=1))
     out.update({"seeds": [r["seed"] for r in per_seed], "per_seed": per_seed, "positives": len(split.edge),
                 "negatives": len(split.edge_neg), "positives_in_training_graph": overlap, "split": split.source})
+    if first.original_ids is not None:
+        out["pairs_outside_subgraph"] = outside
     return out
