@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import equinox as eqx
 import jax
 import numpy as np
 
@@ -234,10 +235,10 @@ def load_run(run_dir: str | Path, seed: int | None = None) -> list[TrainedRun]:
         if seed is not None and s != seed:
             continue
 
-        def skeleton(meta: dict[str, Any]) -> LinkModel:
+        def skeleton(meta: dict[str, Any]) -> LinkModel:  # shapes only: no weights are initialised
             mcfg = config_from_dict(GraphModelConfig, meta["model"])
             feats = np.zeros((mcfg.num_nodes, mcfg.feature_dim), np.float32) if mcfg.feature_dim else None
-            return LinkModel(mcfg, features=feats, key=jax.random.PRNGKey(0))
+            return eqx.filter_eval_shape(LinkModel, mcfg, features=feats, key=jax.random.PRNGKey(0))
 
         model, _ = load_checkpoint(d / "model", skeleton)
         with np.load(d / "nodes.npz", allow_pickle=False) as z:
