@@ -99,6 +99,8 @@ def _read_columns(path: Path, header: bool | None) -> tuple[np.ndarray, np.ndarr
         df = pl.read_csv(path, has_header=False, infer_schema=False, separator=sep, skip_rows=int(header))
     except pl.exceptions.ComputeError:
         _scan_fields(path, sep, int(header))
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise InputError(f"cannot read the edge list: {str(exc).splitlines()[0]}", source=str(path)) from None
     if df.width != 2:
         _scan_fields(path, sep, int(header))
     a = df.get_column(df.columns[0]).str.strip_chars()

@@ -173,6 +173,7 @@ class _Machine:
         raise UnsupportedPickle("the pickle has no STOP")
 
     def step(self, name: str, arg: Any) -> None:
+        """Apply one opcode: plain values and the memo here, containers and objects below."""
         st = self.stack
         if name in ("PROTO", "FRAME"):
             return
@@ -188,7 +189,12 @@ class _Machine:
             self.memo[len(self.memo)] = st[-1]
         elif name in ("BINGET", "LONG_BINGET", "GET"):
             st.append(self.memo[int(arg)])
-        elif name in ("TUPLE1", "TUPLE2", "TUPLE3"):
+        elif not (self._container(name) or self._object(name, arg)):
+            raise UnsupportedPickle(f"pickle opcode {name}")
+
+    def _container(self, name: str) -> bool:
+        st = self.stack
+        if name in ("TUPLE1", "TUPLE2", "TUPLE3"):
             n = int(name[-1])
             items = tuple(st[-n:])
             del st[-n:]
@@ -197,17 +203,21 @@ class _Machine:
             st.append(tuple(self._pop_mark()))
         elif name in ("SETITEMS", "SETITEM"):
             items = self._pop_mark() if name == "SETITEMS" else [st.pop(-2), st.pop()]
-            target = st[-1]
-            if not isinstance(target, dict):
+            if not isinstance(st[-1], dict):
                 raise UnsupportedPickle("SETITEM on something that is not a dict")
-            for key, value in zip(items[::2], items[1::2], strict=True):
-                target[key] = value
+            st[-1].update(zip(items[::2], items[1::2], strict=True))
         elif name in ("APPENDS", "APPEND"):
             items = self._pop_mark() if name == "APPENDS" else [st.pop()]
             if not isinstance(st[-1], list):
                 raise UnsupportedPickle("APPEND on something that is not a list")
             st[-1].extend(items)
-        elif name in ("GLOBAL", "STACK_GLOBAL"):
+        else:
+            return False
+        return True
+
+    def _object(self, name: str, arg: Any) -> bool:
+        st = self.stack
+        if name in ("GLOBAL", "STACK_GLOBAL"):
             module, qual = arg.split(" ", 1) if name == "GLOBAL" else (st.pop(-2), st.pop())
             self._push_global(module, qual)
         elif name == "REDUCE":
@@ -222,7 +232,8 @@ class _Machine:
         elif name in ("BINPERSID", "PERSID") and self.persistent is not None:
             st.append(self.persistent(st.pop() if name == "BINPERSID" else arg))
         else:
-            raise UnsupportedPickle(f"pickle opcode {name}")
+            return False
+        return True
 
     def _push_global(self, module: str, name: str) -> None:
         if (module, name) not in _CALLABLES and (module, name) not in _CLASSES:
