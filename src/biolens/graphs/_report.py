@@ -50,7 +50,8 @@ def write_report(run_dir: str | Path) -> Path:
         rows = [{"metric": k, "mean": v["mean"], "std": v["std"], "per seed": ", ".join(f"{x:.4f}" for x in v["values"])}
                 for k, v in summary["valid"].items()]
         page.heading("validation metrics (best epoch of each seed)").table(rows)
-    page.text(f"median epoch time {summary['epoch_seconds_median']:.1f} s; peak memory "
+    page.text(f"median epoch: {summary['epoch_seconds_median']:.1f} s wall, "
+              f"{summary.get('epoch_cpu_seconds_median', float('nan')):.1f} CPU-s; peak memory "
               f"{summary['peak_rss_mb']:.0f} MiB", note=True)
     for seed_dir in sorted(run_dir.glob("seed-*"), key=lambda p: int(p.name.split("-")[1])):
         history = _history(seed_dir)
@@ -61,5 +62,7 @@ def write_report(run_dir: str | Path) -> Path:
         if scores.exists():
             with np.load(scores, allow_pickle=False) as z:
                 page.figure(score_histogram(z["pos"], z["neg"]), caption="validation scores of the best model")
-    page.settings({"config": json.dumps(record["config"])})
+    flat = {f"{group}.{key}": value for group, values in record["config"].items() for key, value in values.items()
+            if key != "num_nodes"}  # the data sets it: see the first line
+    page.settings({**flat, "data": data["source"], "validation": data["valid"] or "-"})
     return page.write(run_dir / "report.html")
