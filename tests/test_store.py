@@ -32,6 +32,13 @@ def test_wal_mode_and_concurrent_reader(tmp_path):
     writer.close()
 
 
+def test_reader_of_a_store_still_being_created_sees_it_empty(tmp_path):
+    path = tmp_path / "s.sqlite"
+    sqlite3.connect(path).close()  # the file exists, the writer has not made the tables yet
+    with EmbeddingStore(path, readonly=True) as reader:
+        assert reader.count() == 0 and reader.get_many("e", "mean", ["h"]) == {}
+
+
 def test_not_a_store(tmp_path):
     bad = tmp_path / "bad.sqlite"
     bad.write_bytes(b"this is not sqlite" * 100)

@@ -94,9 +94,16 @@ class EmbeddingStore:
                 (fingerprint, json.dumps(description, sort_keys=True)),
             )
 
+    def _ready(self) -> bool:
+        """False while a read-only store's writer has not created the tables yet (an empty store)."""
+        found = self._db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='embeddings'").fetchone()
+        return found is not None
+
     def get_many(self, encoder: str, pooling: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
         """The stored arrays among ``hashes`` (missing ones are absent from the result)."""
         out: dict[str, np.ndarray] = {}
+        if not self._ready():
+            return out
         unique = list(dict.fromkeys(hashes))
         for start in range(0, len(unique), _CHUNK):
             chunk = unique[start : start + _CHUNK]
@@ -121,6 +128,8 @@ class EmbeddingStore:
         return len(rows)
 
     def count(self, encoder: str | None = None) -> int:
+        if not self._ready():
+            return 0
         if encoder is None:
             return self._db.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0]
         return self._db.execute("SELECT COUNT(*) FROM embeddings WHERE encoder = ?", (encoder,)).fetchone()[0]

@@ -1,0 +1,98 @@
+"""`biolens embed` end to end through main(argv): outputs, summaries and every bad input."""
+
+import numpy as np
+import pytest
+
+from biolens.cli import main
+from biolens.core.export import load_embeddings
+
+
+def run(argv, capsys):
+    code = main(argv)
+    out = capsys.readouterr()
+    assert "Traceback" not in out.err + out.out
+    return code, out.out + out.err
+
+
+def test_embed_shipped_sample_writes_ids_and_embeddings(tmp_path, capsys):
+    out = tmp_path / "e.npz"
+    code, text = run(["embed", "sample:solubility", "--encoder", "composition", "--out", str(out)], capsys)
+    assert code == 0 and "records read: 400, kept: 400" in text and "cache hits: 0, computed: 400" in text
+    with np.load(out, allow_pickle=False) as f:
+        assert f["ids"].shape == (400,) and f["embeddings"].shape == (400, 20)
+    # the second run is served from the store
+    code, text = run(["embed", "sample:solubility", "--encoder", "composition", "--out", str(out)], capsys)
+    assert code == 0 and "cache hits: 400, computed: 0" in text
+
+
+def test_per_residue_parquet(tmp_path, write, capsys):
+    fasta = write("a.fasta", ">a\nMKVLA\n>b\nGG\n")
+    code, _ = run(["embed", str(fasta), "-e", "onehot", "--per-residue", "-o", str(tmp_path / "r.parquet")], capsys)
+    ids, arrays = load_embeddings(tmp_path / "r.parquet")
+    assert code == 0 and ids == ["a", "b"] and [a.shape for a in arrays] == [(5, 20), (2, 20)]
+
+
+BAD = {
+    "empty file": ("", "has no sequence records"),
+    "empty sequence": (">a\nMKV\n>b\n\n>c\nAA\n", "record 'b': empty"),
+    "text before header": ("MKV\n>a\nMKV\n", ":1: sequence text before the first '>'"),
+    "gaps": (">a\nMK--V\n", "'-' (gap) at position 3, 4"),
+    "digits and spaces": (">a\n1 MKV\n", "'1' (digit) at position 1"),
+    "internal stop": (">a\nMK*V\n", "'*' (internal stop)"),
+    "duplicate ids": (">a\nMKV\n>a\nMKV\n", "duplicate id"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_input_exits_nonzero_with_a_clear_message(case, tmp_path, write, capsys):
+    content, message = BAD[case]
+    fasta = write("in.fasta", content)
+    code, text = run(["embed", str(fasta), "-e", "onehot", "-o", str(tmp_path / "o.npz")], capsys)
+    assert code != 0 and message in text and "error:" in text
+    assert not (tmp_path / "o.npz").exists()
+
+
+def test_policies_and_accepted_letters(tmp_path, write, capsys):
+    fasta = write("in.fasta", ">a\nmkvl*\n>b\nMK-V\n>c\nUOBZJX\n")
+    code, text = run(["embed", str(fasta), "-e", "onehot", "--on-invalid", "skip", "-o", str(tmp_path / "s.npz")], capsys)
+    assert code == 0 and "skipped 1 record(s): 1 invalid" in text
+    assert "lowercase letters upper-cased in 1" in text and "terminal '*' removed from 1" in text
+    ids, _ = load_embeddings(tmp_path / "s.npz")
+    assert ids == ["a", "c"]
+    code, text = run(["embed", str(fasta), "-e", "onehot", "--on-invalid", "replace", "-o", str(tmp_path / "r.npz")], capsys)
+    assert code == 0 and "1 invalid character(s) replaced in 1 record(s)" in text
+
+
+def test_dedupe_flag(tmp_path, write, capsys):
+    fasta = write("in.fasta", ">a\nMKV\n>a\nMKV\n>b\nGG\n")
+    code, text = run(["embed", str(fasta), "-e", "onehot", "--dedupe", "-o", str(tmp_path / "d.npz")], capsys)
+    assert code == 0 and "duplicate ids dropped: 1" in text
+
+
+def test_csv_column_errors_and_binary_file(tmp_path, write, capsys):
+    csv = write("t.csv", "name,protein\na,MKV\n")
+    code, text = run(["embed", str(csv), "-e", "onehot", "-o", str(tmp_path / "o.npz")], capsys)
+    assert code != 0 and "no sequence column" in text and "--sequence-column" in text
+    code, _ = run(["embed", str(csv), "-e", "onehot", "--sequence-column", "protein", "-o", str(tmp_path / "o.npz")], capsys)
+    assert code == 0
+    binary = write("x.fasta", bytes(range(256)) * 10)
+    code, text = run(["embed", str(binary), "-e", "onehot", "-o", str(tmp_path / "o.npz")], capsys)
+    assert code != 0 and "binary" in text
+
+
+def test_usage_errors(tmp_path, capsys):
+    code, text = run(["embed", "sample:solubility", "-e", "onehot", "-o", str(tmp_path / "o.txt")], capsys)
+    assert code != 0 and "--out must end in one of" in text
+    code, text = run(["embed", "sample:nope", "-o", str(tmp_path / "o.npz")], capsys)
+    assert code != 0 and "unknown sample 'nope'" in text
+    code, text = run(["embed", "sample:solubility", "-e", "esm9", "-o", str(tmp_path / "o.npz")], capsys)
+    assert code != 0 and "unknown encoder 'esm9'" in text
+    code, text = run(["embed"], capsys)
+    assert code == 2 and "Missing argument" in text
+
+
+def test_encoders_and_samples_listing(capsys):
+    code, text = run(["encoders"], capsys)
+    assert code == 0 and "composition" in text and "esm2-650m" in text
+    code, text = run(["samples"], capsys)
+    assert code == 0 and "solubility" in text
