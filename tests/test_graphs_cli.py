@@ -116,3 +116,9 @@ def test_subgraph_run_evaluates_a_split_in_the_original_numbering(tmp_path, caps
     result = json.loads(capsys.readouterr().out)
     keep = np.isin(full.valid.edge, trained.original_ids).all(1)
     assert result["positives"] == keep.sum() and result["pairs_outside_subgraph"] > 0
+
+
+def test_presets_are_listed(capsys):
+    assert main(["graph", "presets"]) == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in ("default", "ogb", "plnlp", "tiny"))
