@@ -52,10 +52,11 @@ PRESETS: dict[str, tuple[str, GraphRunConfig]] = {
     ),
     "plnlp": (
         "PLNLP's ogbl-ddi setting: 2x512 GraphSAGE, 2-layer predictor, AUC loss with 3 negatives, "
-        "dropout 0.3, lr 0.001, 500 epochs (GPU-sized)",
+        "dropout 0.3, Adam lr 0.001, gradient clipping at 2, 500 epochs (GPU-sized)",
         _config(dict(embedding_dim=512, hidden=512, predictor_hidden=512, predictor_layers=2, dropout=0.3,
                      predictor_dropout=0.3),
-                dict(learning_rate=0.001, batch_size=65536, max_epochs=500, patience=None),
+                dict(learning_rate=0.001, optimizer="adam", grad_clip=2.0, batch_size=65536, max_epochs=500,
+                     patience=None),
                 dict(loss="auc", num_neg=3)),
     ),
     "tiny": (
