@@ -78,12 +78,154 @@ def ogbl_ddi(shared: Path, n: int = 400, seed: int = 0) -> None:
           f"{len(valid['edge_neg'])} valid negatives")
 
 
+def _fasta_blocks(path: Path) -> list[list[str]]:
+    """Records of a FASTA file as their original lines (header + wrapped sequence lines)."""
+    blocks: list[list[str]] = []
+    for line in path.read_text().splitlines():
+        if line.startswith(">"):
+            blocks.append([line])
+        elif blocks:
+            blocks[-1].append(line)
+    return blocks
+
+
+def deeploc(shared: Path, n_each: int = 150, seed: int = 0) -> None:
+    """DeepLoc records as published: n_each from the validation file and n_each from the test file."""
+    src = shared / "proteins/localization"
+    rng = random.Random(seed)
+    out = []
+    for name in ("deeploc_val.fasta", "deeploc_test.fasta"):
+        blocks = _fasta_blocks(src / name)
+        out += [blocks[i] for i in sorted(rng.sample(range(len(blocks)), n_each))]
+    (OUT / "proteins/deeploc.fasta").write_text("".join("\n".join(b) + "\n" for b in out))
+    shutil.copy(src / "LICENSE", OUT / "proteins/LICENSE-DeepLoc")
+
+
+def enzyme(shared: Path, n: int = 300, seed: int = 0) -> None:
+    """DeepFRI EC: n test chains with their sequences and annotation rows (header kept whole)."""
+    src = shared / "proteins/enzyme"
+    dst = OUT / "proteins/enzyme"
+    dst.mkdir(parents=True, exist_ok=True)
+    blocks = _fasta_blocks(src / "nrPDB-EC_2020.04_test_sequences.fasta")
+    picked = [blocks[i] for i in sorted(random.Random(seed).sample(range(len(blocks)), n))]
+    ids = {b[0][1:].split()[0] for b in picked}
+    (dst / "nrPDB-EC_sample_sequences.fasta").write_text("".join("\n".join(b) + "\n" for b in picked))
+    lines = (src / "nrPDB-EC_2020.04_annot.tsv").read_text().splitlines()
+    rows = [ln for ln in lines[3:] if ln.split("\t")[0] in ids]
+    (dst / "nrPDB-EC_sample_annot.tsv").write_text("\n".join(lines[:3] + rows) + "\n")
+    shutil.copy(src / "LICENSE", dst / "LICENSE-DeepFRI")
+
+
+def gb1(shared: Path, n: int = 400, seed: int = 0) -> None:
+    """FLIP GB1 three_vs_rest: n variants, rows unchanged (columns sequence,target,set,validation)."""
+    with gzip.open(shared / "proteins/flip/gb1/three_vs_rest.csv.gz", "rt") as fh:
+        lines = fh.read().splitlines()
+    picked = sorted(random.Random(seed).sample(range(1, len(lines)), n))
+    (OUT / "proteins/gb1_three_vs_rest.csv").write_text("\n".join([lines[0]] + [lines[i] for i in picked]) + "\n")
+    shutil.copy(shared / "proteins/flip/LICENSE", OUT / "proteins/LICENSE-FLIP")
+
+
+def secondary_structure(shared: Path, counts=(("train", 70), ("valid", 15), ("test", 15)), seed: int = 0) -> None:
+    """FLIP secondary structure: proteins from each set, with their labels and masks."""
+    src = shared / "proteins/flip/secondary_structure"
+    dst = OUT / "proteins/secondary_structure"
+    dst.mkdir(parents=True, exist_ok=True)
+    labels = _fasta_blocks(src / "sampled.fasta")
+
+    def group(header: str) -> str:
+        return "valid" if "VALIDATION=True" in header else ("test" if "SET=test" in header else "train")
+
+    rng = random.Random(seed)
+    ids = set()
+    for name, k in counts:
+        members = [b[0][1:].split()[0] for b in labels if group(b[0]) == name]
+        ids |= set(rng.sample(members, k))
+    for name in ("sequences.fasta", "sampled.fasta", "mask.fasta"):
+        blocks = [b for b in _fasta_blocks(src / name) if b[0][1:].split()[0] in ids]
+        (dst / name).write_text("".join("\n".join(b) + "\n" for b in blocks))
+    shutil.copy(shared / "proteins/flip/LICENSE", dst / "LICENSE-FLIP")
+
+
+def _deepbind_rows(path: Path, n: int, seed: int, balanced: bool) -> tuple[str, list[str]]:
+    with gzip.open(path, "rt") as fh:
+        header, *rows = fh.read().splitlines()
+    rng = random.Random(seed)
+    if balanced:  # half bound, half unbound, each in file order
+        pos = [i for i, r in enumerate(rows) if r.endswith("\t1")]
+        neg = [i for i, r in enumerate(rows) if r.endswith("\t0")]
+        picked = sorted(rng.sample(pos, n // 2) + rng.sample(neg, n // 2))
+    else:
+        picked = sorted(rng.sample(range(len(rows)), n))
+    return header, [rows[i] for i in picked]
+
+
+def dna(shared: Path, seed: int = 0) -> None:
+    """CTCFL (DeepBind ENCODE) training positives and test rows, and CTCF test rows (lab-rasool/TFBS)."""
+    src = shared / "dna/tf_binding"
+    ctcfl_ac = next((src / "deepbind_encode").glob("CTCFL_*_AC.seq.gz"))
+    ctcfl_b = next((src / "deepbind_encode").glob("CTCFL_*_B.seq.gz"))
+    picks = [
+        (ctcfl_ac, 600, False, "CTCFL_K562_HudsonAlpha_AC_sample.seq.gz"),
+        (ctcfl_b, 200, True, "CTCFL_K562_HudsonAlpha_B_sample.seq.gz"),
+        (src / "CTCF_NH-A_CTCF_Broad_B.seq.gz", 200, True, "CTCF_NH-A_Broad_B_sample.seq.gz"),
+    ]
+    (OUT / "dna").mkdir(parents=True, exist_ok=True)
+    for path, n, balanced, name in picks:
+        header, rows = _deepbind_rows(path, n, seed, balanced)
+        with gzip.GzipFile(OUT / "dna" / name, "wb", mtime=0) as fh:
+            fh.write(("\n".join([header, *rows]) + "\n").encode())
+    shutil.copy(src / "LICENSE-lab-rasool-TFBS", OUT / "dna/LICENSE-lab-rasool-TFBS")
+
+
+PROVENANCE = """\
+# sample:structures
+
+Copied byte for byte by `scripts/make_samples.py` (seed 0, files of at most 25 kB):
+
+- `bm5/`: unbound PDB files of the protein docking benchmark 5, from haddocking/BM5-clean
+  (Apache-2.0, `bm5/LICENSE`).
+- `cath/`: whole PDB entries in mmCIF, as collected by zibaee-2021/MSc_2024_project for CATH
+  single-domain chains; `chains.lst` keeps their lines of its `pdbchains_565.lst` (the chain to
+  take). The coordinates are Protein Data Bank archive files, released under CC0 1.0 by the wwPDB.
+"""
+
+
+def structures(shared: Path, per_source: int = 4, max_bytes: int = 25_000, seed: int = 0) -> None:
+    """A few small files from each structure source, copied byte for byte; the CATH part keeps
+    the chosen entries' lines of its chain list (a `.lst` file, read by the folder rules)."""
+    src = shared / "structures"
+    dst = OUT / "structure"
+    shutil.rmtree(dst, ignore_errors=True)
+    rng = random.Random(seed)
+    bm5 = sorted(p for p in (src / "bm5_unbound").glob("*.pdb.gz") if p.stat().st_size <= max_bytes)
+    (dst / "bm5").mkdir(parents=True)
+    for path in sorted(rng.sample(bm5, per_source)):
+        shutil.copyfile(path, dst / "bm5" / path.name)
+    shutil.copyfile(src / "bm5_unbound/LICENSE", dst / "bm5/LICENSE")
+    listed = {line.split("_")[0]: line for line in (src / "cath_single_domain/pdbchains_565.lst").read_text().split()}
+    cath = sorted(p for p in (src / "cath_single_domain").glob("*.cif.gz")
+                  if p.stat().st_size <= max_bytes and p.name.split(".")[0] in listed)
+    (dst / "cath").mkdir(parents=True)
+    picked = sorted(rng.sample(cath, per_source))
+    for path in picked:
+        shutil.copyfile(path, dst / "cath" / path.name)
+    lines = [listed[p.name.split(".")[0]] for p in picked]
+    (dst / "cath/chains.lst").write_text("\n".join(lines) + "\n")
+    (dst / "PROVENANCE.md").write_text(PROVENANCE)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--shared", type=Path, default=Path("../shared/data"))
     args = parser.parse_args()
     solubility(args.shared)
     ogbl_ddi(args.shared)
+    deeploc(args.shared)
+    enzyme(args.shared)
+    gb1(args.shared)
+    secondary_structure(args.shared)
+    dna(args.shared)
+    structures(args.shared)
 
 
 if __name__ == "__main__":

@@ -28,3 +28,17 @@ def test_undefined_resamples_are_dropped():
     s = np.linspace(0, 1, 5)
     iv = bootstrap(auroc, y, s, n_resamples=200)
     assert 0 < iv.n_resamples < 200
+
+
+def test_bootstrap_many_matches_single_metric_bootstrap():
+    from biolens.core.bootstrap import bootstrap, bootstrap_many
+    from biolens.core.metrics import accuracy, auroc
+
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 150)
+    s = rng.random(150) + 0.3 * y
+    many = bootstrap_many(lambda i: {"auroc": auroc(y[i], s[i]), "acc": accuracy(y[i], s[i] > 0.6)}, 150,
+                          n_resamples=300, seed=4)
+    one = bootstrap(auroc, y, s, n_resamples=300, seed=4)  # same generator, same resamples
+    assert many["auroc"].value == one.value and many["auroc"].low == one.low and many["auroc"].high == one.high
+    assert many["acc"].low <= many["acc"].value <= many["acc"].high

@@ -109,3 +109,32 @@ def test_mrr_shared_negatives():
     assert M.mrr([1.0], [0.1, 0.2]) == 1.0
     assert M.mrr([0.15], [0.1, 0.2]) == 0.5
     assert M.mrr([0.2], [0.2]) == pytest.approx(1 / 1.5)
+
+
+def _fmax_loop(Y, S, thresholds):
+    keep = Y.any(1)
+    Y, S, best, best_t = Y[keep].astype(bool), S[keep], 0.0, thresholds[0]
+    for t in thresholds:
+        pred = S >= t
+        covered = pred.sum(1) > 0
+        if not covered.any():
+            continue
+        tp = (pred & Y).sum(1)
+        p = np.mean(tp[covered] / pred.sum(1)[covered])
+        r = np.mean(tp / Y.sum(1))
+        f = 2 * p * r / (p + r) if p + r else 0.0
+        if f > best:
+            best, best_t = f, t
+    return best, best_t
+
+
+def test_vectorised_fmax_and_ap_match_plain_loops():
+    Y = (RNG.random((60, 30)) < 0.1).astype(int)
+    Y[np.arange(60), RNG.integers(0, 30, 60)] = 1
+    S = np.round(np.clip(RNG.random((60, 30)) * 0.7 + Y * 0.3, 0, 1), 2)  # rounding makes ties
+    thresholds = np.linspace(0.01, 1.0, 100)
+    assert M.fmax(Y, S) == pytest.approx(_fmax_loop(Y, S, thresholds))
+    cols = M.average_precision_columns(Y, S)
+    assert np.allclose(cols, [M.average_precision(Y[:, j], S[:, j]) for j in range(30)])
+    assert np.allclose(cols, [skm.average_precision_score(Y[:, j], S[:, j]) for j in range(30)])
+    assert np.isnan(M.average_precision_columns(np.zeros((4, 1)), np.ones((4, 1))))[0]

@@ -12,8 +12,11 @@ import click
 
 from .. import __version__
 from ..core.errors import BiolensError
+from . import dna as _dna
 from . import embed as _embed
 from . import graphs as _graphs
+from . import proteins as _proteins
+from . import structure as _structure
 
 __all__ = ["cli", "main", "run"]
 
@@ -26,6 +29,9 @@ def cli() -> None:
 
 _embed.register(cli)
 _graphs.register(cli)
+_proteins.register(cli)
+_dna.register(cli)
+_structure.register(cli)
 
 
 def main(argv: list[str] | None = None) -> int:

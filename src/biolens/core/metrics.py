@@ -11,7 +11,7 @@ import numpy as np
 from jaxtyping import Float, Int
 
 __all__ = [
-    "accuracy", "auprc", "auroc", "average_precision", "binary_metrics", "confusion_matrix",
+    "accuracy", "auprc", "auroc", "average_precision", "average_precision_columns", "binary_metrics", "confusion_matrix",
     "fmax", "hits_at_k", "macro_f1", "matthews_corrcoef", "mrr", "multiclass_metrics",
     "multilabel_metrics", "pearson", "per_residue_metrics", "rankdata", "regression_metrics",
     "rmse", "spearman",
@@ -46,7 +46,7 @@ def matthews_corrcoef(y_true, y_pred) -> float:
 def rankdata(x: Float[np.ndarray, " N"]) -> Float[np.ndarray, " N"]:
     """Ranks 1..N with ties given their average rank (``scipy.stats.rankdata`` 'average')."""
     x = np.asarray(x)
-    order = np.argsort(x, kind="mergesort")
+    order = np.argsort(x)
     sorted_x = x[order]
     starts = np.r_[True, sorted_x[1:] != sorted_x[:-1]]
     group = np.cumsum(starts) - 1
@@ -75,7 +75,7 @@ def average_precision(y_true, y_score) -> float:
     if not y_true.any():
         return float("nan")
     y_score = np.asarray(y_score, dtype=np.float64)
-    order = np.argsort(-y_score, kind="mergesort")
+    order = np.argsort(-y_score)
     s, t = y_score[order], y_true[order]
     last_of_tie = np.r_[s[1:] != s[:-1], True]
     tps = np.cumsum(t)[last_of_tie]
@@ -142,7 +142,8 @@ def fmax(y_true: Int[np.ndarray, "N L"], y_score: Float[np.ndarray, "N L"], thre
     """CAFA protein-centric Fmax and the threshold reaching it.
 
     At each threshold t, precision is averaged over proteins with at least one score >= t, recall
-    over proteins with at least one true label (Radivojac et al. 2013).
+    over proteins with at least one true label (Radivojac et al. 2013). Vectorised: each score is
+    binned once among the thresholds, so the cost is O(N L + N T), not O(N L T).
     """
     y_true = np.asarray(y_true).astype(bool)
     y_score = np.asarray(y_score, dtype=np.float64)
@@ -150,21 +151,45 @@ def fmax(y_true: Int[np.ndarray, "N L"], y_score: Float[np.ndarray, "N L"], thre
     if not has_label.any():
         return float("nan"), float("nan")
     y_true, y_score = y_true[has_label], y_score[has_label]
-    thresholds = np.linspace(0.01, 1.0, 100) if thresholds is None else np.asarray(thresholds)
-    best, best_t = 0.0, float(thresholds[0])
-    for t in thresholds:
-        pred = y_score >= t
-        n_pred = pred.sum(1)
-        tp = (pred & y_true).sum(1)
-        covered = n_pred > 0
-        if not covered.any():
-            continue
-        precision = np.mean(tp[covered] / n_pred[covered])
-        recall = np.mean(tp / y_true.sum(1))
-        f = _div(2 * precision * recall, precision + recall)
-        if f > best:
-            best, best_t = f, float(t)
-    return float(best), best_t
+    thresholds = np.sort(np.linspace(0.01, 1.0, 100) if thresholds is None else np.asarray(thresholds, np.float64))
+    n, k = len(y_score), len(thresholds)
+    # bins[i, j] = number of thresholds <= score: the score is predicted at thresholds[:bins]
+    bins = np.searchsorted(thresholds, y_score, side="right")
+    rows = np.repeat(np.arange(n), y_score.shape[1]) * (k + 1) + bins.ravel()
+    hist_pred = np.bincount(rows, minlength=n * (k + 1)).reshape(n, k + 1)
+    hist_tp = np.bincount(rows, weights=y_true.ravel(), minlength=n * (k + 1)).reshape(n, k + 1)
+    # predicted at threshold q <=> bins > q: counts are reverse cumulative sums over bins q+1..k
+    n_pred = np.cumsum(hist_pred[:, ::-1], axis=1)[:, ::-1][:, 1:]
+    tp = np.cumsum(hist_tp[:, ::-1], axis=1)[:, ::-1][:, 1:]
+    covered = n_pred > 0
+    n_covered = covered.sum(0)
+    precision = np.divide(np.where(covered, tp / np.maximum(n_pred, 1), 0.0).sum(0), n_covered,
+                          out=np.zeros(k), where=n_covered > 0)
+    recall = (tp / y_true.sum(1, keepdims=True)).mean(0)
+    f = np.divide(2 * precision * recall, precision + recall, out=np.zeros(k), where=(precision + recall) > 0)
+    f[n_covered == 0] = 0.0
+    best = int(np.argmax(f))
+    return (float(f[best]), float(thresholds[best])) if f[best] > 0 else (0.0, float(thresholds[0]))
+
+
+def average_precision_columns(y_true, y_score) -> Float[np.ndarray, " L"]:
+    """:func:`average_precision` of every column at once (``nan`` for columns without positives)."""
+    y_true = np.asarray(y_true).astype(bool)
+    y_score = np.asarray(y_score, dtype=np.float64)
+    n = len(y_score)
+    order = np.argsort(-y_score, axis=0)
+    s = np.take_along_axis(y_score, order, 0)
+    t = np.take_along_axis(y_true, order, 0)
+    tps, fps = np.cumsum(t, 0), np.cumsum(~t, 0)
+    precision = tps / np.maximum(tps + fps, 1)
+    last_of_tie = np.ones_like(t)
+    last_of_tie[:-1] = s[1:] != s[:-1]
+    # every item of a tie group takes the precision at the group's end
+    ends = np.where(last_of_tie, np.arange(n)[:, None], n - 1)
+    group_end = np.minimum.accumulate(ends[::-1], axis=0)[::-1]
+    prec_at_end = np.take_along_axis(precision, group_end, 0)
+    positives = t.sum(0)
+    return np.divide((t * prec_at_end).sum(0), positives, out=np.full(t.shape[1], np.nan), where=positives > 0)
 
 
 def multilabel_metrics(y_true: Int[np.ndarray, "N L"], y_score: Float[np.ndarray, "N L"], threshold: float = 0.5) -> dict[str, float]:
@@ -184,14 +209,16 @@ def multilabel_metrics(y_true: Int[np.ndarray, "N L"], y_score: Float[np.ndarray
     p = np.divide(tp, pred.sum(1), out=np.zeros(len(tp)), where=pred.sum(1) > 0)
     r = np.divide(tp, y_true.sum(1), out=np.zeros(len(tp)), where=y_true.sum(1) > 0)
     f = np.divide(2 * tp, pred.sum(1) + y_true.sum(1), out=np.zeros(len(tp)), where=(pred.sum(1) + y_true.sum(1)) > 0)
-    per_protein = [average_precision(t, s) for t, s in zip(y_true, y_score, strict=True) if t.any()]
-    per_label = [average_precision(y_true[:, j], y_score[:, j]) for j in range(y_true.shape[1]) if y_true[:, j].any()]
+    per_protein = average_precision_columns(y_true.T, y_score.T)
+    per_protein = per_protein[~np.isnan(per_protein)]
+    per_label = average_precision_columns(y_true, y_score)
+    per_label = per_label[~np.isnan(per_label)]
     return {
         "protein_precision": float(p.mean()),
         "protein_recall": float(r.mean()),
         "protein_f1": float(f.mean()),
-        "protein_auprc": float(np.mean(per_protein)) if per_protein else float("nan"),
-        "macro_auprc": float(np.mean(per_label)) if per_label else float("nan"),
+        "protein_auprc": float(np.mean(per_protein)) if per_protein.size else float("nan"),
+        "macro_auprc": float(np.mean(per_label)) if per_label.size else float("nan"),
         "micro_auprc": average_precision(y_true.ravel(), y_score.ravel()),
         "fmax": fmax(y_true, y_score)[0],
     }

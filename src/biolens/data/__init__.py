@@ -37,6 +37,46 @@ SAMPLES: dict[str, Sample] = {
             "1,263/877 valid positives/negatives from OGB's valid split)",
             "OGB ogbl-ddi (snap-stanford/ogb), derived from DrugBank", "DrugBank-derived; research use",
         ),
+        Sample(
+            "deeploc", "proteins/deeploc.fasta",
+            "300 DeepLoc 1.0 proteins (150 validation, 150 test), headers as published: >ACC Location-M|S|U [test]",
+            "HannesStark/protein-localization", "MIT",
+        ),
+        Sample(
+            "enzyme", "proteins/enzyme/nrPDB-EC_sample_sequences.fasta",
+            "300 DeepFRI nrPDB-EC test chains with their EC annotation rows (nrPDB-EC_sample_annot.tsv beside it)",
+            "flatironinstitute/DeepFRI", "BSD-3-Clause",
+        ),
+        Sample(
+            "gb1", "proteins/gb1_three_vs_rest.csv",
+            "400 GB1 variants of FLIP's three_vs_rest split (sequence,target,set,validation)",
+            "J-SNACKKB/FLIP", "AFL-3.0",
+        ),
+        Sample(
+            "secondary-structure", "proteins/secondary_structure",
+            "100 FLIP secondary-structure proteins (70 train, 15 validation, 15 test): sequences, H/E/C labels, masks",
+            "J-SNACKKB/FLIP", "AFL-3.0",
+        ),
+        Sample(
+            "ctcfl_train", "dna/CTCFL_K562_HudsonAlpha_AC_sample.seq.gz",
+            "600 CTCFL ChIP-seq peaks, 101 bp, positives only (DeepBind _AC format)",
+            "ENCODE via jisraeli/DeepBind", "ENCODE data release policy (no restrictions)",
+        ),
+        Sample(
+            "ctcfl_test", "dna/CTCFL_K562_HudsonAlpha_B_sample.seq.gz",
+            "100 CTCFL peaks + 100 shuffled negatives, 101 bp (DeepBind _B test rows)",
+            "ENCODE via jisraeli/DeepBind", "ENCODE data release policy (no restrictions)",
+        ),
+        Sample(
+            "ctcf_test", "dna/CTCF_NH-A_Broad_B_sample.seq.gz",
+            "100 CTCF peaks + 100 shuffled negatives, 101 bp (DeepBind format)",
+            "lab-rasool/TFBS", "MIT",
+        ),
+        Sample(
+            "structures", "structure",
+            "folder: 4 unbound PDB files (BM5) + 4 mmCIF entries with a chain list (CATH single domains)",
+            "haddocking/BM5-clean; PDB entries via zibaee-2021/MSc_2024_project", "Apache-2.0 (BM5); CC0 (PDB)",
+        ),
     ]
 }
 
@@ -49,11 +89,15 @@ def sample_path(name: str) -> Path:
 
 
 def resolve_input(value: str | Path) -> Path:
-    """``sample:NAME`` -> the shipped file; ``sample:NAME/REST`` -> a file inside a shipped
-    folder (e.g. ``sample:ogbl-ddi-sample/split/target/valid.pt``); anything else -> a path."""
+    """``sample:NAME`` -> the shipped file or folder; ``sample:NAME/FILE`` -> a file inside a
+    shipped folder (e.g. ``sample:ogbl-ddi-sample/split/target/valid.pt``); anything else -> a path."""
     text = str(value)
     if text.startswith("sample:"):
-        name, _, rest = text.removeprefix("sample:").partition("/")
+        name, _, inner = text.removeprefix("sample:").partition("/")
         path = sample_path(name)
-        return path / rest if rest else path
+        if not inner:
+            return path
+        if not path.is_dir() or not (path / inner).is_file():
+            raise InputError(f"sample {name!r} has no file {inner!r}" if path.is_dir() else f"sample {name!r} is a file, not a folder")
+        return path / inner
     return Path(value)

@@ -1,5 +1,6 @@
 """Protein encoders: one contract (:class:`Encoder`), many families, looked up by name."""
 
+from .base import DifferentiableEncoder as DifferentiableEncoder
 from .base import Encoder as Encoder
 from .base import TokenStates as TokenStates
 from .onehot import CompositionEncoder as CompositionEncoder

@@ -11,14 +11,14 @@ import abc
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from jaxtyping import Array, Bool, Float
 
 from ...core.files import text_digest
 
-__all__ = ["Encoder", "TokenStates"]
+__all__ = ["DifferentiableEncoder", "Encoder", "TokenStates"]
 
 
 @dataclass(frozen=True)
@@ -82,3 +82,42 @@ class Encoder(abc.ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, width={self.width})"
+
+
+@runtime_checkable
+class DifferentiableEncoder(Protocol):
+    """A JAX-native encoder that can be fine-tuned: gradients flow through :meth:`apply`.
+
+    Implemented next to :class:`Encoder` by encoders whose forward pass is an ``eqx.Module``
+    (ESM2, UniRep, a masked LM of one's own). The task model calls, inside a jitted loss::
+
+        batch = encoder.tokenize(sequences, rows, length)        # numpy, outside jit
+        states, mask = encoder.apply(module, batch, key=key)     # pure, differentiable
+
+    Attributes:
+        module: the encoder's weights and structure (an ``eqx.Module``).
+    """
+
+    module: Any
+
+    def tokenize(self, sequences: Sequence[str], rows: int, length: int) -> dict[str, np.ndarray]:
+        """Token arrays for ``sequences`` padded to ``rows`` x ``length`` residues (plus any
+        special tokens), e.g. ``{"tokens": (rows, T) int32}``. Rows past ``len(sequences)`` are padding."""
+        ...
+
+    @staticmethod
+    def apply(module: Any, batch: dict[str, Any], *, key: Any = None) -> tuple[Float[Array, "B T D"], Bool[Array, "B T"]]:
+        """Per-token states and the residue mask (``True`` on residues, not on padding or special
+        tokens) -- the same arrays ``encode_batch`` would return as :class:`TokenStates`.
+        ``key`` enables dropout in training; ``None`` is inference."""
+        ...
+
+    def finetune(self, module: Any, last: int | None) -> tuple[Any, Any]:
+        """Prepare ``module`` for fine-tuning its last ``last`` layers (all when ``None``, none when 0).
+
+        Returns ``(module, trainable)``: a module computing the same function (an encoder whose
+        layers are stacked for ``lax.scan`` may split the stack into a frozen and a trainable part
+        here) and an Equinox filter -- a pytree of bools with the module's structure, ``True``
+        for the parameters to update.
+        """
+        ...

@@ -64,6 +64,12 @@ def pool_residues(residues: Float[np.ndarray, "L D"], pooling: str) -> Float[np.
 
 
 def pooled_width(encoder: Encoder, pooling: str) -> int:
+    """Width of ``pooling``'s vectors: ``2 x width`` for ``mean+max``; an encoder's own summaries
+    that are not ``width`` wide are listed in its optional ``pooling_widths`` mapping (UniRep's
+    ``fusion`` is ``3 x width``)."""
+    own = getattr(encoder, "pooling_widths", {})
+    if pooling in own:
+        return int(own[pooling])
     return 2 * encoder.width if pooling == "mean+max" else encoder.width
 
 

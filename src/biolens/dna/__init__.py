@@ -1,0 +1,40 @@
+"""DNA: one-hot encoding, dinucleotide shuffles, TF-binding data, models and training.
+
+See :mod:`biolens.interpret` for in-silico mutagenesis and input gradients of these models.
+"""
+
+from ._data import TFData as TFData
+from ._data import concat_data as concat_data
+from ._data import read_tf_data as read_tf_data
+from ._data import tf_name_from_path as tf_name_from_path
+from ._encoding import N_VALUE as N_VALUE
+from ._encoding import check_equal_lengths as check_equal_lengths
+from ._encoding import decode_one_hot as decode_one_hot
+from ._encoding import one_hot as one_hot
+from ._encoding import reverse_complement as reverse_complement
+from ._encoding import reverse_complement_one_hot as reverse_complement_one_hot
+from ._evaluate import check_length as check_length
+from ._evaluate import evaluate_data as evaluate_data
+from ._evaluate import prediction_columns as prediction_columns
+from ._models import PRESETS as PRESETS
+from ._models import ModelConfig as ModelConfig
+from ._models import TFBindingModel as TFBindingModel
+from ._models import model_config as model_config
+from ._prepare import LabelledArrays as LabelledArrays
+from ._prepare import label_arrays as label_arrays
+from ._prepare import pick_tasks as pick_tasks
+from ._prepare import prepare_training as prepare_training
+from ._prepare import with_shuffled_negatives as with_shuffled_negatives
+from ._shuffle import dinucleotide_counts as dinucleotide_counts
+from ._shuffle import dinucleotide_shuffle as dinucleotide_shuffle
+from ._shuffle import shuffle_many as shuffle_many
+from ._train import TrainedModel as TrainedModel
+from ._train import evaluate_arrays as evaluate_arrays
+from ._train import forward as forward
+from ._train import init_model as init_model
+from ._train import load_model as load_model
+from ._train import make_predict as make_predict
+from ._train import metric_intervals as metric_intervals
+from ._train import predict_proba as predict_proba
+from ._train import save_model as save_model
+from ._train import train_model as train_model

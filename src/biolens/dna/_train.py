@@ -1,0 +1,170 @@
+"""Training, prediction and evaluation of TF-binding models through the shared core loop.
+
+A run folder holds::
+
+    checkpoint/       model + batch-norm state (``model.eqx``) and ``meta.json`` (model config,
+                      train config, tasks, encoding, data summary)
+    train/            the core loop's resumable state and ``metrics.jsonl`` (learning curves)
+    validation.json   validation metrics of the restored best model
+    report.html       learning curves and validation metrics
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float
+
+from ..core.bootstrap import bootstrap
+from ..core.checkpoint import load_checkpoint, save_checkpoint
+from ..core.config import config_from_dict, config_to_dict
+from ..core.errors import CheckpointMismatchError
+from ..core.losses import binary_cross_entropy
+from ..core.metrics import accuracy, auprc, auroc
+from ..core.train import ArrayBatches, FitResult, TrainConfig, batched_apply, fit
+from ._encoding import N_VALUE
+from ._models import ModelConfig, TFBindingModel
+from ._prepare import LabelledArrays
+
+__all__ = [
+    "TrainedModel", "evaluate_arrays", "forward", "init_model", "load_model", "make_predict",
+    "metric_intervals", "predict_proba", "save_model", "task_metrics", "train_model",
+]
+
+CHECKPOINT_DIR = "checkpoint"
+TRAIN_DIR = "train"
+
+
+@dataclass
+class TrainedModel:
+    """A model with its batch-norm state and metadata (``meta["tasks"]``, ``meta["model_config"]``)."""
+
+    model: TFBindingModel
+    state: eqx.nn.State
+    meta: dict[str, Any]
+
+    @property
+    def tasks(self) -> tuple[str, ...]:
+        return tuple(self.meta["tasks"])
+
+    @property
+    def config(self) -> ModelConfig:
+        return config_from_dict(ModelConfig, self.meta["model_config"])
+
+
+def init_model(config: ModelConfig, seed: int = 0) -> tuple[TFBindingModel, eqx.nn.State]:
+    """A freshly initialised model and its batch-norm state."""
+    return eqx.nn.make_with_state(TFBindingModel)(config, key=jax.random.PRNGKey(seed))
+
+
+def forward(model: TFBindingModel, state: eqx.nn.State, x: Float[Array, "B L 4"],
+            key: jax.Array | None = None) -> tuple[Float[Array, "B T"], eqx.nn.State]:
+    """Logits of a batch; with ``key`` (training) every example gets its own dropout key."""
+    if key is None:
+        return jax.vmap(model, in_axes=(0, None), out_axes=(0, None), axis_name="batch")(x, state)
+    keys = jax.random.split(key, x.shape[0])
+    call = lambda xi, ki, s: model(xi, s, key=ki)  # noqa: E731
+    return jax.vmap(call, in_axes=(0, 0, None), out_axes=(0, None), axis_name="batch")(x, keys, state)
+
+
+def _loss(model, state, batch, key):
+    logits, state = forward(model, state, batch["x"], key)
+    return binary_cross_entropy(logits, batch["y"], mask=batch["mask"]), state
+
+
+def make_predict(model: TFBindingModel, state: eqx.nn.State, *, output: str = "prob") -> Callable[[Array], Array]:
+    """A pure, jit-able ``predict(x: (B, L, 4)) -> (B, T)`` of probabilities (``output="prob"``) or
+    logits (``"logit"``), in inference mode -- the callable :mod:`biolens.interpret` takes."""
+    if output not in ("prob", "logit"):
+        raise ValueError(f"output must be 'prob' or 'logit', got {output!r}")
+    model = eqx.nn.inference_mode(model)
+
+    def predict(x):
+        logits, _ = forward(model, state, x)
+        return jax.nn.sigmoid(logits) if output == "prob" else logits
+
+    return predict
+
+
+def predict_proba(model: TFBindingModel, state: eqx.nn.State, x: Float[np.ndarray, "N L 4"], *,
+                  output: str = "prob", batch_size: int = 512) -> Float[np.ndarray, "N T"]:
+    """Batched predictions (one compiled shape; the last batch is padded)."""
+    fn = jax.jit(make_predict(model, state, output=output))
+    return batched_apply(lambda b: fn(jnp.asarray(b["x"])), {"x": np.asarray(x, np.float32)}, batch_size)
+
+
+def task_metrics(y: np.ndarray, mask: np.ndarray, logits: np.ndarray) -> dict[str, float]:
+    """Loss, auROC, auPRC and accuracy (threshold 0.5) of one task's labelled items."""
+    keep = mask > 0
+    y, logits = y[keep], logits[keep]
+    prob = 1.0 / (1.0 + np.exp(-logits))
+    loss = float(binary_cross_entropy(jnp.asarray(logits), jnp.asarray(y)))
+    return {"loss": loss, "auroc": auroc(y, prob), "auprc": auprc(y, prob), "accuracy": accuracy(y, prob >= 0.5)}
+
+
+def evaluate_arrays(model, state, data: LabelledArrays, tasks: tuple[str, ...]) -> dict[str, float]:
+    """Validation metrics: per task (``auroc/CTCF``...) and their means (``auroc``, ``loss``...)."""
+    logits = predict_proba(model, state, data.x, output="logit")
+    per = {t: task_metrics(data.y[:, i], data.mask[:, i], logits[:, i]) for i, t in enumerate(tasks)}
+    out = {k: float(np.nanmean([m[k] for m in per.values()])) for k in ("loss", "auroc", "auprc", "accuracy")}
+    if len(tasks) > 1:
+        out.update({f"{k}/{t}": v for t, m in per.items() for k, v in m.items()})
+    return out
+
+
+def save_model(path: str | Path, trained: TrainedModel) -> Path:
+    return save_checkpoint(Path(path), (trained.model, trained.state), trained.meta)
+
+
+def load_model(run: str | Path) -> TrainedModel:
+    """Load a run folder (or its ``checkpoint/`` folder)."""
+    run = Path(run)
+    path = run / CHECKPOINT_DIR if (run / CHECKPOINT_DIR).is_dir() else run
+
+    def skeleton(meta):
+        return init_model(config_from_dict(ModelConfig, meta["model_config"]))
+
+    (model, state), meta = load_checkpoint(path, skeleton)
+    n_value = meta.get("encoding", {}).get("n_value", N_VALUE)
+    if n_value != N_VALUE:
+        raise CheckpointMismatchError(f"{path}: the model was trained with N encoded as {n_value}, "
+                                      f"this biolens encodes N as {N_VALUE}")
+    return TrainedModel(model, state, meta)
+
+
+def train_model(train: LabelledArrays, val: LabelledArrays, tasks: tuple[str, ...], model_config: ModelConfig,
+                train_config: TrainConfig, *, run_dir: str | Path | None = None, progress: bool = False,
+                data_summary: dict[str, Any] | None = None) -> tuple[TrainedModel, FitResult]:
+    """Train with :func:`biolens.core.train.fit` (early stopping on ``train_config.monitor``, best
+    model restored, resumable in ``run_dir/train``) and save ``run_dir/checkpoint``."""
+    if train.x.shape[1] != model_config.seq_len:
+        raise ValueError(f"sequences have length {train.x.shape[1]}, the model config says {model_config.seq_len}")
+    model, state = init_model(model_config, train_config.seed)
+    result = fit(
+        model, _loss, ArrayBatches(train.as_batches_dict(), train_config.batch_size, seed=train_config.seed),
+        train_config, state=state, evaluate=lambda m, s: evaluate_arrays(m, s, val, tasks),
+        run_dir=None if run_dir is None else Path(run_dir) / TRAIN_DIR, progress=progress,
+        description=f"training {'+'.join(tasks)}",
+    )
+    meta = {"tasks": list(tasks), "model_config": config_to_dict(model_config),
+            "train_config": config_to_dict(train_config), "encoding": {"alphabet": "ACGT", "n_value": N_VALUE},
+            "data": data_summary or {}, "best_step": result.best_step, "steps": result.steps,
+            "validation": result.best_metrics}
+    trained = TrainedModel(eqx.nn.inference_mode(result.model), result.state, meta)
+    if run_dir is not None:
+        save_model(Path(run_dir) / CHECKPOINT_DIR, trained)
+    return trained, result
+
+
+def metric_intervals(y: np.ndarray, prob: np.ndarray, *, n_resamples: int = 1000, seed: int = 0) -> dict[str, Any]:
+    """auROC, auPRC and accuracy with percentile-bootstrap 95% intervals (items resampled)."""
+    acc = lambda t, p: accuracy(t, p >= 0.5)  # noqa: E731
+    return {name: bootstrap(fn, y, prob, n_resamples=n_resamples, seed=seed).as_dict()
+            for name, fn in (("auroc", auroc), ("auprc", auprc), ("accuracy", acc))}

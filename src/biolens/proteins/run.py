@@ -1,0 +1,359 @@
+"""From a labelled dataset to a trained, evaluated, reusable predictor: :func:`run_task`.
+
+A run folder holds::
+
+    config.json       the run's settings, the task, the data source, the encoder fingerprint
+    split.csv         which record is in which split (``id,split,cluster``)
+    train/            the training loop's resumable state and metrics.jsonl
+    checkpoint/       model.eqx + meta.json (task, label names, encoder name + fingerprint, head, pooling)
+    metrics.json      test metrics with bootstrap intervals, the baselines, deltas, timings
+    predictions.csv   one row per record: split, truth, prediction, p_<label> columns
+    report.html       learning curves, model vs baselines, per-label bars, heat maps, confusion matrix,
+                      metric vs training-set size
+
+Re-running into a finished folder with the same settings returns the saved result; a killed
+run resumes (the split is read back, embeddings come from the cache, training resumes).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+
+from ..core.checkpoint import save_checkpoint
+from ..core.config import config_from_dict, config_to_dict
+from ..core.errors import InputError
+from ..core.files import atomic_write_text
+from ..core.losses import balanced_class_weights
+from ..core.train import TrainConfig, fit
+from .embed import open_store
+from .encoders.base import Encoder
+from .encoders.registry import get_encoder
+from .evaluation import MONITOR, PRIMARY, baselines, metrics_with_intervals, task_metrics
+from .heads import HeadConfig
+from .model_io import Features, build_model, check_task_data, make_batches, make_features, predict
+from .splits import Split, SplitConfig, make_split, read_split
+from .tasks import Task, TaskData
+
+__all__ = ["RunConfig", "TaskResult", "run_task"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunConfig:
+    """Everything a run needs beyond the data, the encoder name and the head (saved in config.json).
+
+    ``finetune`` back-propagates into a differentiable encoder (``finetune_last`` layers, all when
+    ``None``). ``too_long`` (``error``/``skip``) handles proteins longer than a residue head's
+    ``max_length``. ``size_curve`` lists training fractions for the metric-vs-training-size figure
+    (each one an extra fit; empty to skip).
+    """
+
+    pooling: str = "mean"
+    head: HeadConfig = field(default_factory=HeadConfig)
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(max_epochs=100, patience=10, learning_rate=3e-3,
+                                                                   batch_size=32))
+    split: SplitConfig = field(default_factory=SplitConfig)
+    class_weights: bool = True
+    finetune: bool = False
+    finetune_last: int | None = None
+    too_long: str = "error"
+    bootstrap: int = 200
+    baselines: bool = True
+    size_curve: tuple[float, ...] = (0.2, 0.5)
+    token_budget: int = 1 << 15
+
+
+@dataclass
+class TaskResult:
+    """What :func:`run_task` measured (also written to ``metrics.json``)."""
+
+    task: str
+    kind: str
+    encoder: str
+    head: str
+    primary: str
+    metrics: dict[str, dict[str, float]]
+    baselines: dict[str, dict[str, Any]]
+    deltas: dict[str, float]
+    counts: dict[str, int]
+    timings: dict[str, float]
+    size_curve: list[dict[str, float]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    out_dir: str | None = None
+    reused: bool = False
+
+    @property
+    def value(self) -> float:
+        return self.metrics[self.primary]["value"]
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out.pop("reused")
+        return {**out, "finished": True}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TaskResult:
+        data = {k: v for k, v in data.items() if k != "finished"}
+        return cls(**data, reused=True)
+
+
+def _settings(data: TaskData, encoder: Encoder, config: RunConfig) -> dict[str, Any]:
+    return {"task": data.task.to_json(), "data": data.source, "n_records": len(data),
+            "encoder": encoder.name, "encoder_fingerprint": encoder.fingerprint(), "run": config_to_dict(config)}
+
+
+def _reuse(out: Path | None, settings: dict[str, Any]) -> TaskResult | None:
+    if out is None or not (out / "metrics.json").exists() or not (out / "config.json").exists():
+        return None
+    saved = json.loads((out / "config.json").read_text())
+    if saved != json.loads(json.dumps(settings)):
+        raise InputError(f"{out} holds a finished run with other settings or data; use a new --out folder")
+    data = json.loads((out / "metrics.json").read_text())
+    return TaskResult.from_json(data) if data.get("finished") else None
+
+
+def _split(data: TaskData, config: RunConfig, out: Path | None) -> Split:
+    if out is not None and (out / "split.csv").exists():
+        return read_split(out / "split.csv", data.ids)
+    split = make_split(data, config.split)
+    if out is not None:
+        split.save(out / "split.csv")
+    return split
+
+
+def run_task(data: TaskData, encoder: str | Encoder, head: str | HeadConfig, *, out_dir: str | Path | None = None,
+             config: RunConfig | None = None, cache: Any = True, progress: bool = False) -> TaskResult:
+    """Split, embed (cached), train, evaluate against baselines, and write the run folder.
+
+    Args:
+        data: labelled records (:func:`biolens.proteins.tasks.load_task`).
+        encoder: an encoder name or object.
+        head: a head name (``linear``, ``mlp``, ``cnn``, ``attention``, ``per_residue``) or config.
+        out_dir: the run folder (``None``: nothing written, nothing resumed).
+        config: run settings; ``head`` overrides ``config.head``.
+        cache: the embedding store (``True``: the default one).
+    """
+    config = config or RunConfig()
+    head_cfg = replace(config.head, kind=head) if isinstance(head, str) else head
+    config = replace(config, head=head_cfg)
+    enc = get_encoder(encoder)
+    out = Path(out_dir) if out_dir is not None else None
+    settings = _settings(data, enc, config)
+    if (reused := _reuse(out, settings)) is not None:
+        return reused
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(out / "config.json", json.dumps(settings, indent=2) + "\n")
+    timings: dict[str, float] = {}
+    split = _split(data, config, out)
+    data, notes = check_task_data(data, split, config)
+    split = split if len(split.ids) == len(data) else _restrict(split, data)
+    t0 = time.perf_counter()
+    store = open_store(cache)
+    try:
+        feats = make_features(data, enc, config, store, progress)
+    finally:
+        if store is not None and store is not cache:
+            store.close()
+    timings["embed_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    fitted = train_on(data, split.index("train"), split.index("valid"), enc, feats, config,
+                      run_dir=out / "train" if out else None, progress=progress)
+    timings["train_s"] = time.perf_counter() - t0
+    pred_all = _predict_all(data, enc, feats, config, fitted)
+    test = split.index("test")
+    pred_test = [pred_all[i] for i in test] if isinstance(pred_all, list) else pred_all[test]
+    result = _evaluate(data, split, pred_test, config, enc, notes + split.notes + data.notes, timings)
+    if config.size_curve:
+        t0 = time.perf_counter()
+        result.size_curve = _size_curve(data, split, enc, feats, config, result)
+        timings["size_curve_s"] = time.perf_counter() - t0
+    timings["total_s"] = sum(v for k, v in timings.items() if k != "total_s")
+    result.out_dir = str(out) if out else None
+    if out is not None:
+        _write(out, data, split, enc, config, fitted, result, pred_all, settings)
+    return result
+
+
+def _restrict(split: Split, data: TaskData) -> Split:
+    keep = {i: k for k, i in enumerate(split.ids)}
+    idx = np.array([keep[i] for i in data.ids])
+    return replace(split, ids=list(data.ids), assign=split.assign[idx],
+                   clusters=None if split.clusters is None else split.clusters[idx])
+
+
+@dataclass
+class Fitted:
+    """A trained model with what is needed to use it."""
+
+    model: Any
+    history: list[dict[str, Any]]
+    best_step: int | None
+    target: tuple[float, float] | None  # regression: (mean, std) of training targets
+    width: int = 0  # the head's input width
+
+
+def _targets(data: TaskData, train: np.ndarray) -> tuple[float, float] | None:
+    if data.task.kind != "regression":
+        return None
+    y = np.asarray(data.labels, float)[train]
+    return float(y.mean()), float(y.std() or 1.0)
+
+
+def _weights(data: TaskData, train: np.ndarray, enabled: bool) -> dict[str, np.ndarray | None]:
+    kind, k = data.task.kind, len(data.task.label_names)
+    if not enabled or kind == "regression":
+        return {}
+    if kind == "per_residue":
+        return {"class_weights": balanced_class_weights(np.concatenate([data.labels[i] for i in train]), k)}
+    y = np.asarray(data.labels)[train]
+    if kind == "multiclass":
+        return {"class_weights": balanced_class_weights(y, k)}
+    pos = y.sum(0).astype(np.float32)
+    return {"pos_weight": np.sqrt((len(y) - pos) / np.maximum(pos, 1.0)).astype(np.float32)}
+
+
+def train_on(data: TaskData, train: np.ndarray, valid: np.ndarray, encoder: Encoder, feats: Features,
+             config: RunConfig, *, run_dir: Path | None = None, progress: bool = False) -> Fitted:
+    """Train a task model on records ``train``, early-stopping on ``valid`` (see :class:`RunConfig`)."""
+    from .predictor import make_loss
+
+    kind = data.task.kind
+    target = _targets(data, train)
+    key = jax.random.PRNGKey(config.train.seed)
+    model, trainable, width = build_model(data.task, encoder, feats, config, key, train)
+    batches = make_batches(data, train, feats, encoder, config, target, shuffle=True)
+    valid_batches = make_batches(data, valid, feats, encoder, config, target, shuffle=False)
+    y_valid = [data.labels[i] for i in valid] if isinstance(data.labels, list) else np.asarray(data.labels)[valid]
+    m_valid = [data.masks[i] for i in valid] if data.masks is not None else None
+    lengths = [len(data.sequences[i]) for i in valid]
+
+    def evaluate(model, state):
+        pred = predict(model, kind, valid_batches, len(valid), lengths, target)
+        return task_metrics(kind, y_valid, pred, m_valid)
+
+    tcfg = replace(config.train, monitor=MONITOR[kind], mode="max")
+    loss = make_loss(kind, **_weights(data, train, config.class_weights))
+    res = fit(model, loss, batches, tcfg, evaluate=evaluate, run_dir=run_dir, trainable=trainable,
+              progress=progress, description=f"training {config.head.kind} on {encoder.name}")
+    return Fitted(res.model, res.history, res.best_step, target, width)
+
+
+def _labels(data: TaskData, idx: np.ndarray) -> Any:
+    return [data.labels[i] for i in idx] if isinstance(data.labels, list) else np.asarray(data.labels)[idx]
+
+
+def _masks(data: TaskData, idx: np.ndarray) -> list[np.ndarray] | None:
+    return [data.masks[i] for i in idx] if data.masks is not None else None
+
+
+def _predict_all(data, enc, feats, config, fitted) -> Any:
+    idx = np.arange(len(data))
+    batches = make_batches(data, idx, feats, enc, config, fitted.target, shuffle=False)
+    return predict(fitted.model, data.task.kind, batches, len(data), [len(s) for s in data.sequences], fitted.target)
+
+
+def _evaluate(data, split, pred_test, config, enc, notes, timings) -> TaskResult:
+    kind, test = data.task.kind, split.index("test")
+    t0 = time.perf_counter()
+    y, masks = _labels(data, test), _masks(data, test)
+    metrics = metrics_with_intervals(kind, y, pred_test, masks, n_resamples=config.bootstrap, seed=config.split.seed)
+    timings["evaluate_s"] = time.perf_counter() - t0
+    base = {}
+    if config.baselines:
+        t1 = time.perf_counter()
+        train = split.index("train")
+        base = baselines(data.task, ([data.sequences[i] for i in train], _labels(data, train)),
+                         ([data.sequences[i] for i in test], y), masks, n_resamples=config.bootstrap, seed=config.split.seed)
+        timings["baselines_s"] = time.perf_counter() - t1
+    primary = PRIMARY[kind]
+    deltas = {name: metrics[primary]["value"] - b["metrics"][primary]["value"] for name, b in base.items()}
+    return TaskResult(task=data.task.name, kind=kind, encoder=enc.name, head=config.head.kind, primary=primary,
+                      metrics=metrics, baselines=base, deltas=deltas, counts=split.counts(), timings=timings,
+                      notes=notes)
+
+
+def _size_curve(data, split, enc, feats, config, result) -> list[dict[str, float]]:
+    """The primary test metric against the number of training records (seeded subsets)."""
+    kind, train, test = data.task.kind, split.index("train"), split.index("test")
+    rng = np.random.default_rng(config.split.seed)
+    points = []
+    y, masks = _labels(data, test), _masks(data, test)
+    for frac in sorted(f for f in config.size_curve if 0 < f < 1):
+        sub = np.sort(rng.choice(train, size=max(2, int(frac * len(train))), replace=False))
+        fitted = train_on(data, sub, split.index("valid"), enc, feats, config)
+        batches = make_batches(data, test, feats, enc, config, fitted.target, shuffle=False)
+        pred = predict(fitted.model, kind, batches, len(test), [len(data.sequences[i]) for i in test], fitted.target)
+        points.append({"n_train": len(sub), result.primary: task_metrics(kind, y, pred, masks)[result.primary]})
+    points.append({"n_train": len(train), result.primary: result.value})
+    return points
+
+
+def _write(out: Path, data, split, enc, config, fitted, result, pred_all, settings) -> None:
+    from .report import write_predictions, write_report
+
+    meta = {"task": data.task.to_json(), "label_names": list(data.task.label_names), "encoder": enc.name,
+            "encoder_fingerprint": enc.fingerprint(), "encoder_width": enc.width, "head": config_to_dict(config.head),
+            "pooling": config.pooling, "finetune": config.finetune, "finetune_last": config.finetune_last,
+            "target": fitted.target, "input_width": fitted.width, "best_step": fitted.best_step}
+    save_checkpoint(out / "checkpoint", fitted.model, meta)
+    write_predictions(out / "predictions.csv", data.task, data.ids, pred_all, data.labels, split.assign)
+    test = split.index("test")
+    pick = (lambda xs: [xs[i] for i in test]) if isinstance(pred_all, list) else (lambda xs: xs[test])
+    write_report(out / "report.html", data.task, result, fitted.history, _labels(data, test), pick(pred_all),
+                 _masks(data, test), {"data": data.source, "encoder fingerprint": enc.fingerprint(),
+                                      "split": split.method, "run": json.dumps(settings["run"])})
+    atomic_write_text(out / "metrics.json", json.dumps(result.to_json(), indent=2, default=float) + "\n")
+
+
+def load_run_config(path: str | Path) -> RunConfig:
+    return config_from_dict(RunConfig, json.loads((Path(path) / "config.json").read_text())["run"])
+
+
+def align_labels(data: TaskData, task: Task) -> TaskData:
+    """Express ``data``'s labels in ``task``'s label order (a run's trained labels).
+
+    A class the model was not trained on is an error; multi-label columns it does not know are
+    dropped (noted), the ones the file lacks are all-negative.
+    """
+    if data.task.kind != task.kind:
+        raise InputError(f"the file's task is {data.task.kind}, the model predicts {task.kind}", source=data.source)
+    if data.task.label_names == task.label_names or task.kind == "regression":
+        return replace(data, task=task)
+    names, notes = list(task.label_names), list(data.notes)
+    if task.kind in ("binary", "multiclass", "per_residue"):
+        unknown = [n for n in data.task.label_names if n not in names]
+        if unknown:
+            raise InputError(f"label value(s) {unknown} were not in the model's training labels {names}",
+                             source=data.source)
+        remap = np.array([names.index(n) for n in data.task.label_names])
+        labels = [remap[y] for y in data.labels] if isinstance(data.labels, list) else remap[np.asarray(data.labels)]
+        return replace(data, task=task, labels=labels)
+    y = np.zeros((len(data), len(names)), np.uint8)
+    col = {n: j for j, n in enumerate(data.task.label_names)}
+    for j, n in enumerate(names):
+        if n in col:
+            y[:, j] = np.asarray(data.labels)[:, col[n]]
+    extra = [n for n in data.task.label_names if n not in set(names)]
+    if extra:
+        notes.append(f"{len(extra)} label(s) of the file are unknown to the model and ignored")
+    return replace(data, task=task, labels=y, notes=notes)
+
+
+def evaluate_run(run_dir: str | Path, data: TaskData, *, n_resamples: int = 200, cache: Any = True) -> TaskResult:
+    """Evaluate a trained run on every record of ``data`` (metrics with bootstrap intervals)."""
+    from .model_io import load_predictor
+
+    predictor = load_predictor(run_dir)
+    data = align_labels(data, predictor.task)
+    pred = predictor.predict(data.sequences, cache=cache)
+    metrics = metrics_with_intervals(data.task.kind, data.labels, pred, data.masks, n_resamples=n_resamples)
+    return TaskResult(task=data.task.name, kind=data.task.kind, encoder=predictor.encoder.name,
+                      head=predictor.config.head.kind, primary=PRIMARY[data.task.kind], metrics=metrics, baselines={},
+                      deltas={}, counts={"test": len(data)}, timings={}, notes=data.notes, out_dir=str(run_dir))

@@ -1,0 +1,91 @@
+"""Tasks and loaders for the public formats; :func:`load_task` picks the loader by task name.
+
+=====================  ==========================================  ===============================
+task                   reads                                       options
+=====================  ==========================================  ===============================
+solubility             HF/DeepSol CSV ``sequences,labels``;        --
+                       DeepSol ``*_src``/``*_tgt``
+localization           DeepLoc FASTA (10 locations)                --
+membrane               DeepLoc FASTA (M vs S; U skipped)           --
+enzyme                 DeepFRI ``*_annot.tsv`` + FASTA             ``level``, ``min_count``
+go                     CAFA ``train_terms.tsv`` + FASTA (+ obo)    ``aspect``, ``taxon``,
+                                                                   ``min_count``, ``propagate``
+gb1                    FLIP GB1 split CSV                          --
+secondary-structure    FLIP ``sequences/sampled/mask.fasta``       --
+binary, multiclass,    any CSV/TSV/FASTA with labels               ``label_columns``...
+multilabel, regression
+auto                   the same, kind inferred from the labels
+=====================  ==========================================  ===============================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ...core.errors import InputError
+from ._base import KINDS as KINDS
+from ._base import SPLIT_NAMES as SPLIT_NAMES
+from ._base import Task as Task
+from ._base import TaskData as TaskData
+from .deeploc import load_deeploc as load_deeploc
+from .enzyme import load_enzyme as load_enzyme
+from .flip import load_gb1 as load_gb1
+from .flip import load_secondary_structure as load_secondary_structure
+from .generic import load_table as load_table
+from .go import load_go as load_go
+from .solubility import load_solubility as load_solubility
+
+__all__ = ["KINDS", "SPLIT_NAMES", "TASK_NAMES", "Task", "TaskData", "combine", "load_task"]
+
+_LOADERS: dict[str, Callable[..., TaskData]] = {
+    "solubility": load_solubility,
+    "localization": lambda path, **kw: load_deeploc(path, task="localization", **kw),
+    "membrane": lambda path, **kw: load_deeploc(path, task="membrane", **kw),
+    "enzyme": load_enzyme,
+    "go": load_go,
+    "gb1": load_gb1,
+    "secondary-structure": load_secondary_structure,
+    "binary": lambda path, **kw: load_table(path, kind="binary", **kw),
+    "multiclass": lambda path, **kw: load_table(path, kind="multiclass", **kw),
+    "multilabel": lambda path, **kw: load_table(path, kind="multilabel", **kw),
+    "regression": lambda path, **kw: load_table(path, kind="regression", **kw),
+    "auto": load_table,
+}
+TASK_NAMES: tuple[str, ...] = tuple(_LOADERS)
+
+
+def load_task(name: str, path: str | Path, **options: Any) -> TaskData:
+    """Load ``path`` for task ``name`` (see the table above); ``options`` go to the loader."""
+    if name not in _LOADERS:
+        raise InputError(f"unknown task {name!r}; choose from {list(TASK_NAMES)}")
+    try:
+        return _LOADERS[name](path, **{k: v for k, v in options.items() if v is not None})
+    except TypeError as exc:
+        if "unexpected keyword" in str(exc):
+            raise InputError(f"task {name}: {exc}".replace("load_", "loader ")) from None
+        raise
+
+
+def combine(train: TaskData, test: TaskData) -> TaskData:
+    """One dataset from a training file and a separate test file (e.g. DeepLoc val + test).
+
+    The training file's own train/valid assignment is kept (its test records join training);
+    every record of ``test`` is a test record. Tasks must agree (kind and label names).
+    """
+    if (train.task.kind, train.task.label_names) != (test.task.kind, test.task.label_names):
+        raise InputError(f"the test file's task ({test.task.kind}, {len(test.task.label_names)} labels) differs "
+                         f"from the training file's ({train.task.kind}, {len(train.task.label_names)} labels)",
+                         source=test.source)
+    first = train.splits if train.splits is not None else np.full(len(train), "train", dtype=object)
+    first = np.where(first == "test", "train", first)
+    labels = (train.labels + test.labels) if isinstance(train.labels, list) else np.concatenate([train.labels, test.labels])
+    masks = None if train.masks is None else train.masks + (test.masks or [])
+    notes = train.notes + [f"test file: {n}" for n in test.notes]
+    return replace(train, ids=train.ids + test.ids, sequences=train.sequences + test.sequences, labels=labels,
+                   masks=masks, splits=np.concatenate([first, np.full(len(test), "test", dtype=object)]),
+                   notes=notes, source=f"{train.source} + test {test.source}")

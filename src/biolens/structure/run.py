@@ -1,0 +1,95 @@
+"""What the commands do with a trained run: evaluate a folder, tokenize a file, decode tokens."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..core.errors import InputError
+from .dataset import Chain, load_folder
+from .evaluate import evaluate_chains, threedi_stats
+from .features import residue_features
+from .models import GaussianVAE, ThreeDiDecoder
+from .pdbwrite import backbone_pdb
+from .read import read_backbones
+from .tokenizer import decode_tokens, format_tokens, parse_tokens, tokenize
+from .training import load_run
+
+__all__ = ["decode_text", "evaluate_folder", "tokenize_file"]
+
+
+def evaluate_folder(
+    run: str | Path, structures: str | Path, *, split: str = "all", threedi: bool = True, on_invalid: str = "skip",
+    progress: bool = False, log: Callable[[str], Any] | None = None,
+) -> dict[str, Any]:
+    """Metrics of a run on the chains of a folder (``split`` filters files as the run split
+    them), with 3Di's statistics on the same chains under ``"3di"``."""
+    model, book, config = load_run(run)
+    need3di = threedi or isinstance(model, ThreeDiDecoder)
+    chains, report = load_folder(
+        structures, neighbours=config.model.neighbours, on_invalid=on_invalid, threedi=need3di,
+        split_seed=config.split_seed, val=config.val_fraction, test=config.test_fraction,
+        splits=None if split == "all" else (split,), progress=progress,
+    )
+    for line in report.lines() if log else []:
+        log(line)
+    result: dict[str, Any] = {"run": str(run), "structures": str(structures), "split": split,
+                              "model": config.model.kind, "codebook_size": _codebook_size(model, book),
+                              **evaluate_chains(model, book, chains, progress=progress)}
+    if threedi:
+        result["3di"] = threedi_stats(chains)
+    result["skipped_files"] = len(report.skipped)
+    return result
+
+
+def _codebook_size(model: Any, book: Any) -> int | None:
+    if isinstance(model, GaussianVAE):
+        return None
+    return 20 if isinstance(model, ThreeDiDecoder) else book.size
+
+
+def tokenize_file(run: str | Path, path: str | Path, *, chain: str | None = None) -> list[tuple[str, str]]:
+    """``(ENTRY_CHAIN, token string)`` for each protein chain of a file."""
+    model, book, config = load_run(run)
+    backbones, _ = read_backbones(path, chain)
+    out = []
+    for bb in backbones:
+        if isinstance(model, ThreeDiDecoder):
+            raise InputError("a 3di run decodes Foldseek states; it has no tokenizer of its own", source=str(run))
+        tokens = tokenize(model, book, Chain(bb, residue_features(bb, config.model.neighbours)[0]))
+        out.append((bb.id, format_tokens(tokens, bb.segment)))
+    return out
+
+
+def _records(text: str, source: str) -> list[tuple[str, str]]:
+    if ">" not in text:
+        return [("tokens", text)]
+    out, name, body = [], None, []
+    for n, line in enumerate(text.splitlines(), 1):
+        if line.startswith(">"):
+            if name is not None:
+                out.append((name, " ".join(body)))
+            name, body = line[1:].strip() or f"record{len(out) + 1}", []
+        elif name is None and line.strip():
+            raise InputError("text before the first '>' header", source=source, line=n)
+        else:
+            body.append(line)
+    out.append((name, " ".join(body)))
+    return out
+
+
+def decode_text(run: str | Path, text: str, *, source: str = "tokens") -> str:
+    """PDB text of the backbones decoded from token strings (one chain per record)."""
+    model, book, _ = load_run(run)
+    if isinstance(model, GaussianVAE):
+        raise InputError("a Gaussian VAE run has continuous latents, not tokens; train a vqvae run", source=str(run))
+    size = 21 if isinstance(model, ThreeDiDecoder) else book.size
+    records = []
+    for name, body in _records(text, source):
+        tokens, segment = parse_tokens(body, size, source=f"{source} record {name!r}")
+        records.append((re.sub(r"\s+", "_", name), decode_tokens(model, book, tokens, segment), segment))
+    return backbone_pdb(records, remark=f"backbone decoded by biolens from structure tokens ({Path(run).name})")
+
+

@@ -1,0 +1,111 @@
+"""The structure commands end to end on the shipped sample, with the tiny preset."""
+
+import json
+
+import numpy as np
+import pytest
+
+from biolens.cli import main
+from biolens.data import resolve_input
+from biolens.structure.dataset import Chain
+from biolens.structure.features import residue_features
+from biolens.structure.geometry import rmsd
+from biolens.structure.read import read_backbones
+from biolens.structure.tokenizer import parse_tokens, reconstruct
+from biolens.structure.training import load_run
+from structure_files import atom, pdb, real_residues
+
+pytest.importorskip("gemmi")
+pytest.importorskip("mini3di")
+SMALL = "sample:structures/bm5/1CLV_l_u.pdb.gz"
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("structure") / "run"
+    assert main(["structure", "train", "--structures", "sample:structures", "--out", str(out), "--preset", "tiny", "-q"]) == 0
+    return out
+
+
+def test_train_writes_a_complete_run(run):
+    for name in ("config.json", "split.json", "data.json", "metrics.jsonl", "checkpoint/meta.json", "report.html"):
+        assert (run / name).exists(), name
+    rows = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    losses = [r["loss"] for r in rows if r["split"] == "train"]
+    assert losses[-1] < losses[0]  # it learns
+    split = json.loads((run / "split.json").read_text())
+    assert sum(len(v) for v in split.values()) == 8
+
+
+def test_train_again_resumes_and_refuses_other_settings(run, capsys):
+    assert main(["structure", "train", "--structures", "sample:structures", "--out", str(run), "--preset", "tiny", "-q"]) == 0
+    assert main(["structure", "train", "--structures", "sample:structures", "--out", str(run), "--preset", "tiny", "-k", "8"]) == 2
+    assert "other settings" in capsys.readouterr().err
+
+
+def test_evaluate_prints_json(run, capsys):
+    assert main(["structure", "evaluate", str(run), "--structures", "sample:structures", "-q"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["chains"] == 8 and result["rmsd"] > 0 and 0 < result["codebook_usage"] <= 1
+    assert 1 <= result["perplexity"] <= 16 and 0 < result["lddt"] <= 1
+    assert result["3di"]["codebook_size"] == 20 and 0 < result["3di"]["codebook_usage"] <= 1
+
+
+def test_tokenize_decode_round_trip(run, capsys, tmp_path):
+    assert main(["structure", "tokenize", str(run), SMALL]) == 0
+    text = capsys.readouterr().out
+    header, tokens_line = text.strip().split("\n")
+    original = read_backbones(resolve_input(SMALL))[0][0]
+    assert header == f">{original.id}"
+    tokens, segment = parse_tokens(tokens_line, 16)
+    assert len(tokens) == len(original) and segment.tolist() == original.segment.tolist()
+    (tmp_path / "tokens.txt").write_text(text)
+    out = tmp_path / "decoded.pdb"
+    assert main(["structure", "decode", str(run), str(tmp_path / "tokens.txt"), "--out", str(out)]) == 0
+    decoded = read_backbones(out)[0][0]
+    assert len(decoded) == len(original) and decoded.mask[:, :4].all()
+    # decoding the tokens gives exactly the model's reconstruction of the original chain
+    model, book, config = load_run(run)
+    rec = reconstruct(model, book, Chain(original, residue_features(original, config.model.neighbours)[0]))
+    np.testing.assert_array_equal(rec.codes, tokens)
+    np.testing.assert_allclose(decoded.coords[:, :4], rec.coords, atol=2e-3)
+    # and re-encoding the decoded backbone is measured the same way as evaluate does
+    assert np.isfinite(rmsd(decoded.coords[:, :4], original.coords[:, :4], original.mask[:, :4], original.segment))
+    assert main(["structure", "decode", str(run), "1 2 3 / 4 5"]) == 0
+    assert capsys.readouterr().out.count(" CA ") == 5
+
+
+def test_bad_inputs_get_clear_messages(run, capsys, write):
+    x = real_residues(6)
+    ca_only = write("ca.pdb", pdb([atom(i + 1, "CA", "ALA", i + 1, x[i, 1]) for i in range(6)]))
+    water = write("water.pdb", pdb([atom(1, "O", "HOH", 1, [0, 0, 0], het=True)]))
+    cases = [
+        (["tokenize", str(run), str(ca_only)], "CA-only model"),
+        (["tokenize", str(run), str(water)], "has no protein chain"),
+        (["tokenize", str(run), SMALL, "--chain", "Z"], "has no chain 'Z'; its chains are"),
+        (["decode", str(run), "1 99"], "is not a token id 0..15"),
+        (["decode", str(run), "no-such-file.txt"], "neither a file nor token ids"),
+        (["evaluate", str(ca_only.parent), "--structures", "sample:structures"], "not a structure run"),
+    ]
+    for args, message in cases:
+        assert main(["structure", *args]) == 2, args
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err, (args, err)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["vae", "3di"])
+def test_other_model_kinds_train_and_evaluate(kind, tmp_path, capsys):
+    out = tmp_path / kind
+    args = ["structure", "train", "--structures", "sample:structures", "--out", str(out), "--preset", "tiny",
+            "--model", kind, "--max-steps", "4", "-q"]
+    assert main(args) == 0
+    assert main(["structure", "evaluate", str(out), "--structures", "sample:structures", "--no-3di", "-q"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["model"] == kind and result["chains"] == 8 and np.isfinite(result["rmsd"])
+    if kind == "vae":
+        assert result["codebook_usage"] is None  # continuous latents
+        assert main(["structure", "tokenize", str(out), SMALL]) == 2
+        assert "Gaussian VAE" in capsys.readouterr().err
+    else:
+        assert result["codebook_size"] == 20 and 0 < result["codebook_usage"] <= 1
