@@ -6,7 +6,7 @@ import pytest
 from biolens.cli import main
 from biolens.data import resolve_input
 from biolens.graphs import _train as graph_train
-from biolens.graphs import load_ogb, load_run
+from biolens.graphs import load_ogb, load_run, preset
 
 FAST = ["--dataset", "sample:ogbl-ddi-sample", "--preset", "tiny", "--epochs", "8", "--batch-size", "1024", "-q"]
 
@@ -51,6 +51,8 @@ def test_predict_scores_pairs_and_ranks_new_partners(run, capsys):
     top = json.loads(capsys.readouterr().out)
     scores = [r["score"] for r in top]
     assert len(top) == 7 and scores == sorted(scores, reverse=True) and not any(r["known"] for r in top)
+    assert main(["graph", "predict", str(run), str(u), "--top", "7", "--json"]) == 0  # by node index
+    assert json.loads(capsys.readouterr().out) == top
 
 
 def test_bad_input_is_a_clear_error(run, tmp_path, capsys):
@@ -121,4 +123,7 @@ def test_subgraph_run_evaluates_a_split_in_the_original_numbering(tmp_path, caps
 def test_presets_are_listed(capsys):
     assert main(["graph", "presets"]) == 0
     out = capsys.readouterr().out
-    assert all(name in out for name in ("default", "ogb", "plnlp", "tiny"))
+    assert all(name in out for name in ("default", "auc", "ogb", "plnlp", "tiny"))
+    default, auc = preset("default"), preset("auc")  # the ranking preset differs in the loss only
+    assert (auc.model, auc.train) == (default.model, default.train)
+    assert (auc.link.loss, auc.link.num_neg, default.link.loss) == ("auc", 3, "bce")

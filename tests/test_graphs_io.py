@@ -102,6 +102,14 @@ def test_duplicate_and_reversed_edges_are_merged_and_counted():
         canonical_edges(rows, 4, on_duplicate="error", source="e.csv")
 
 
+def test_duplicate_or_reversed_row_of_an_edge_file_names_its_line(tmp_path):
+    root = ogb_dir(tmp_path, edges="0,1\n1,2\n\n2,1\n")  # line 4 reverses line 2 (line 3 is blank)
+    merged = load_ogb(root)
+    assert merged.graph.edges.tolist() == [[0, 1], [1, 2]] and merged.summary.reversed == 1
+    with pytest.raises(InputError, match=r"edge.csv.gz:4: edge \(2, 1\) repeats an earlier row"):
+        load_ogb(root, on_duplicate="error")
+
+
 def test_self_loops_are_an_error_or_dropped_and_counted():
     rows = np.array([[0, 1], [2, 2], [1, 2]])
     with pytest.raises(InputError, match=r"e.csv:2: self-loop \(2, 2\)"):
