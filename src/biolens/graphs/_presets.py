@@ -47,7 +47,7 @@ PRESETS: dict[str, tuple[str, GraphRunConfig]] = {
     ),
     "auc": (
         "the default preset's model with PLNLP's pairwise AUC loss, 3 negatives per positive; "
-        "35 epochs (its epochs cost ~1.4x BCE's: about the default preset's CPU time in all)",
+        "35 epochs (its epochs cost ~1.5x BCE's: about the default preset's CPU time in all)",
         _config(_CPU_MODEL, {**_CPU_TRAIN, "max_epochs": 35}, dict(loss="auc", num_neg=3)),
     ),
     "ogb": (
