@@ -34,3 +34,12 @@ def test_balanced_weights_and_mse_and_auc_loss():
     assert float(mse(jnp.array([1.0, 3.0]), jnp.array([0.0, 0.0]), mask=jnp.array([1.0, 0.0]))) == 1.0
     assert float(pairwise_auc_loss(jnp.array([2.0]), jnp.array([1.0]))) == 0.0
     assert float(pairwise_auc_loss(jnp.array([0.0]), jnp.array([1.0]))) == 4.0
+
+
+def test_auc_loss_pairs_each_positive_with_its_own_negatives():
+    pos, neg = jnp.array([2.0, 0.0]), jnp.array([[1.0, 3.0], [0.0, -1.0]])
+    # margins 1 - (pos - neg): [[0, 2], [1, 0]] -> squares [0, 4, 1, 0]
+    assert float(pairwise_auc_loss(pos, neg)) == pytest.approx(5 / 4)
+    # all pairs of the 2 positives and 4 negatives: margins 1 - (p - n)
+    every = [(1 - (p - n)) ** 2 for p in (2.0, 0.0) for n in (1.0, 3.0, 0.0, -1.0)]
+    assert float(pairwise_auc_loss(pos, neg.reshape(-1))) == pytest.approx(np.mean(every))

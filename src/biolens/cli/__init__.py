@@ -15,6 +15,7 @@ from ..core.errors import BiolensError
 from . import benchmark as _benchmark
 from . import dna as _dna
 from . import embed as _embed
+from . import graphs as _graphs
 from . import lm as _lm
 from . import proteins as _proteins
 from . import structure as _structure
@@ -29,6 +30,7 @@ def cli() -> None:
 
 
 _embed.register(cli)
+_graphs.register(cli)
 _proteins.register(cli)
 _dna.register(cli)
 _structure.register(cli)

@@ -51,10 +51,16 @@ def mse(pred: Float[Array, "..."], target: Float[Array, "..."], *, mask: Float[A
     return masked_mean((pred - target) ** 2, mask)
 
 
-def pairwise_auc_loss(pos: Float[Array, " P"], neg: Float[Array, " N"]) -> Float[Array, ""]:
-    """A smooth AUC surrogate: mean squared hinge ``(1 - (s_pos - s_neg))^2`` over all pairs
-    (the PLNLP-style ranking loss used for link prediction)."""
-    margins = 1.0 - (pos[:, None] - neg[None, :])
+def pairwise_auc_loss(pos: Float[Array, " P"], neg: Float[Array, " N"] | Float[Array, "P K"]) -> Float[Array, ""]:
+    """A smooth AUC surrogate: the mean of ``(1 - (s_pos - s_neg))^2`` over pairs (PLNLP's "AUC"
+    loss, Wang et al. 2021, https://arxiv.org/abs/2112.02936). It is a square loss, not a hinge:
+    a pair ranked with a margin above 1 is also pulled back towards margin 1.
+
+    ``neg`` of shape (N,): every positive against every negative (P * N pairs). ``neg`` of shape
+    (P, K): each positive against its own K negatives, as PLNLP trains (memory linear in P).
+    PLNLP sums over pairs; the mean differs by a constant factor only.
+    """
+    margins = 1.0 - (pos[:, None] - (neg if neg.ndim == 2 else neg[None, :]))
     return jnp.mean(jnp.square(margins))
 
 

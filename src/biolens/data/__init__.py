@@ -32,6 +32,12 @@ SAMPLES: dict[str, Sample] = {
             "sameerkhurana10/DSOL_rv0.2", "MIT",
         ),
         Sample(
+            "ogbl-ddi-sample", "graphs/ogbl_ddi_sample",
+            "400-drug induced subgraph of ogbl-ddi in the OGB layout (10,466 interactions; "
+            "1,263/877 valid positives/negatives from OGB's valid split)",
+            "OGB ogbl-ddi (snap-stanford/ogb), derived from DrugBank", "DrugBank-derived; research use",
+        ),
+        Sample(
             "deeploc", "proteins/deeploc.fasta",
             "300 DeepLoc 1.0 proteins (150 validation, 150 test), headers as published: >ACC Location-M|S|U [test]",
             "HannesStark/protein-localization", "MIT",
@@ -77,15 +83,15 @@ SAMPLES: dict[str, Sample] = {
 
 
 def sample_path(name: str) -> Path:
-    """The file of a shipped sample."""
+    """The file (or OGB-layout folder) of a shipped sample."""
     if name not in SAMPLES:
         raise InputError(f"unknown sample {name!r}; shipped samples: {sorted(SAMPLES)}")
     return Path(str(resources.files(__package__) / SAMPLES[name].path))
 
 
 def resolve_input(value: str | Path) -> Path:
-    """``sample:NAME`` -> the shipped file or folder (``sample:NAME/FILE`` -> a file in a folder
-    sample); anything else -> a path."""
+    """``sample:NAME`` -> the shipped file or folder; ``sample:NAME/FILE`` -> a file inside a
+    shipped folder (e.g. ``sample:ogbl-ddi-sample/split/target/valid.pt``); anything else -> a path."""
     text = str(value)
     if text.startswith("sample:"):
         name, _, inner = text.removeprefix("sample:").partition("/")

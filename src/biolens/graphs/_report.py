@@ -1,0 +1,68 @@
+"""The HTML report of a graph run: metrics over seeds, learning curves, score histograms."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..report import Report, learning_curves
+from ..report.figures import new_figure
+
+__all__ = ["score_histogram", "write_report"]
+
+CURVE_METRICS = ("hits@20", "hits@50", "hits@100", "mrr", "auc")
+
+
+def score_histogram(pos: np.ndarray, neg: np.ndarray, *, k: int = 20, bins: int = 60) -> Any:
+    """Histograms of positive and negative pair scores, with the K-th best negative marked
+    (positives right of that line count for Hits@K)."""
+    fig, ax = new_figure(width=7, height=3.4)
+    lo, hi = float(min(pos.min(), neg.min())), float(max(pos.max(), neg.max()))
+    edges = np.linspace(lo, hi, bins + 1)
+    ax.hist(neg, bins=edges, alpha=0.6, density=True, label=f"negatives ({len(neg):,})", color="#d62728")
+    ax.hist(pos, bins=edges, alpha=0.6, density=True, label=f"positives ({len(pos):,})", color="#1f77b4")
+    if len(neg) >= k:
+        kth = float(np.partition(neg, -k)[-k])
+        ax.axvline(kth, color="black", linestyle="--", label=f"{k}th best negative")
+    ax.set_xlabel("score (logit)")
+    ax.set_ylabel("density")
+    ax.legend(loc="best")
+    return fig
+
+
+def _history(seed_dir: Path) -> list[dict[str, Any]]:
+    path = seed_dir / "metrics.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+
+
+def write_report(run_dir: str | Path) -> Path:
+    """Write ``RUN/report.html`` from the files of a finished run."""
+    run_dir = Path(run_dir)
+    record = json.loads((run_dir / "config.json").read_text())
+    summary = json.loads((run_dir / "summary.json").read_text())
+    page = Report(f"link prediction: {Path(record['data']['source']).name}")
+    data = record["data"]
+    page.text(f"{data['num_nodes']:,} nodes, {data['num_edges']:,} training edges; validation: {data['valid']}.")
+    if summary["valid"]:
+        rows = [{"metric": k, "mean": v["mean"], "std": v["std"], "per seed": ", ".join(f"{x:.4f}" for x in v["values"])}
+                for k, v in summary["valid"].items()]
+        page.heading("validation metrics (best epoch of each seed)").table(rows)
+    page.text(f"median epoch: {summary['epoch_seconds_median']:.1f} s wall, "
+              f"{summary.get('epoch_cpu_seconds_median', float('nan')):.1f} CPU-s; peak memory "
+              f"{summary['peak_rss_mb']:.0f} MiB", note=True)
+    for seed_dir in sorted(run_dir.glob("seed-*"), key=lambda p: int(p.name.split("-")[1])):
+        history = _history(seed_dir)
+        if history:
+            names = [m for m in CURVE_METRICS if any(m in r for r in history)]
+            page.heading(f"{seed_dir.name}").figure(learning_curves(history, metrics=names), caption="learning curves")
+        scores = seed_dir / "valid_scores.npz"
+        if scores.exists():
+            with np.load(scores, allow_pickle=False) as z:
+                page.figure(score_histogram(z["pos"], z["neg"]), caption="validation scores of the best model")
+    flat = {f"{group}.{key}": value for group, values in record["config"].items() for key, value in values.items()
+            if key != "num_nodes"}  # the data sets it: see the first line
+    page.settings({**flat, "data": data["source"], "validation": data["valid"] or "-"})
+    return page.write(run_dir / "report.html")
