@@ -142,6 +142,15 @@ def _parity_batch():
     return tokens[:4], tokens
 
 
+def _assert_parity(model, folder):
+    """Hidden states and logits of the folder read by ``load_esm2`` equal Hugging Face's on the parity batch."""
+    tokens, padded = _parity_batch()
+    hidden, logits = _hf_outputs(model, tokens)
+    out = run_all(load_esm2(folder), padded)
+    assert max_diff(out.hidden_states[:4], hidden, tokens) < ATOL
+    assert max_diff(out.logits[:4], logits, tokens) < ATOL
+
+
 @pytest.mark.parametrize(
     "config",
     [
@@ -152,11 +161,7 @@ def _parity_batch():
 )
 def test_parity_tiny_random_configs(tmp_path, config):
     model, folder = _hf_model(tmp_path, 1, **config)
-    tokens, padded = _parity_batch()
-    hidden, logits = _hf_outputs(model, tokens)
-    out = run_all(load_esm2(folder), padded)
-    assert max_diff(out.hidden_states[:4], hidden, tokens) < ATOL
-    assert max_diff(out.logits[:4], logits, tokens) < ATOL
+    _assert_parity(model, folder)
 
 
 def test_parity_esm2_t6_8m_config_through_the_loader(tmp_path):
@@ -164,11 +169,7 @@ def test_parity_esm2_t6_8m_config_through_the_loader(tmp_path):
               max_position_embeddings=1026)  # fmt: skip
     model, folder = _hf_model(tmp_path, 2, **t6)
     assert ESM2Config.from_hf(json.loads((folder / "config.json").read_text())) == ESM2Config()
-    tokens, padded = _parity_batch()
-    hidden, logits = _hf_outputs(model, tokens)
-    out = run_all(load_esm2(folder), padded)
-    assert max_diff(out.hidden_states[:4], hidden, tokens) < ATOL
-    assert max_diff(out.logits[:4], logits, tokens) < ATOL
+    _assert_parity(model, folder)
 
 
 def test_sharded_checkpoint_loads(tmp_path):
