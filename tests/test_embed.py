@@ -78,17 +78,18 @@ def test_40k_residue_protein_embeds_in_bounded_batches():
     assert all(rows * length <= 8192 for rows, length in enc.shapes)
 
 
-def test_crash_mid_run_keeps_committed_batches(tmp_path):
+@pytest.mark.parametrize("in_flight", [1, 3])
+def test_crash_mid_run_keeps_committed_batches(tmp_path, in_flight):
     seqs = random_seqs(200)
     with EmbeddingStore(tmp_path / "s.sqlite") as store:
         with pytest.raises(RuntimeError, match="simulated crash"):
-            embed_sequences(seqs, ContextEncoder(fail_after=3), store=store, token_budget=512)
+            embed_sequences(seqs, ContextEncoder(fail_after=3), store=store, token_budget=512, in_flight=in_flight)
         saved = store.count()
         assert 0 < saved < 200
-        out, stats = embed_sequences(seqs, ContextEncoder(), store=store, token_budget=512)
+        out, stats = embed_sequences(seqs, ContextEncoder(), store=store, token_budget=512, in_flight=in_flight)
         assert stats.cache_hits == saved and stats.computed == 200 - saved
-        clean, _ = embed_sequences(seqs, ContextEncoder())
-        assert all(np.allclose(a, b) for a, b in zip(out, clean))
+        clean, _ = embed_sequences(seqs, ContextEncoder(), in_flight=1)
+        assert all(np.array_equal(a, b) for a, b in zip(out, clean, strict=True))
 
 
 KILL_SCRIPT = textwrap.dedent(
@@ -101,7 +102,7 @@ KILL_SCRIPT = textwrap.dedent(
     from biolens.proteins.embed import embed_sequences
     seqs = [l.strip() for l in open({seqs!r})]
     store = EmbeddingStore({store!r})
-    out, stats = embed_sequences(seqs, ContextEncoder(delay={delay}), store=store, token_budget=256)
+    out, stats = embed_sequences(seqs, ContextEncoder(delay={delay}), store=store, token_budget=256, in_flight=2)
     print("computed", stats.computed)
     """
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import numpy as np
 from ..core.alphabets import PROTEIN, InvalidPolicy, validate_records
 from ..core.batching import plan_batches
 from ..core.errors import InputError
+from ..core.parallel import ordered_map
 from ..core.progress import progress_bar
 from ..core.seqio import Record
 from ..core.store import EmbeddingStore, default_store_path, sequence_hash
@@ -93,12 +95,15 @@ def embed_sequences(
     token_budget: int | None = None,
     overlap: int = DEFAULT_OVERLAP,
     progress: bool = False,
+    in_flight: int | None = None,
 ) -> tuple[list[np.ndarray], EmbedStats]:
     """Embed validated sequences; returns one array per input (``(D,)`` pooled or ``(L, D)``).
 
-    Identical sequences are computed once; cached ones are read from ``store``; every
-    computed batch is committed to ``store`` before the next one starts, so a killed run
-    resumes where it stopped.
+    Identical sequences are computed once; cached ones are read from ``store``. Up to
+    ``in_flight`` batches are encoded at once on threads (default: the encoder's
+    ``batches_in_flight``); finished batches are committed to ``store`` in order, each before
+    the next result is taken, so a killed run loses at most the batches in flight and resumes
+    where it stopped.
     """
     _check_request(encoder, pooling, per_residue)
     start = time.perf_counter()
@@ -120,6 +125,7 @@ def embed_sequences(
         computed = _compute(
             {h: unique[h] for h in todo}, encoder, pooling, per_residue, store, keys,
             token_budget or encoder.token_budget, overlap, progress, stats,
+            encoder.batches_in_flight if in_flight is None else in_flight,
         )
         results.update(computed)
     stats.computed = len(todo)
@@ -182,7 +188,7 @@ def _batch_values(states, members, pooling, per_residue, joiner) -> list[tuple[s
     return done
 
 
-def _compute(todo, encoder, pooling, per_residue, store, keys, token_budget, overlap, progress, stats):
+def _compute(todo, encoder, pooling, per_residue, store, keys, token_budget, overlap, progress, stats, in_flight):
     pieces, windows = _pieces(todo, encoder, overlap)
     stats.windowed = len(windows)
     if windows and not per_residue and pooling not in ("mean", "max", "mean+max", "cls"):
@@ -191,12 +197,19 @@ def _compute(todo, encoder, pooling, per_residue, store, keys, token_budget, ove
     fingerprint = encoder.fingerprint()
     out: dict[str, np.ndarray] = {}
     batches = plan_batches([len(p[2]) for p in pieces], token_budget=token_budget)
-    with progress_bar(sum(len(p[2]) for p in pieces), f"embedding with {encoder.name}", enabled=progress) as advance:
-        for batch in batches:
+
+    def encode(batch):
+        return encoder.encode_batch([pieces[i][2] for i in batch.indices], batch.rows, batch.length)
+
+    total = sum(len(p[2]) for p in pieces)
+    with (
+        progress_bar(total, f"embedding with {encoder.name}", enabled=progress) as advance,
+        closing(ordered_map(encode, batches, in_flight=in_flight)) as encoded,  # closed: no batch left running
+    ):
+        for batch, states in zip(batches, encoded, strict=True):
             members = [pieces[i] for i in batch.indices]
-            states = encoder.encode_batch([m[2] for m in members], batch.rows, batch.length)
             done = _batch_values(states, members, pooling, per_residue, joiner)
-            if store is not None and done:  # commit before the next batch: a kill loses at most one
+            if store is not None and done:  # commit before taking the next result
                 for key in {keys[h] for h, _ in done}:
                     store.put_many(fingerprint, key, [(h, v) for h, v in done if keys[h] == key])
             out.update(done)

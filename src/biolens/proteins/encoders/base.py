@@ -55,6 +55,9 @@ class Encoder(abc.ABC):
     poolings: tuple[str, ...] = ("mean", "max", "mean+max")
     #: default number of padded tokens per batch (B * T); a speed/memory trade-off.
     token_budget: int = 8192
+    #: batches the embedding driver encodes at once on threads (:func:`~biolens.core.parallel.ordered_map`);
+    #: above 1 only for encoders whose :meth:`encode_batch` is thread-safe and releases the GIL.
+    batches_in_flight: int = 1
 
     @abc.abstractmethod
     def settings(self) -> dict[str, Any]:
