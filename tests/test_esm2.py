@@ -207,7 +207,8 @@ def test_layer_choice_and_cls(tiny_encoder):
 def test_batches_compute_only_what_they_need(tiny_encoder):
     # a bucket's partly filled last batch: 3 of 8 rows -> 4 rows; 100 residues + 2 -> 104 tokens
     assert tiny_encoder.batch_shape(["A" * 100] * 3, 8, 168) == (4, 104)
-    assert tiny_encoder.batch_shape(["A" * 166] * 8, 8, 168) == (8, 170)  # never past the driver's
+    # 170 residues + 2 = 172 tokens: the ladder's next length is 176, but never past the driver's 170 + 2
+    assert tiny_encoder.batch_shape(["A" * 170] * 8, 8, 170) == (8, 172)
     out = tiny_encoder.encode_batch(["MKV", "GAVLIK"], 8, 168)
     assert out.states.shape == (2, 16, 32) and out.residue_mask.sum(1).tolist() == [3, 6]
 
