@@ -158,12 +158,13 @@ def worker_unirep_biolens(params: dict[str, Any]) -> dict[str, Any]:
     def cold():
         encoder = get_encoder(f"unirep-{params['size']}")
         _ = encoder.model  # read the weights inside the cold timing
-        return encoder, embed_sequences(seqs, encoder, pooling="h_avg", token_budget=params.get("token_budget"), in_flight=in_flight)
+        return encoder, embed_sequences(
+            seqs, encoder, pooling="h_avg", token_budget=params.get("token_budget"), in_flight=params.get("in_flight")
+        )
 
-    in_flight = params.get("in_flight")
     cold_s, cold_cpu_s, (encoder, (h_avg, stats)) = cpu_timed(cold)
     budget = params.get("token_budget") or encoder.token_budget
-    in_flight = in_flight or encoder.batches_in_flight
+    in_flight = params.get("in_flight") or encoder.batches_in_flight
 
     def warm_run():
         return embed_sequences(seqs, encoder, pooling="h_avg", token_budget=budget, in_flight=in_flight)
