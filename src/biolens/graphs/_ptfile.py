@@ -26,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import ml_dtypes
 import numpy as np
 
 __all__ = ["UnsupportedPickle", "read_pt_file"]
@@ -36,6 +37,7 @@ _STORAGE_DTYPES = {
     "DoubleStorage": np.float64, "FloatStorage": np.float32, "HalfStorage": np.float16,
     "LongStorage": np.int64, "IntStorage": np.int32, "ShortStorage": np.int16,
     "CharStorage": np.int8, "ByteStorage": np.uint8, "BoolStorage": np.bool_,
+    "BFloat16Storage": ml_dtypes.bfloat16,
 }
 
 
@@ -136,6 +138,8 @@ def _build(obj: Any, state: Any) -> Any:
     if isinstance(obj, np.dtype):
         order = state[1]
         return obj.newbyteorder(">") if order == ">" else obj
+    if isinstance(obj, dict) and isinstance(state, dict):
+        return obj  # an OrderedDict's attributes (a state dict's ``_metadata``): not items, dropped
     raise UnsupportedPickle(f"BUILD of {type(obj).__name__}")
 
 

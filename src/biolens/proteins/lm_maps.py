@@ -57,7 +57,8 @@ def token_embeddings(encoder: Encoder) -> tuple[list[str], Float[np.ndarray, "V 
     from .esm2_io import ESM_TOKENS
 
     if isinstance(encoder, ESM2Encoder):
-        return list(ESM_TOKENS), np.asarray(encoder.model.embed, dtype=np.float64)
+        # ESM C's table has 64 rows; ids past ESM_TOKENS are never produced by the tokenizer
+        return list(ESM_TOKENS), np.asarray(encoder.model.embed[: len(ESM_TOKENS)], dtype=np.float64)
     if isinstance(encoder, UniRepEncoder):
         return _unirep_tokens(), np.asarray(encoder.model.embedding, dtype=np.float64)
     raise InputError(f"encoder {encoder.name} has no token embedding table (use esm2-*, esm2:DIR, mlm:RUN or unirep-*)")

@@ -1,7 +1,8 @@
 """Encoders by name.
 
 Names: ``onehot``, ``composition``, ``dipeptide``, ``unirep-64|256|1900``,
-``esm2-8m|35m|150m|650m|3b`` (or ``esm2:DIR`` for any local Hugging Face ESM2 folder) and
+``esm2-8m|35m|150m|650m|3b`` (or ``esm2:DIR`` for any local Hugging Face ESM2 folder),
+``esmc-300m|600m`` (or ``esmc:DIR``) and
 ``mlm:RUN`` (a masked LM pretrained with ``biolens pretrain``). Families that need weights or
 optional packages are imported lazily; :func:`list_encoders` says what is available here.
 """
@@ -53,6 +54,9 @@ _ENTRIES = [
     EncoderEntry("esm2-650m", "esm2", 1280, "ESM2 t33 650M (facebook/esm2_t33_650M_UR50D)", "MIT"),
     EncoderEntry("esm2-3b", "esm2", 2560, "ESM2 t36 3B (facebook/esm2_t36_3B_UR50D)", "MIT"),
     EncoderEntry("esm2", "esm2", None, "ESM2 from a local Hugging Face folder: esm2:DIR", "MIT"),
+    EncoderEntry("esmc-300m", "esmc", 960, "ESM C 300M, 30 x 960 (EvolutionaryScale/esmc-300m-2024-12)", "Cambrian Open License"),
+    EncoderEntry("esmc-600m", "esmc", 1152, "ESM C 600M, 36 x 1152 (EvolutionaryScale/esmc-600m-2024-12)", "Cambrian Non-Commercial License"),
+    EncoderEntry("esmc", "esmc", None, "ESM C from a local folder or .pth/.safetensors file: esmc:DIR", "see the model's"),
     EncoderEntry("mlm", "mlm", None, "a masked LM trained with `biolens pretrain`: mlm:RUN", "yours"),
 ]
 ENCODERS: dict[str, EncoderEntry] = {e.name: e for e in _ENTRIES}
