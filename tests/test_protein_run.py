@@ -44,8 +44,17 @@ def test_solubility_linear_run_folder_baselines_and_reuse(tmp_path):
     assert html.count("<img") >= 4 and "model vs baselines" in html and "confusion matrix" in html
     rows = _rows(tmp_path / "run/predictions.csv")
     assert len(rows) == 400 and set(rows[0]) == {"id", "split", "true", "prediction", "p_insoluble", "p_soluble"}
+    # the decision threshold, chosen on validation, labels the predictions and scores the test metrics
+    cal = meta["calibration"]
+    assert cal["method"] == "platt" and cal["rule"] == "balanced_accuracy" and cal["n_valid"] == res.counts["valid"]
+    assert all(r["prediction"] == ("soluble" if float(r["p_soluble"]) >= cal["threshold"] else "insoluble") for r in rows)
+    test_rows = [r for r in rows if r["split"] == "test"]
+    acc = np.mean([(float(r["p_soluble"]) >= cal["threshold"]) == (r["true"] == "soluble") for r in test_rows])
+    assert res.metrics["accuracy"]["value"] == pytest.approx(acc, abs=1e-4) and res.calibration == cal
+    assert "calibration and threshold" in html and "reliability curve" in html
     # a saved model predicts what the run wrote
     predictor = load_predictor(tmp_path / "run")
+    assert predictor.threshold == cal["threshold"]
     p = predictor.predict(data.sequences[:5])
     np.testing.assert_allclose(p, [float(r["p_soluble"]) for r in rows[:5]], rtol=1e-4, atol=1e-5)
     again = run_task(data, "composition", "linear", out_dir=tmp_path / "run", config=cfg(40, 1e-2, size_curve=(0.3,)))

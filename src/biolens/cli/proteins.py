@@ -109,6 +109,10 @@ def _task_options(f):
 @click.option("--max-length", type=int, default=2000, show_default=True, help="Longest protein a residue head takes.")
 @click.option("--too-long", type=click.Choice(["error", "skip"]), default="error", show_default=True)
 @click.option("--no-class-weights", is_flag=True, help="Do not weight classes against imbalance.")
+@click.option("--calibration", type=click.Choice(["platt", "temperature", "none"]), default="platt", show_default=True,
+              help="binary: map probabilities with a fit on the validation split.")
+@click.option("--threshold-rule", type=click.Choice(["balanced_accuracy", "mcc", "fixed"]), default="balanced_accuracy",
+              show_default=True, help="binary: choose the decision threshold on validation by this rule (fixed: 0.5).")
 @click.option("--finetune", is_flag=True, help="Back-propagate into the encoder (JAX-native encoders).")
 @click.option("--finetune-last", type=int, default=None, help="With --finetune: only the last K layers (default all).")
 @click.option("--bootstrap", type=int, default=200, show_default=True, help="Bootstrap resamples for intervals.")
@@ -120,7 +124,7 @@ def _task_options(f):
 def train_command(data, task, encoder, head, out, test_data, split_method, identity, valid_fraction, test_fraction,
                   pooling, epochs, batch_size, lr, patience, hidden, dropout, channels, kernel, knn_k, knn_metric,
                   max_length, too_long,
-                  no_class_weights, finetune, finetune_last, bootstrap, size_curve, seed, cache, quiet, **task_opts) -> int:
+                  no_class_weights, calibration, threshold_rule, finetune, finetune_last, bootstrap, size_curve, seed, cache, quiet, **task_opts) -> int:
     """Train and evaluate a predictor for TASK on --data; write the run folder --out."""
     from ..core.train import TrainConfig
     from ..proteins.heads import HeadConfig
@@ -134,7 +138,7 @@ def train_command(data, task, encoder, head, out, test_data, split_method, ident
     if head == "auto":
         head = "per_residue" if loaded.task.kind == "per_residue" else ("cnn" if encoder == "onehot" else "mlp")
     config = RunConfig(
-        pooling=pooling, class_weights=not no_class_weights, finetune=finetune, finetune_last=finetune_last,
+        pooling=pooling, class_weights=not no_class_weights, calibration=calibration, threshold_rule=threshold_rule, finetune=finetune, finetune_last=finetune_last,
         too_long=too_long, bootstrap=bootstrap, size_curve=_fractions(size_curve),
         head=HeadConfig(kind=head, hidden=hidden, dropout=dropout, channels=channels, kernel=kernel, max_length=max_length,
                         k=knn_k, metric=knn_metric),
@@ -219,7 +223,7 @@ def predict_command(run, input, out, on_invalid, sequence_column, id_column, ded
                                      sequence_column=sequence_column, id_column=id_column)
     records, dropped = check_unique_ids(records, dedupe=dedupe, source=str(source))
     pred = predictor.predict([r.sequence for r in records], progress=show_progress(quiet))
-    atomic_write_text(out, prediction_table(predictor.task, [r.id for r in records], pred))
+    atomic_write_text(out, prediction_table(predictor.task, [r.id for r in records], pred, threshold=predictor.threshold))
     if not quiet:
         for line in report.lines() + ([f"duplicate ids dropped: {dropped}"] if dropped else []):
             err_console.print(line)

@@ -27,6 +27,7 @@ import equinox as eqx
 import jax
 import numpy as np
 
+from ..core.calibration import BinaryCalibration, fit_calibration
 from ..core.checkpoint import save_checkpoint
 from ..core.config import config_from_dict, config_to_dict
 from ..core.errors import InputError
@@ -50,7 +51,11 @@ class RunConfig:
     """Everything a run needs beyond the data, the encoder name and the head (saved in config.json).
 
     ``finetune`` back-propagates into a differentiable encoder (``finetune_last`` layers, all when
-    ``None``). ``too_long`` (``error``/``skip``) handles proteins longer than a residue head's
+    ``None``). Binary tasks: ``calibration`` (``platt``/``temperature``/``none``) maps the
+    model's probabilities with a fit on the validation split, and ``threshold_rule``
+    (``balanced_accuracy``/``mcc``/``fixed`` = 0.5) chooses the decision threshold on the calibrated
+    validation probabilities (:mod:`biolens.core.calibration`); both are saved with the run and used by
+    prediction. ``too_long`` (``error``/``skip``) handles proteins longer than a residue head's
     ``max_length``. ``size_curve`` lists training fractions for the metric-vs-training-size figure
     (each one an extra fit; empty to skip).
     """
@@ -63,6 +68,8 @@ class RunConfig:
     class_weights: bool = True
     finetune: bool = False
     finetune_last: int | None = None
+    calibration: str = "platt"
+    threshold_rule: str = "balanced_accuracy"
     too_long: str = "error"
     bootstrap: int = 200
     baselines: bool = True
@@ -86,6 +93,7 @@ class TaskResult:
     timings: dict[str, float]
     size_curve: list[dict[str, float]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    calibration: dict[str, Any] | None = None
     out_dir: str | None = None
     reused: bool = False
 
@@ -168,9 +176,12 @@ def run_task(data: TaskData, encoder: str | Encoder, head: str | HeadConfig, *, 
                       run_dir=out / "train" if out else None, progress=progress)
     timings["train_s"] = time.perf_counter() - t0
     pred_all = _predict_all(data, enc, feats, config, fitted)
+    calibration = _calibrate(data, split, config, pred_all)
+    if calibration is not None:
+        pred_all = calibration.apply(pred_all)
     test = split.index("test")
     pred_test = [pred_all[i] for i in test] if isinstance(pred_all, list) else pred_all[test]
-    result = _evaluate(data, split, pred_test, config, enc, notes + split.notes + data.notes, timings)
+    result = _evaluate(data, split, pred_test, config, enc, notes + split.notes + data.notes, timings, calibration)
     if config.size_curve:
         t0 = time.perf_counter()
         result.size_curve = _size_curve(data, split, enc, feats, config, result)
@@ -180,6 +191,15 @@ def run_task(data: TaskData, encoder: str | Encoder, head: str | HeadConfig, *, 
     if out is not None:
         _write(out, data, split, enc, config, fitted, result, pred_all, settings)
     return result
+
+
+def _calibrate(data: TaskData, split: Split, config: RunConfig, pred_all: Any) -> BinaryCalibration | None:
+    """Binary tasks: Platt/temperature scaling and the decision threshold fitted on validation."""
+    valid = split.index("valid")
+    if data.task.kind != "binary" or not len(valid):
+        return None
+    y = np.asarray(data.labels)[valid]
+    return fit_calibration(y, np.asarray(pred_all)[valid], method=config.calibration, rule=config.threshold_rule)
 
 
 def _restrict(split: Split, data: TaskData) -> Split:
@@ -273,11 +293,13 @@ def _predict_all(data, enc, feats, config, fitted) -> Any:
     return predict(fitted.model, data.task.kind, batches, len(data), [len(s) for s in data.sequences], fitted.target)
 
 
-def _evaluate(data, split, pred_test, config, enc, notes, timings) -> TaskResult:
+def _evaluate(data, split, pred_test, config, enc, notes, timings, calibration=None) -> TaskResult:
     kind, test = data.task.kind, split.index("test")
     t0 = time.perf_counter()
     y, masks = _labels(data, test), _masks(data, test)
-    metrics = metrics_with_intervals(kind, y, pred_test, masks, n_resamples=config.bootstrap, seed=config.split.seed)
+    threshold = calibration.threshold if calibration is not None else 0.5
+    metrics = metrics_with_intervals(kind, y, pred_test, masks, n_resamples=config.bootstrap, seed=config.split.seed,
+                                     threshold=threshold)
     timings["evaluate_s"] = time.perf_counter() - t0
     base = {}
     if config.baselines:
@@ -291,7 +313,7 @@ def _evaluate(data, split, pred_test, config, enc, notes, timings) -> TaskResult
     deltas = {name: metrics[primary]["value"] - b["metrics"][primary]["value"] for name, b in base.items()}
     return TaskResult(task=data.task.name, kind=kind, encoder=enc.name, head=config.head.kind, primary=primary,
                       metrics=metrics, baselines=base, deltas=deltas, counts=split.counts(), timings=timings,
-                      notes=notes)
+                      notes=notes, calibration=None if calibration is None else calibration.to_json())
 
 
 def _size_curve(data, split, enc, feats, config, result) -> list[dict[str, float]]:
@@ -316,11 +338,13 @@ def _write(out: Path, data, split, enc, config, fitted, result, pred_all, settin
     meta = {"task": data.task.to_json(), "label_names": list(data.task.label_names), "encoder": enc.name,
             "encoder_fingerprint": enc.fingerprint(), "encoder_width": enc.width, "head": config_to_dict(config.head),
             "pooling": config.pooling, "finetune": config.finetune, "finetune_last": config.finetune_last,
-            "target": fitted.target, "input_width": fitted.width, "best_step": fitted.best_step}
+            "target": fitted.target, "input_width": fitted.width, "best_step": fitted.best_step,
+            "calibration": result.calibration}
     if config.head.kind == "knn":
         meta["knn_references"] = int(fitted.model.head.references.shape[0])
     save_checkpoint(out / "checkpoint", fitted.model, meta)
-    write_predictions(out / "predictions.csv", data.task, data.ids, pred_all, data.labels, split.assign)
+    threshold = (result.calibration or {}).get("threshold", 0.5)
+    write_predictions(out / "predictions.csv", data.task, data.ids, pred_all, data.labels, split.assign, threshold)
     test = split.index("test")
     pick = (lambda xs: [xs[i] for i in test]) if isinstance(pred_all, list) else (lambda xs: xs[test])
     write_report(out / "report.html", data.task, result, fitted.history, _labels(data, test), pick(pred_all),
@@ -370,7 +394,8 @@ def evaluate_run(run_dir: str | Path, data: TaskData, *, n_resamples: int = 200,
     predictor = load_predictor(run_dir)
     data = align_labels(data, predictor.task)
     pred = predictor.predict(data.sequences, cache=cache)
-    metrics = metrics_with_intervals(data.task.kind, data.labels, pred, data.masks, n_resamples=n_resamples)
+    metrics = metrics_with_intervals(data.task.kind, data.labels, pred, data.masks, n_resamples=n_resamples,
+                                     threshold=predictor.threshold)
     return TaskResult(task=data.task.name, kind=data.task.kind, encoder=predictor.encoder.name,
                       head=predictor.config.head.kind, primary=PRIMARY[data.task.kind], metrics=metrics, baselines={},
                       deltas={}, counts={"test": len(data)}, timings={}, notes=data.notes, out_dir=str(run_dir))
