@@ -5,8 +5,16 @@ import math
 import numpy as np
 import pytest
 
-from biolens.core.calibration import (BinaryCalibration, choose_threshold, expected_calibration_error, fit_calibration,
-                                      fit_platt, fit_temperature, reliability_curve, sigmoid)
+from biolens.core.calibration import (
+    BinaryCalibration,
+    choose_threshold,
+    expected_calibration_error,
+    fit_calibration,
+    fit_platt,
+    fit_temperature,
+    reliability_curve,
+    sigmoid,
+)
 from biolens.core.errors import InputError
 
 
