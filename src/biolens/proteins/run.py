@@ -55,7 +55,8 @@ class RunConfig:
     model's probabilities with a fit on the validation split, and ``threshold_rule``
     (``balanced_accuracy``/``mcc``/``fixed`` = 0.5) chooses the decision threshold on the calibrated
     validation probabilities (:mod:`biolens.core.calibration`); both are saved with the run and used by
-    prediction. ``too_long`` (``error``/``skip``) handles proteins longer than a residue head's
+    prediction. ``binary_weighting``: the positive class's loss weight with ``class_weights``,
+    ``sqrt`` (``sqrt(neg/pos)``) or ``balanced`` (``neg/pos``). ``too_long`` (``error``/``skip``) handles proteins longer than a residue head's
     ``max_length``. ``size_curve`` lists training fractions for the metric-vs-training-size figure
     (each one an extra fit; empty to skip).
     """
@@ -68,6 +69,7 @@ class RunConfig:
     class_weights: bool = True
     finetune: bool = False
     finetune_last: int | None = None
+    binary_weighting: str = "sqrt"
     calibration: str = "platt"
     threshold_rule: str = "balanced_accuracy"
     too_long: str = "error"
@@ -227,7 +229,7 @@ def _targets(data: TaskData, train: np.ndarray) -> tuple[float, float] | None:
     return float(y.mean()), float(y.std() or 1.0)
 
 
-def _weights(data: TaskData, train: np.ndarray, enabled: bool) -> dict[str, np.ndarray | None]:
+def _weights(data: TaskData, train: np.ndarray, enabled: bool, balanced: bool = False) -> dict[str, np.ndarray | None]:
     kind, k = data.task.kind, len(data.task.label_names)
     if not enabled or kind == "regression":
         return {}
@@ -237,7 +239,8 @@ def _weights(data: TaskData, train: np.ndarray, enabled: bool) -> dict[str, np.n
     if kind == "multiclass":
         return {"class_weights": balanced_class_weights(y, k)}
     pos = y.sum(0).astype(np.float32)
-    return {"pos_weight": np.sqrt((len(y) - pos) / np.maximum(pos, 1.0)).astype(np.float32)}
+    ratio = (len(y) - pos) / np.maximum(pos, 1.0)
+    return {"pos_weight": (ratio if balanced else np.sqrt(ratio)).astype(np.float32)}
 
 
 def train_on(data: TaskData, train: np.ndarray, valid: np.ndarray, encoder: Encoder, feats: Features,
@@ -262,7 +265,7 @@ def train_on(data: TaskData, train: np.ndarray, valid: np.ndarray, encoder: Enco
         return task_metrics(kind, y_valid, pred, m_valid)
 
     tcfg = replace(config.train, monitor=MONITOR[kind], mode="max")
-    loss = make_loss(kind, **_weights(data, train, config.class_weights))
+    loss = make_loss(kind, **_weights(data, train, config.class_weights, config.binary_weighting == "balanced"))
     res = fit(model, loss, batches, tcfg, evaluate=evaluate, run_dir=run_dir, trainable=trainable,
               progress=progress, description=f"training {config.head.kind} on {encoder.name}")
     return Fitted(res.model, res.history, res.best_step, target, width)
