@@ -138,3 +138,15 @@ def test_finetuning_updates_only_the_last_layers(tmp_path):
     res_ss = run_task(ss, toy, HeadConfig(kind="per_residue", channels=8, kernel=3),
                       config=cfg(1, finetune=True, baselines=False))
     assert 0 <= res_ss.metrics["q3"]["value"] <= 1
+
+
+def test_binary_positive_weight_sqrt_or_balanced():
+    from biolens.proteins.run import _weights
+
+    data = load_task("solubility", sample_path("solubility"))
+    idx = np.arange(len(data))
+    pos = int(np.asarray(data.labels).sum())
+    ratio = (len(data) - pos) / pos
+    assert _weights(data, idx, True)["pos_weight"] == pytest.approx(np.sqrt(ratio))
+    assert _weights(data, idx, True, balanced=True)["pos_weight"] == pytest.approx(ratio)
+    assert _weights(data, idx, False) == {}
