@@ -138,6 +138,15 @@ def test_finetuning_updates_only_the_last_layers(tmp_path):
     res_ss = run_task(ss, toy, HeadConfig(kind="per_residue", channels=8, kernel=3),
                       config=cfg(1, finetune=True, baselines=False))
     assert 0 <= res_ss.metrics["q3"]["value"] <= 1
+    # --encoder-lr 0: the head trains, the encoder stays exactly as loaded
+    frozen = run_task(data, toy, "mlp", out_dir=tmp_path / "ft0", config=cfg(1, 1e-2, finetune=True, finetune_last=1,
+                      encoder_lr=0.0, head=HeadConfig(kind="mlp", hidden=8), baselines=False))
+    assert np.isfinite(frozen.metrics["auroc"]["value"])
+    model0 = load_predictor(tmp_path / "ft0", encoder=toy).model
+    assert same(model0.encoder, toy.finetune(toy.module, 1)[0])
+    from biolens.proteins.heads import build_head
+
+    assert not same(model0.head, build_head(HeadConfig(kind="mlp", hidden=8), toy.width, 1, key=jax.random.PRNGKey(0)))
 
 
 def test_binary_positive_weight_sqrt_or_balanced():

@@ -115,6 +115,7 @@ def _task_options(f):
               show_default=True, help="binary: choose the decision threshold on validation by this rule (fixed: 0.5).")
 @click.option("--finetune", is_flag=True, help="Back-propagate into the encoder (JAX-native encoders).")
 @click.option("--finetune-last", type=int, default=None, help="With --finetune: only the last K layers (default all).")
+@click.option("--encoder-lr", type=float, default=None, help="With --finetune: the encoder's peak learning rate (default: --lr).")
 @click.option("--bootstrap", type=int, default=200, show_default=True, help="Bootstrap resamples for intervals.")
 @click.option("--size-curve", default="0.2,0.5", show_default=True, help="Training fractions for metric vs training size, or none.")
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -124,7 +125,7 @@ def _task_options(f):
 def train_command(data, task, encoder, head, out, test_data, split_method, identity, valid_fraction, test_fraction,
                   pooling, epochs, batch_size, lr, patience, hidden, dropout, channels, kernel, knn_k, knn_metric,
                   max_length, too_long,
-                  no_class_weights, calibration, threshold_rule, finetune, finetune_last, bootstrap, size_curve, seed, cache, quiet, **task_opts) -> int:
+                  no_class_weights, calibration, threshold_rule, finetune, finetune_last, encoder_lr, bootstrap, size_curve, seed, cache, quiet, **task_opts) -> int:
     """Train and evaluate a predictor for TASK on --data; write the run folder --out."""
     from ..core.train import TrainConfig
     from ..proteins.heads import HeadConfig
@@ -138,7 +139,7 @@ def train_command(data, task, encoder, head, out, test_data, split_method, ident
     if head == "auto":
         head = "per_residue" if loaded.task.kind == "per_residue" else ("cnn" if encoder == "onehot" else "mlp")
     config = RunConfig(
-        pooling=pooling, class_weights=not no_class_weights, calibration=calibration, threshold_rule=threshold_rule, finetune=finetune, finetune_last=finetune_last,
+        pooling=pooling, class_weights=not no_class_weights, calibration=calibration, threshold_rule=threshold_rule, finetune=finetune, finetune_last=finetune_last, encoder_lr=encoder_lr,
         too_long=too_long, bootstrap=bootstrap, size_curve=_fractions(size_curve),
         head=HeadConfig(kind=head, hidden=hidden, dropout=dropout, channels=channels, kernel=kernel, max_length=max_length,
                         k=knn_k, metric=knn_metric),

@@ -58,7 +58,8 @@ class RunConfig:
     prediction. ``binary_weighting``: the positive class's loss weight with ``class_weights``,
     ``sqrt`` (``sqrt(neg/pos)``) or ``balanced`` (``neg/pos``). ``too_long`` (``error``/``skip``) handles proteins longer than a residue head's
     ``max_length``. ``size_curve`` lists training fractions for the metric-vs-training-size figure
-    (each one an extra fit; empty to skip).
+    (each one an extra fit; empty to skip). ``encoder_lr``: the fine-tuned encoder's peak learning
+    rate (the head keeps ``train.learning_rate``; ``None``: the same for both).
     """
 
     pooling: str = "mean"
@@ -69,6 +70,7 @@ class RunConfig:
     class_weights: bool = True
     finetune: bool = False
     finetune_last: int | None = None
+    encoder_lr: float | None = None
     binary_weighting: str = "sqrt"
     calibration: str = "platt"
     threshold_rule: str = "balanced_accuracy"
@@ -267,8 +269,23 @@ def train_on(data: TaskData, train: np.ndarray, valid: np.ndarray, encoder: Enco
     tcfg = replace(config.train, monitor=MONITOR[kind], mode="max")
     loss = make_loss(kind, **_weights(data, train, config.class_weights, config.binary_weighting == "balanced"))
     res = fit(model, loss, batches, tcfg, evaluate=evaluate, run_dir=run_dir, trainable=trainable,
-              progress=progress, description=f"training {config.head.kind} on {encoder.name}")
+              progress=progress, description=f"training {config.head.kind} on {encoder.name}",
+              rescale_updates=_encoder_rescale(config))
     return Fitted(res.model, res.history, res.best_step, target, width)
+
+
+def _encoder_rescale(config: RunConfig):
+    """Scale the fine-tuned encoder's updates by ``encoder_lr / learning_rate`` (schedule shared)."""
+    if not config.finetune or config.encoder_lr is None:
+        return None
+    ratio = config.encoder_lr / config.train.learning_rate
+
+    def rescale(updates):
+        if updates.encoder is None:
+            return updates
+        return eqx.tree_at(lambda m: m.encoder, updates, jax.tree.map(lambda u: u * ratio, updates.encoder))
+
+    return rescale
 
 
 def _fit_knn(data: TaskData, train: np.ndarray, model: Any, feats: Features, config: RunConfig, target, width: int) -> Fitted:
