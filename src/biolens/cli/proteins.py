@@ -147,7 +147,7 @@ def train_command(data, task, encoder, head, out, test_data, split_method, ident
     result = run_task(loaded, encoder, head, out_dir=out, config=config, cache=cache or True, progress=show_progress(quiet))
     if not quiet:
         for note in result.notes:
-            err_console.print(f"note: {note}")
+            err_console.print(f"note: {note}", markup=False)
         console.print(_metrics_table(result))
         deltas = ", ".join(f"{k} {v:+.3f}" for k, v in result.deltas.items())
         err_console.print(f"{result.primary} over baselines: {deltas}" if deltas else "")
@@ -222,7 +222,7 @@ def predict_command(run, input, out, on_invalid, sequence_column, id_column, ded
     atomic_write_text(out, prediction_table(predictor.task, [r.id for r in records], pred))
     if not quiet:
         for line in report.lines() + ([f"duplicate ids dropped: {dropped}"] if dropped else []):
-            err_console.print(line)
+            err_console.print(line, markup=False)
         err_console.print(f"[bold]wrote[/bold] {out}: {len(records)} predictions ({predictor.task.name}, "
                           f"{predictor.task.kind}, {predictor.encoder.name})")
     return 0

@@ -1,0 +1,31 @@
+"""User-facing text printed through rich keeps its square brackets (install hints name their extra)."""
+
+from __future__ import annotations
+
+import re
+
+from biolens.cli import main
+from biolens.core.progress import print_above
+from biolens.proteins.encoders.registry import list_encoders
+
+
+def _extras(text: str) -> set[str]:
+    return set(re.findall(r"biolens\[(\w+)\]", text))
+
+
+def test_install_hints_keep_their_extra(capsys):
+    wanted = _extras(" ".join(how for _, _, how in list_encoders()))
+    assert wanted, "no install hint names an extra: the test would prove nothing"
+    for argv in (["encoders"], ["benchmark", "--list"]):
+        assert main(argv) == 0
+        out = capsys.readouterr().out
+        assert "'biolens'" not in out, f"{argv}: an install hint lost its extra"
+        assert _extras(out) == wanted, argv
+
+
+def test_log_lines_are_printed_verbatim(capsys):
+    from rich.console import Console
+
+    console = Console(stderr=True, width=200)
+    print_above("note: pip install 'biolens[unirep]' for [bold]this[/bold]", console)
+    assert "pip install 'biolens[unirep]' for [bold]this[/bold]" in capsys.readouterr().err
