@@ -29,3 +29,17 @@ def test_log_lines_are_printed_verbatim(capsys):
     console = Console(stderr=True, width=200)
     print_above("note: pip install 'biolens[unirep]' for [bold]this[/bold]", console)
     assert "pip install 'biolens[unirep]' for [bold]this[/bold]" in capsys.readouterr().err
+
+
+def test_benchmark_help_and_list_name_the_default_run(capsys):
+    from biolens.benchmark.suite import DEFAULT_ENCODERS, DEFAULT_TASKS
+
+    assert main(["benchmark", "--help"]) == 0
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "Default: " + ", ".join(DEFAULT_ENCODERS) in help_text
+    assert "Default: " + ", ".join(DEFAULT_TASKS) in help_text
+    assert main(["benchmark", "--list"]) == 0
+    listed = capsys.readouterr().out
+    for name in DEFAULT_ENCODERS:
+        row = rf"{re.escape(name.split(':')[0])}\s*│\s*{re.escape(name)}" if ":" in name else rf"{re.escape(name)}\s*│\s*yes"
+        assert re.search(row, listed), f"{name} is run by default but --list does not say so"

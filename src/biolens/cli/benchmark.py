@@ -67,7 +67,9 @@ def _listing() -> None:
     for col in ("encoder", "default", "default head", "available here"):
         encoders.add_column(col)
     for entry, ok, how in list_encoders():
-        encoders.add_row(*map(escape, (entry.name, "yes" if entry.name in DEFAULT_ENCODERS else "",
+        default = "yes" if entry.name in DEFAULT_ENCODERS else \
+            ", ".join(e for e in DEFAULT_ENCODERS if e.startswith(f"{entry.name}:"))  # mlm:small
+        encoders.add_row(*map(escape, (entry.name, default,
                                        DEFAULT_HEADS.get(entry.name, "linear"), ("yes: " if ok else "no: ") + how)))
     console.print(tasks, encoders)
     console.print(f"heads (--heads HEAD or ENCODER=HEAD): {', '.join(HEADS)}")
@@ -75,7 +77,7 @@ def _listing() -> None:
 
 @click.command("benchmark")
 @click.option("--encoders", "-e", default=None,
-              help="Comma-separated encoder names. Default: composition, onehot, unirep-64, unirep-256 "
+              help="Comma-separated encoder names. Default: composition, onehot, unirep-64, unirep-256, mlm:small "
                    "(those that cannot run here are left out, with a note).")
 @click.option("--tasks", "-t", default=None, help="Comma-separated tasks (see --list). Default: solubility, "
                                                    "localization, membrane, enzyme, gb1 on the shipped samples.")
