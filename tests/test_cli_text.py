@@ -43,3 +43,11 @@ def test_benchmark_help_and_list_name_the_default_run(capsys):
     for name in DEFAULT_ENCODERS:
         row = rf"{re.escape(name.split(':')[0])}\s*│\s*{re.escape(name)}" if ":" in name else rf"{re.escape(name)}\s*│\s*yes"
         assert re.search(row, listed), f"{name} is run by default but --list does not say so"
+
+
+def test_readme_python_api_and_aliases_work_on_the_shipped_samples(capsys):
+    from biolens.proteins.tasks import load_task
+
+    assert len(load_task("gb1", "sample:gb1")) > 0  # the README's example
+    assert main(["lm", "mutations", "--help"]) == 0
+    assert "Score mutations" in capsys.readouterr().out

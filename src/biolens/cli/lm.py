@@ -145,3 +145,4 @@ def register(group: click.Group) -> None:
 
     for command in (pretrain_command, mutations_command, lm_group):
         group.add_command(command)
+    lm_group.add_command(mutations_command)  # `biolens lm mutations` is the same command
