@@ -65,3 +65,20 @@ def test_graph_summary_has_no_spread_for_one_seed_and_no_zero_second_epochs(tmp_
     _print_summary({**one, "seeds": [0, 1, 2], "epoch_seconds_median": 12.34}, tmp_path)
     err = capsys.readouterr().err
     assert "hits@20 0.2500 ± 0.0000" in err and "over seeds [0, 1, 2]" in err and "12.3 s wall" in err
+
+
+def test_task_auto_recognises_deeploc_fasta(write, capsys):
+    from biolens.cli.proteins import _load
+    from biolens.data import sample_path
+    from biolens.proteins.tasks.deeploc import is_deeploc_fasta
+
+    deeploc = sample_path("deeploc")
+    assert is_deeploc_fasta(deeploc)
+    assert not is_deeploc_fasta(sample_path("solubility"))
+    assert not is_deeploc_fasta(write("plain.fasta", ">p1 some protein\nMKV\n"))
+    assert not is_deeploc_fasta(write("odd.fasta", ">p1 Cytoplasm-S extra words\nMKV\n"))
+    loaded = _load("auto", str(deeploc), sequence_column=None, id_column=None, label_columns=(), labels=None,
+                   on_missing="error", on_invalid="error", ec_level=None, min_count=None, aspect=None, taxon=(),
+                   propagate=None, obo=None, annotations=None)  # fmt: skip
+    assert loaded.task.name == "localization" and len(loaded.task.label_names) == 10
+    assert "DeepLoc FASTA headers" in capsys.readouterr().err

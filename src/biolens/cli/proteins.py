@@ -33,8 +33,13 @@ def _fractions(text: str) -> tuple[float, ...]:
 def _load(task, data, *, sequence_column, id_column, label_columns, labels, on_missing, on_invalid, ec_level,
           min_count, aspect, taxon, propagate, obo, annotations):
     from ..proteins.tasks import load_task
+    from ..proteins.tasks.deeploc import is_deeploc_fasta
 
     options = {"on_invalid": on_invalid.lower()}
+    if task == "auto" and is_deeploc_fasta(input_path(data)):
+        err_console.print("note: DeepLoc FASTA headers (>ID Location-M|S|U): task localization "
+                          "(--task membrane for soluble vs membrane)", markup=False)
+        task = "localization"
     if task in ("binary", "multiclass", "multilabel", "regression", "auto"):
         options.update(sequence_column=sequence_column, id_column=id_column, label_columns=label_columns or None,
                        label_names=labels.split(",") if labels else None, on_missing=on_missing)
