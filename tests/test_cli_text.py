@@ -82,3 +82,25 @@ def test_task_auto_recognises_deeploc_fasta(write, capsys):
                    propagate=None, obo=None, annotations=None)  # fmt: skip
     assert loaded.task.name == "localization" and len(loaded.task.label_names) == 10
     assert "DeepLoc FASTA headers" in capsys.readouterr().err
+
+
+def test_metrics_table_shows_na_and_drops_baselines_that_do_not_apply():
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from biolens.cli.proteins import _deltas, _metrics_table
+
+    nan = float("nan")
+    value = {"value": 0.5, "low": 0.4, "high": 0.6}
+    result = SimpleNamespace(
+        task="gb1", encoder="onehot", head="cnn", primary="spearman", metrics={"spearman": value, "mse": value},
+        baselines={"majority": {"metrics": {"spearman": {"value": nan, "low": nan, "high": nan}}},
+                   "composition": {"metrics": {"spearman": value}}},
+    )  # fmt: skip
+    console = Console(width=200, record=True)
+    console.print(_metrics_table(result))
+    text = console.export_text()
+    assert "majority" not in text and "nan" not in text
+    assert "composition" in text and "n/a" in text and "0.500 [0.400, 0.600]" in text
+    assert _deltas({"majority": nan, "composition": 0.125}) == "composition +0.125"
