@@ -104,3 +104,17 @@ def test_metrics_table_shows_na_and_drops_baselines_that_do_not_apply():
     assert "majority" not in text and "nan" not in text
     assert "composition" in text and "n/a" in text and "0.500 [0.400, 0.600]" in text
     assert _deltas({"majority": nan, "composition": 0.125}) == "composition +0.125"
+
+
+def test_dms_heat_map_axis_is_one_based_like_mutation_codes():
+    import numpy as np
+
+    from biolens.proteins.mutations import dms_figure
+
+    wild_type = "MKVLA"
+    scores = np.zeros((5, 20))
+    fig = dms_figure(scores, wild_type)
+    ax = fig.axes[0]
+    assert ax.get_xlim() == (0.5, 5.5) and "1-based" in ax.get_xlabel()
+    dots = [line.get_xdata()[0] for line in ax.lines]
+    assert dots == [1, 2, 3, 4, 5]  # M1 is drawn at 1, as in the code M1A
