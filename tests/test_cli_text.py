@@ -118,3 +118,10 @@ def test_dms_heat_map_axis_is_one_based_like_mutation_codes():
     assert ax.get_xlim() == (0.5, 5.5) and "1-based" in ax.get_xlabel()
     dots = [line.get_xdata()[0] for line in ax.lines]
     assert dots == [1, 2, 3, 4, 5]  # M1 is drawn at 1, as in the code M1A
+
+
+def test_piped_output_is_as_wide_as_the_tables(monkeypatch):
+    from biolens.cli._common import LOG_WIDTH, _console
+
+    monkeypatch.delenv("COLUMNS", raising=False)
+    assert _console().width == LOG_WIDTH == _console(stderr=True).width  # pytest's capture is not a TTY
