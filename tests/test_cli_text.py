@@ -125,3 +125,12 @@ def test_piped_output_is_as_wide_as_the_tables(monkeypatch):
 
     monkeypatch.delenv("COLUMNS", raising=False)
     assert _console().width == LOG_WIDTH == _console(stderr=True).width  # pytest's capture is not a TTY
+
+
+def test_collapsed_codebook_is_flagged():
+    from biolens.structure.report import codebook_warning
+
+    assert "collapsed" in codebook_warning({"perplexity": 1.0, "codebook_usage": 0.02})
+    assert "collapsed" in codebook_warning({"perplexity": 1.5, "codebook_usage": 0.5})
+    assert codebook_warning({"perplexity": 9.3, "codebook_usage": 0.6}) is None
+    assert codebook_warning({"rmsd": 1.0}) is None  # not a VQ model
