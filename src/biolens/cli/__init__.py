@@ -12,6 +12,7 @@ import click
 
 from .. import __version__
 from ..core.errors import BiolensError
+from ..core.jitcache import configure_jit_cache
 from . import benchmark as _benchmark
 from . import dna as _dna
 from . import embed as _embed
@@ -25,8 +26,13 @@ __all__ = ["cli", "main", "run"]
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="biolens")
-def cli() -> None:
+@click.option("--jit-cache", "jit_cache", type=click.Path(file_okay=False), default=None,
+              help="Folder of the persistent JAX compilation cache "
+                   "[default: $BIOLENS_JIT_CACHE or ~/.cache/biolens/jax].")
+@click.option("--no-jit-cache", is_flag=True, help="Compile from scratch; read and write no cache.")
+def cli(jit_cache: str | None, no_jit_cache: bool) -> None:
     """Learn the language of biology: embed, train, benchmark and explain."""
+    configure_jit_cache(jit_cache, enabled=not no_jit_cache)
 
 
 _embed.register(cli)

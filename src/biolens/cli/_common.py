@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -12,8 +13,17 @@ from ..data import resolve_input
 
 __all__ = ["console", "err_console", "input_path", "on_invalid_option", "quiet_option", "show_progress"]
 
-console = Console()
-err_console = Console(stderr=True)
+LOG_WIDTH = 150  # columns of output into a file or pipe: the widest tables fit, logs wrap with them
+
+
+def _console(stderr: bool = False) -> Console:
+    """A terminal's own width; into a file or pipe ``$COLUMNS`` or :data:`LOG_WIDTH` (not rich's 80)."""
+    probe = Console(stderr=stderr)
+    return probe if probe.is_terminal or "COLUMNS" in os.environ else Console(stderr=stderr, width=LOG_WIDTH)
+
+
+console = _console()
+err_console = _console(stderr=True)
 
 on_invalid_option = click.option(
     "--on-invalid", type=click.Choice(["error", "skip", "replace"], case_sensitive=False), default="error",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from ._common import (
@@ -69,7 +70,7 @@ def embed_command(input, out, encoder, pooling, per_residue, on_invalid, layer, 
     export_embeddings(out, [r.id for r in records], arrays if per_residue else np.stack(arrays))
     if not quiet:
         for line in report.lines() + ([f"duplicate ids dropped: {dropped}"] if dropped else []) + stats.lines():
-            err_console.print(line)
+            err_console.print(line, markup=False)
         what = "per-residue states" if per_residue else f"{pooling} pooling, width {arrays[0].shape[-1]}"
         err_console.print(f"[bold]wrote[/bold] {out}: {len(arrays)} proteins, {enc.name}, {what}")
     return 0
@@ -85,7 +86,7 @@ def encoders_command() -> int:
         table.add_column(col)
     for entry, ok, how in list_encoders():
         name = entry.name if entry.width is not None else f"{entry.name}:PATH"
-        table.add_row(name, str(entry.width or "-"), "yes" if ok else "no", entry.description, f"{entry.license}; {how}")
+        table.add_row(*map(escape, (name, str(entry.width or "-"), "yes" if ok else "no", entry.description, f"{entry.license}; {how}")))
     console.print(table)
     return 0
 

@@ -44,7 +44,7 @@ def pretrain_command(corpus, out, steps, preset, layers, hidden, heads, ffn, lr,
                             valid_fraction=valid_fraction, seed=seed)
     if not quiet:
         for line in report.lines():
-            err_console.print(line)
+            err_console.print(line, markup=False)
     result = pretrain([r.sequence for r in records], out, config, source=str(source), progress=show_progress(quiet))
     if not quiet:
         m = result.metrics
@@ -145,3 +145,4 @@ def register(group: click.Group) -> None:
 
     for command in (pretrain_command, mutations_command, lm_group):
         group.add_command(command)
+    lm_group.add_command(mutations_command)  # `biolens lm mutations` is the same command

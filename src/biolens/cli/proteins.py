@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import click
@@ -33,8 +34,13 @@ def _fractions(text: str) -> tuple[float, ...]:
 def _load(task, data, *, sequence_column, id_column, label_columns, labels, on_missing, on_invalid, ec_level,
           min_count, aspect, taxon, propagate, obo, annotations):
     from ..proteins.tasks import load_task
+    from ..proteins.tasks.deeploc import is_deeploc_fasta
 
     options = {"on_invalid": on_invalid.lower()}
+    if task == "auto" and is_deeploc_fasta(input_path(data)):
+        err_console.print("note: DeepLoc FASTA headers (>ID Location-M|S|U): task localization "
+                          "(--task membrane for soluble vs membrane)", markup=False)
+        task = "localization"
     if task in ("binary", "multiclass", "multilabel", "regression", "auto"):
         options.update(sequence_column=sequence_column, id_column=id_column, label_columns=label_columns or None,
                        label_names=labels.split(",") if labels else None, on_missing=on_missing)
@@ -53,9 +59,25 @@ def _metrics_table(result) -> Table:
         table.add_column(n + (" *" if n == result.primary else ""))
     rows = [("model", result.metrics)] + [(k, b["metrics"]) for k, b in result.baselines.items()]
     for label, metrics in rows:
-        table.add_row(label, *[f"{metrics[n]['value']:.3f} [{metrics[n]['low']:.3f}, {metrics[n]['high']:.3f}]"
-                               if n in metrics else "-" for n in names])
+        cells = [_interval(metrics.get(n)) for n in names]
+        if label != "model" and all(c == NA for c in cells):
+            continue  # a baseline that does not apply (majority class on regression): no empty row
+        table.add_row(label, *cells)
     return table
+
+
+NA = "n/a"  # the one spelling of not-applicable in tables and messages
+
+
+def _interval(metric: dict | None) -> str:
+    """``0.512 [0.401, 0.600]``, or ``n/a`` for a missing or NaN value."""
+    if metric is None or not math.isfinite(metric["value"]):
+        return NA
+    return f"{metric['value']:.3f} [{metric['low']:.3f}, {metric['high']:.3f}]"
+
+
+def _deltas(deltas: dict[str, float]) -> str:
+    return ", ".join(f"{k} {v:+.3f}" for k, v in deltas.items() if math.isfinite(v))
 
 
 def _task_options(f):
@@ -152,9 +174,9 @@ def train_command(data, task, encoder, head, out, test_data, split_method, ident
     result = run_task(loaded, encoder, head, out_dir=out, config=config, cache=cache or True, progress=show_progress(quiet))
     if not quiet:
         for note in result.notes:
-            err_console.print(f"note: {note}")
+            err_console.print(f"note: {note}", markup=False)
         console.print(_metrics_table(result))
-        deltas = ", ".join(f"{k} {v:+.3f}" for k, v in result.deltas.items())
+        deltas = _deltas(result.deltas)
         err_console.print(f"{result.primary} over baselines: {deltas}" if deltas else "")
         err_console.print(f"[bold]{'reused' if result.reused else 'wrote'}[/bold] {out} "
                           f"(split {result.counts}; {result.timings.get('total_s', 0):.1f} s)")
@@ -227,7 +249,7 @@ def predict_command(run, input, out, on_invalid, sequence_column, id_column, ded
     atomic_write_text(out, prediction_table(predictor.task, [r.id for r in records], pred, threshold=predictor.threshold))
     if not quiet:
         for line in report.lines() + ([f"duplicate ids dropped: {dropped}"] if dropped else []):
-            err_console.print(line)
+            err_console.print(line, markup=False)
         err_console.print(f"[bold]wrote[/bold] {out}: {len(records)} predictions ({predictor.task.name}, "
                           f"{predictor.task.kind}, {predictor.encoder.name})")
     return 0

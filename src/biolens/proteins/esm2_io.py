@@ -36,6 +36,7 @@ __all__ = [
     "UNK",
     "load_esm2",
     "save_esm2",
+    "save_tokenizer",
     "tokenize",
     "weight_files",
     "weights_digest",
@@ -259,4 +260,22 @@ def save_esm2(model: ESM2, folder: str | Path) -> Path:
     tensors = _hf_tensors(model)
     atomic_path(folder / "model.safetensors", lambda tmp: save_file(tensors, str(tmp), metadata={"format": "pt"}))
     atomic_write_text(folder / "config.json", json.dumps(model.config.to_hf(), indent=2) + "\n")
+    save_tokenizer(folder)
+    return folder
+
+
+def save_tokenizer(folder: str | Path) -> Path:
+    """Write the tokenizer files ``transformers.EsmTokenizer`` reads (``vocab.txt``,
+    ``tokenizer_config.json``, ``special_tokens_map.json``), so ``AutoTokenizer`` loads the
+    folder; ids are :data:`ESM_TOKENS`' (those of ``facebook/esm2_*``)."""
+    from ..core.files import atomic_write_text
+
+    folder = Path(folder)
+    special = {"cls_token": "<cls>", "eos_token": "<eos>", "mask_token": "<mask>", "pad_token": "<pad>",
+               "unk_token": "<unk>"}  # fmt: skip
+    config = {"tokenizer_class": "EsmTokenizer", "model_max_length": 1026, "clean_up_tokenization_spaces": True,
+              **special}  # fmt: skip
+    atomic_write_text(folder / "vocab.txt", "\n".join(ESM_TOKENS) + "\n")
+    atomic_write_text(folder / "tokenizer_config.json", json.dumps(config, indent=2) + "\n")
+    atomic_write_text(folder / "special_tokens_map.json", json.dumps(special, indent=2) + "\n")
     return folder

@@ -225,7 +225,7 @@ def dms_figure(scores: Float[np.ndarray, "L 20"], wild_type: str, *, title: str 
     for k, ax in enumerate(np.atleast_1d(axes)):
         lo = k * per_row
         mutation_heatmap(ax, np.nan_to_num(scores[lo : lo + per_row]), wild_type, start=lo,
-                         label="score (log-ratio)", alphabet=AMINO_ACIDS)
-        ax.set_xlim(lo - 0.5, lo + len(scores[lo : lo + per_row]) - 0.5)
+                         label="score (log-ratio)", alphabet=AMINO_ACIDS, origin=1)  # as in A24G
+        ax.set_xlim(lo + 0.5, lo + len(scores[lo : lo + per_row]) + 0.5)
     np.atleast_1d(axes)[0].set_title(title)
     return fig
