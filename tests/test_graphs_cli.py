@@ -124,7 +124,9 @@ def test_subgraph_run_evaluates_a_split_in_the_original_numbering(tmp_path, caps
 def test_presets_are_listed(capsys):
     assert main(["graph", "presets"]) == 0
     out = capsys.readouterr().out
-    assert all(name in out for name in ("default", "auc", "ogb", "plnlp", "tiny"))
+    assert all(name in out for name in ("default", "auc", "hinge", "ogb", "plnlp", "tiny"))
     default, auc = preset("default"), preset("auc")  # the ranking preset: other loss, fewer epochs
     assert auc.model == default.model and replace(auc.train, max_epochs=50) == default.train
     assert (auc.link.loss, auc.link.num_neg, default.link.loss) == ("auc", 3, "bce")
+    hinge = preset("hinge")  # the same run with the squared-hinge ranking loss
+    assert hinge.model == auc.model and hinge.train == auc.train and hinge.link.loss == "hinge"
