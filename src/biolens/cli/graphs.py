@@ -51,7 +51,8 @@ def graph_group() -> None:
 @click.option("--dataset", "-d", required=True, help="OGB-layout folder, edge-list CSV/TSV, or sample:ogbl-ddi-sample.")
 @click.option("--out", "-o", type=PathType, required=True, help="Run folder (re-run the same command to resume).")
 @click.option("--preset", default="default", show_default=True, help="Settings bundle (see `biolens graph presets`).")
-@click.option("--loss", type=click.Choice(["bce", "auc"]), default=None, help="Binary cross-entropy or PLNLP's pairwise AUC loss.")
+@click.option("--loss", type=click.Choice(["bce", "auc", "hinge"]), default=None,
+              help="Binary cross-entropy, PLNLP's pairwise square AUC loss, or its squared-hinge AUC loss.")
 @click.option("--num-neg", type=int, default=None, help="Negatives per positive edge, re-drawn every epoch.")
 @click.option("--epochs", type=int, default=None, help="Maximum epochs (one epoch = every training edge once).")
 @click.option("--batch-size", type=int, default=None, help="Positive edges per step.")
