@@ -163,16 +163,16 @@ def _read_split_arrays(path: Path) -> dict[str, np.ndarray]:
         raise InputError("a split file must be .npz (arrays edge, edge_neg) or OGB's .pt", source=str(path))
     try:
         obj = read_pt_file(path)
-    except UnsupportedPickle as exc:
-        obj = _torch_load(path, exc)
-    except (OSError, ValueError, EOFError, KeyError, IndexError) as exc:
-        raise InputError(f"cannot read the .pt file ({exc})", source=str(path)) from None
+    except UnsupportedPickle as exc:  # well-formed but outside the safe subset: torch's restricted loader
+        obj = _torch_load(path, exc.problem)
+    except OSError as exc:  # a malformed or over-budget file raises PtFileError, never retried
+        raise InputError(f"cannot read the .pt file ({exc.strerror or exc})", source=str(path)) from None
     if not isinstance(obj, dict):
         raise InputError(f"expected a dict of arrays, found {type(obj).__name__}", source=str(path))
     return {k: np.asarray(v) for k, v in obj.items() if hasattr(v, "shape")}
 
 
-def _torch_load(path: Path, why: Exception) -> dict:
+def _torch_load(path: Path, why: str) -> dict:
     """Files outside the safe reader's subset: PyTorch's own restricted loader, if installed."""
     hint = (f"biolens reads .pt files without unpickling them and could not read this one ({why}). "
             "Convert it once to .npz where PyTorch is installed: python -c \"import torch, numpy as np; "
