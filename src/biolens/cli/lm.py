@@ -57,7 +57,7 @@ def pretrain_command(corpus, out, steps, preset, layers, hidden, heads, ffn, lr,
 
 def _wild_type(value: str) -> str:
     """``--sequence``: the letters themselves, or a FASTA/CSV file (or sample:NAME) whose first record is used."""
-    from ..core.alphabets import PROTEIN
+    from ..core.alphabets import PROTEIN, clean_sequence
     from ..core.errors import InputError
     from ..core.seqio import load_sequences
 
@@ -65,10 +65,10 @@ def _wild_type(value: str) -> str:
     if value.startswith("sample:") or path.is_file():
         records, _ = load_sequences(path, PROTEIN)
         return records[0].sequence
-    seq = value.strip().upper()
-    bad = sorted(set(seq) - set(PROTEIN.letters))
-    if not seq or bad:
-        raise InputError(f"--sequence is neither a file nor a protein sequence (characters {bad} are not amino acids)")
+    try:
+        seq, _ = clean_sequence(value, PROTEIN, "error")
+    except ValueError as exc:
+        raise InputError(f"--sequence is neither a file nor a protein sequence: {str(exc).split(' (use')[0]}") from None
     return seq
 
 

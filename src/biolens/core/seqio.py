@@ -104,7 +104,7 @@ def _fasta_records(lines: Iterator[str], source: str) -> Iterator[Record]:
                     line=lineno,
                 )
         elif not line.startswith(";"):  # ';' comment lines are old FASTA
-            chunks.append(line.strip())
+            chunks.append(line.strip(" \t\v\f"))  # ASCII only: other spaces are invalid letters
     if header is not None:
         yield Record(header[0], "".join(chunks), header[2], header[1])
 

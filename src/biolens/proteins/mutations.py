@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 from jaxtyping import Float
 
+from ..core.alphabets import ascii_upper
 from ..core.errors import InputError
 from .language_model import AMINO_ACIDS, AutoregressiveLM, MaskedLM
 
@@ -55,7 +56,10 @@ def parse_mutations(code: str, wild_type: str) -> tuple[Mutation, ...]:
     Raises :class:`InputError` for a malformed code, a position outside the protein, a
     wild-type letter that does not match, a letter outside the 20 amino acids or a site given twice.
     """
-    text = code.strip().upper()
+    try:
+        text = ascii_upper(code, "mutation code")
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
     if text in ("", "WT", "WILDTYPE", "_WT"):
         return ()
     out: dict[int, Mutation] = {}
@@ -137,7 +141,10 @@ def read_variants(path: str | Path, wild_type: str, *, column: str | None = None
     is_seq = col.lower() == "sequence"
     muts, seqs = [], []
     for n, row in enumerate(rows):
-        value = (row.get(col) or "").strip().upper()
+        try:
+            value = ascii_upper(row.get(col) or "", "value")
+        except ValueError as exc:
+            raise InputError(f"row {n + 1}: {exc}", source=str(path), line=n + 2) from None
         try:
             if is_seq:
                 if not value:
