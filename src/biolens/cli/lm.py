@@ -49,8 +49,11 @@ def pretrain_command(corpus, out, steps, preset, layers, hidden, heads, ffn, lr,
     if not quiet:
         m = result.metrics
         resumed = f", resumed from step {result.resumed_from}" if result.resumed_from is not None else ""
-        err_console.print(f"held out: loss {m['loss']:.4f}, perplexity {m['perplexity']:.2f}, "
-                          f"masked-residue accuracy {m['accuracy']:.3f} ({m['masked']} masked residues)")
+        if "perplexity" in m:
+            err_console.print(f"held out: loss {m['loss']:.4f}, perplexity {m['perplexity']:.2f}, "
+                              f"masked-residue accuracy {m['accuracy']:.3f} ({m['masked']} masked residues)")
+        else:
+            err_console.print("no held-out set (--valid-fraction 0): no validation metrics")
         err_console.print(f"[bold]wrote[/bold] {out} ({result.steps} steps{resumed}); use it as --encoder mlm:{out}")
     return 0
 
