@@ -112,12 +112,11 @@ class VariantTable:
 
 
 def _open_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
-    from ..core.seqio import open_text
+    from ..core.seqio import read_text
 
-    with open_text(path) as fh:
-        sample = fh.read()
-    delimiter = "\t" if path.suffix.lower() in (".tsv", ".tab") or ("\t" in sample.splitlines()[0] if sample else False) else ","
-    reader = csv.DictReader(sample.splitlines(), delimiter=delimiter)
+    lines = read_text(path).split("\n")  # not str.splitlines(): that also splits at \x0c, \u2028, ...
+    delimiter = "\t" if path.suffix.lower() in (".tsv", ".tab") or "\t" in lines[0] else ","
+    reader = csv.DictReader(lines, delimiter=delimiter)
     if not reader.fieldnames:
         raise InputError("empty file: expected a header row", source=str(path))
     return list(reader.fieldnames), list(reader)
