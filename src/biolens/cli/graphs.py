@@ -115,7 +115,7 @@ def train_command(dataset, out, preset, loss, num_neg, epochs, batch_size, lr, p
     )
     if not quiet:
         g = data.graph
-        for line in [*data.summary.lines(), f"data: {data.source}: {g.num_nodes:,} nodes, {g.num_edges:,} training edges"]:
+        for line in [*data.notes, *data.summary.lines(), f"data: {data.source}: {g.num_nodes:,} nodes, {g.num_edges:,} training edges"]:
             err_console.print(line, markup=False)
         if data.valid is None:
             err_console.print("no validation split: training for the full number of epochs without early stopping")
