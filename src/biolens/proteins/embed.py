@@ -23,7 +23,7 @@ from .encoders.pooling import check_pooling, pool, pool_residues, residue_states
 from .encoders.registry import get_encoder
 from .windows import plan_windows, stitch
 
-__all__ = ["EmbedStats", "embed", "embed_sequences", "open_store"]
+__all__ = ["EmbedStats", "embed", "embed_sequences", "open_store", "store_key"]
 
 #: Residues shared by neighbouring windows of a protein longer than the encoder's limit.
 DEFAULT_OVERLAP = 256
@@ -71,7 +71,8 @@ def open_store(cache: bool | str | Path | EmbeddingStore | None) -> EmbeddingSto
     return EmbeddingStore(default_store_path() if cache is True else cache)
 
 
-def _store_key(pooling: str, per_residue: bool, length: int, encoder: Encoder, overlap: int) -> str:
+def store_key(pooling: str, per_residue: bool, length: int, encoder: Encoder, overlap: int) -> str:
+    """The store's pooling key of one sequence (windowed proteins get their own key)."""
     key = "residues" if per_residue else pooling
     if encoder.max_residues is not None and length > encoder.max_residues:
         key += f"@window{encoder.max_residues}-overlap{overlap}"
@@ -112,7 +113,7 @@ def embed_sequences(
     unique = dict(zip(hashes, sequences, strict=True))
     stats.unique = len(unique)
     fingerprint = encoder.fingerprint()
-    keys = {h: _store_key(pooling, per_residue, len(s), encoder, overlap) for h, s in unique.items()}
+    keys = {h: store_key(pooling, per_residue, len(s), encoder, overlap) for h, s in unique.items()}
     results: dict[str, np.ndarray] = {}
     if store is not None:
         store.register_encoder(fingerprint, encoder.describe())
