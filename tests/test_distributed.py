@@ -150,3 +150,16 @@ def test_bad_input_fails_with_the_local_message(tmp_path):
 
         pq.write_table(pa.table({"a": [1]}), tmp_path / "junk" / "x.parquet")
         import_shards(tmp_path / "junk", EmbeddingStore(tmp_path / "s.sqlite"))
+
+
+def test_benchmark_cells_as_ray_tasks_match_local_and_are_never_recomputed(tmp_path):
+    import json
+
+    tiny = ["benchmark", "--encoders", "composition", "--heads", "linear", "--tasks", "gb1",
+            "--pooled-epochs", "5", "--bootstrap", "10", "--map", "pca", "--quiet", "--cache", str(tmp_path / "c.sqlite")]
+    assert main([*tiny, "--out", str(tmp_path / "local")]) == 0
+    assert main([*tiny, "--out", str(tmp_path / "ray"), "--backend", "ray"]) == 0
+    assert main([*tiny, "--out", str(tmp_path / "ray"), "--backend", "ray"]) == 0  # the rerun reuses every cell
+    history = json.loads((tmp_path / "ray" / "benchmark.json").read_text())["history"]
+    assert [(h["cells_computed"], h["cells_reused"]) for h in history] == [(1, 0), (0, 1)]
+    assert (tmp_path / "ray" / "leaderboard.csv").read_text() == (tmp_path / "local" / "leaderboard.csv").read_text()

@@ -5,6 +5,7 @@ See ``docs/scale.md``. Nothing here imports Ray until a run starts.
 
 from __future__ import annotations
 
+from ._bench import run_cells_ray as run_cells_ray
 from ._cluster import COMPILE_CACHE_ENV as COMPILE_CACHE_ENV
 from ._cluster import connect as connect
 from ._cluster import enable_compile_cache as enable_compile_cache
@@ -19,4 +20,4 @@ from ._shards import read_shard as read_shard
 
 __all__ = ["COMPILE_CACHE_ENV", "RayEmbedResult", "connect", "default_shard_dir", "embed_file_ray",
            "embed_sequences_ray", "enable_compile_cache", "import_shards", "iter_records", "iter_validated",
-           "read_shard"]
+           "read_shard", "run_cells_ray"]
