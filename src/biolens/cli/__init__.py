@@ -22,6 +22,7 @@ from . import embed as _embed
 from . import graphs as _graphs
 from . import lm as _lm
 from . import proteins as _proteins
+from . import store as _store
 from . import structure as _structure
 from ._common import user_error
 
@@ -46,6 +47,7 @@ _dna.register(cli)
 _structure.register(cli)
 _benchmark.register(cli)
 _lm.register(cli)
+_store.register(cli)
 
 
 def main(argv: list[str] | None = None) -> int:

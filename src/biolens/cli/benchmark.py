@@ -96,9 +96,13 @@ def _listing() -> None:
               help="Projection of the embedding maps.")
 @click.option("--cache", type=PathType, default=None, help="Embedding store (default: $BIOLENS_CACHE or ~/.cache/biolens).")
 @click.option("--list", "list_only", is_flag=True, help="Show the tasks, encoders and heads, then exit.")
+@click.option("--backend", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="ray: every cell is a Ray task (docs/scale.md).")
+@click.option("--address", default=None, help="Ray cluster: auto or HOST:PORT (default: start one here).")
+@click.option("--gpus-per-cell", type=float, default=0.0, show_default=True, help="Ray backend: GPUs each cell asks for.")
 @quiet_option
 def benchmark_command(encoders, tasks, heads, out, weights, bootstrap, pooled_epochs, residue_epochs, seed, map_method,
-                      cache, list_only, quiet) -> int:
+                      cache, list_only, backend, address, gpus_per_cell, quiet) -> int:
     """Run every encoder on every task beside the task's baselines; print the leaderboard and write
     --out/report.html and --out/leaderboard.csv. A rerun reuses finished cells and cached embeddings."""
     from ..benchmark import rich_table, run_benchmark
@@ -111,7 +115,8 @@ def benchmark_command(encoders, tasks, heads, out, weights, bootstrap, pooled_ep
     if not quiet:
         err_console.print(f"benchmark: {len(config.models)} models x {len(config.tasks)} tasks -> {out}")
     result = run_benchmark(config, out, cache=cache or True, progress=show_progress(quiet),
-                           log=None if quiet else lambda line: print_above(line, err_console))
+                           log=None if quiet else lambda line: print_above(line, err_console),
+                           backend=backend, address=address, num_gpus=gpus_per_cell)
     inv = result.invocation
     for note in result.notes:
         err_console.print(f"note: {note}", markup=False)
