@@ -1,4 +1,4 @@
-"""The ogbl-ddi acceptance measurement: GraphSAGE trained with BCE (``default`` preset) and with
+"""The ogbl-ddi acceptance measurement: GraphSAGE trained with the squared-hinge AUC loss (``default``), BCE (``bce``) and
 PLNLP's pairwise AUC loss (``auc`` preset) on the full training graph, three seeds each, one run
 after the other. Prints JSON: validation Hits@20/50/100 and MRR (mean ± std over seeds), test
 metrics when the dataset has a test split, the epoch of the best validation Hits@20, wall-clock
@@ -21,7 +21,7 @@ import numpy as np
 
 from biolens.cli import main as cli
 
-PRESETS = ("default", "auc")
+PRESETS = ("default", "bce", "auc")
 KEYS = ("hits@20", "hits@50", "hits@100", "mrr", "auc")
 
 

@@ -12,6 +12,7 @@ import pytest
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("BIOLENS_CACHE", str(tmp_path_factory.mktemp("cache") / "embeddings.sqlite"))
+    monkeypatch.setenv("BIOLENS_JIT_CACHE", "off")  # never write compiled code to ~ from tests
 
 
 @pytest.fixture

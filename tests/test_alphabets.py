@@ -63,3 +63,19 @@ def test_dna_soft_masked_bases_and_invalid_letters():
         validate_records(recs("ACGU"), DNA)
     kept, _ = validate_records(recs("ACGU"), DNA, "replace")
     assert kept[0].sequence == "ACGN"
+
+
+def test_non_ascii_letters_are_invalid_not_folded_into_amino_acids(write):
+    # str.upper() would make 'ſ' an S and 'ﬁ' the two letters FI (14 residues from 13 characters)
+    with pytest.raises(InputError) as err:
+        validate_records([Record("p1", "MKTAYſIAKQRﬁQ", 2)], PROTEIN, source="in.fasta")
+    msg = str(err.value)
+    assert "in.fasta:2, record 'p1'" in msg and "U+017F LATIN SMALL LETTER LONG S) at position 6" in msg
+    assert "U+FB01 LATIN SMALL LIGATURE FI) at position 12" in msg
+    kept, report = validate_records([Record("p1", "mktayſiakqrﬁq", 2)], PROTEIN, policy="replace")
+    assert kept[0].sequence == "MKTAYXIAKQRXQ" and report.replaced_chars == 2 and report.lowercase == 1
+    from biolens.core.seqio import load_sequences
+
+    path = write("u.fasta", ">p1\nMKTAY\u00a0IAK\n>p2\nMKV\n")  # a non-breaking space is not whitespace here
+    with pytest.raises(InputError, match=r"u.fasta:1, record 'p1'.*U\+00A0 NO-BREAK SPACE"):
+        load_sequences(path, PROTEIN)

@@ -31,9 +31,15 @@ def test_predict_fasta_and_csv(run_dir, tmp_path, write):
     rows = list(csv.DictReader(open(tmp_path / "p.csv")))
     assert [r["id"] for r in rows] == ["a", "b"] and set(rows[0]) == {"id", "prediction", "p_insoluble", "p_soluble"}
     assert all(abs(float(r["p_insoluble"]) + float(r["p_soluble"]) - 1) < 1e-5 for r in rows)
-    assert rows[0]["prediction"] == ("soluble" if float(rows[0]["p_soluble"]) >= 0.5 else "insoluble")
+    threshold = json.loads((run_dir / "checkpoint/meta.json").read_text())["calibration"]["threshold"]
+    assert all(r["prediction"] == ("soluble" if float(r["p_soluble"]) >= threshold else "insoluble") for r in rows)
     assert main(["predict", str(run_dir), "sample:solubility", "--out", str(tmp_path / "q.csv"), "--quiet"]) == 0
-    assert len(list(csv.DictReader(open(tmp_path / "q.csv")))) == 400
+    got = list(csv.DictReader(open(tmp_path / "q.csv")))
+    ran = list(csv.DictReader(open(run_dir / "predictions.csv")))
+    # predict uses the run's calibration and threshold: the same probabilities and labels as the run wrote
+    assert len(got) == 400 and [r["prediction"] for r in got] == [r["prediction"] for r in ran]
+    assert all(abs(float(g["p_soluble"]) - float(r["p_soluble"])) < 1e-4 for g, r in zip(got, ran, strict=True))
+    assert any(0.5 <= float(r["p_soluble"]) < threshold or threshold <= float(r["p_soluble"]) < 0.5 for r in ran)
 
 
 def test_evaluate_saved_and_new_data(run_dir, tmp_path, capsys):

@@ -311,3 +311,40 @@ def test_pickle_only_folder_is_refused(tmp_path):
         load_esm2(tmp_path)
     with pytest.raises(MissingWeightsError, match=r"no config\.json"):
         load_esm2(tmp_path / "nowhere")
+
+
+def _tiny_copy(tmp_path, **config):
+    folder = tmp_path / "w"
+    shutil.copytree(TINY, folder)
+    hf = json.loads((TINY / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**hf, **config}))
+    return folder
+
+
+@pytest.mark.parametrize("layers, found", [(1, 2), (3, 2)])
+def test_config_and_tensors_that_disagree_on_layers_are_refused(tmp_path, layers, found):
+    folder = _tiny_copy(tmp_path, num_hidden_layers=layers)  # the tensors hold 2 layers
+    with pytest.raises(InputError, match=rf"config.json says num_hidden_layers = {layers}, the weights hold {found} layers"):
+        load_esm2(folder)
+
+
+def test_config_and_tensors_that_disagree_on_widths_are_refused(tmp_path):
+    with pytest.raises(InputError, match=r"has shape \(33, 32\), the config implies \(33, 48\)"):
+        load_esm2(_tiny_copy(tmp_path, hidden_size=48, num_attention_heads=4))
+    with pytest.raises(InputError, match=r"ffn_in.weight has shape \(2, 32, 64\), the config implies \(2, 32, 128\)"):
+        load_esm2(_tiny_copy(tmp_path / "b", intermediate_size=128))
+
+
+def test_broken_config_or_safetensors_name_the_file(tmp_path):
+    folder = _tiny_copy(tmp_path)
+    (folder / "config.json").write_text('{"vocab_size": 33,\n "hidden_size": }')
+    with pytest.raises(InputError, match=r"w/config.json:2: invalid JSON at column 17"):
+        load_esm2(folder)
+    folder = _tiny_copy(tmp_path / "b")
+    data = (folder / "model.safetensors").read_bytes()
+    (folder / "model.safetensors").write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputError, match=r"model.safetensors: (not a readable safetensors file|cannot read tensor)"):
+        load_esm2(folder)
+    (folder / "model.safetensors").write_bytes(b"\xff" * 64)
+    with pytest.raises(InputError, match=r"model.safetensors: not a readable safetensors file"):
+        load_esm2(folder)

@@ -124,7 +124,10 @@ def test_subgraph_run_evaluates_a_split_in_the_original_numbering(tmp_path, caps
 def test_presets_are_listed(capsys):
     assert main(["graph", "presets"]) == 0
     out = capsys.readouterr().out
-    assert all(name in out for name in ("default", "auc", "ogb", "plnlp", "tiny"))
-    default, auc = preset("default"), preset("auc")  # the ranking preset: other loss, fewer epochs
-    assert auc.model == default.model and replace(auc.train, max_epochs=50) == default.train
-    assert (auc.link.loss, auc.link.num_neg, default.link.loss) == ("auc", 3, "bce")
+    assert all(name in out for name in ("default", "bce", "auc", "hinge", "ogb", "plnlp", "tiny"))
+    default, bce, auc = preset("default"), preset("bce"), preset("auc")  # one model, other losses
+    assert auc.model == default.model == bce.model and replace(auc.train, max_epochs=50) == default.train == bce.train
+    assert (auc.link.loss, auc.link.num_neg, bce.link.loss, bce.link.num_neg) == ("auc", 3, "bce", 1)
+    assert (default.link.loss, default.link.num_neg) == ("hinge", 3)
+    hinge = preset("hinge")  # the default's loss over the auc preset's 35 epochs
+    assert hinge.model == auc.model and hinge.train == auc.train and hinge.link == default.link

@@ -8,7 +8,7 @@ import pytest
 from biolens.core.errors import InputError
 from biolens.data import resolve_input
 from biolens.graphs import canonical_edges, load_dataset, load_ogb, read_edge_list, read_split
-from biolens.graphs._ptfile import UnsupportedPickle, read_pt_file
+from biolens.graphs._ptfile import PtFileError, UnsupportedPickle, read_pt_file
 
 SAMPLE = resolve_input("sample:ogbl-ddi-sample")
 
@@ -145,7 +145,7 @@ def test_empty_and_broken_splits_are_refused(tmp_path):
     with pytest.raises(InputError, match=r"lacks \['edge_neg'\]"):
         read_split(tmp_path / "nokey.npz", 5)
     (tmp_path / "junk.pt").write_bytes(b"not a torch file at all")
-    with pytest.raises(InputError, match=r"junk\.pt: cannot read the \.pt file \(at position 0"):
+    with pytest.raises(InputError, match=r"junk\.pt: not a readable torch.save file \(ValueError: at position 0"):
         read_split(tmp_path / "junk.pt", 5)
     with pytest.raises(InputError, match="split file not found"):
         read_split(tmp_path / "missing.npz", 5)
@@ -178,5 +178,31 @@ def test_tensor_that_overruns_its_storage_is_refused(tmp_path):
     with zipfile.ZipFile(tmp_path / "cut.pt", "w") as z:
         for n, data in files.items():
             z.writestr(n, data)
-    with pytest.raises(UnsupportedPickle, match="does not fit its storage"):
+    with pytest.raises(PtFileError, match="does not fit its storage"):
         read_pt_file(tmp_path / "cut.pt")
+
+
+def test_header_rule_keeps_a_first_row_of_two_node_names(write):
+    # the issue: 'a,b' is an edge between nodes a and b, not a header
+    path = write("named.csv", "a,b\nb,c\nc,a\nc,d\n")
+    notes = []
+    pairs, _, names, lines = read_edge_list(path, notes=notes)
+    assert names.tolist() == ["a", "b", "c", "d"] and pairs.tolist() == [[0, 1], [1, 2], [2, 0], [2, 3]]
+    assert lines.tolist() == [1, 2, 3, 4] and "read as an edge: its node names appear in other rows" in notes[0]
+    notes = []
+    pairs, _, names, _ = read_edge_list(write("hdr.csv", "source,target\nb,c\nc,a\n"), notes=notes)
+    assert names.tolist() == ["a", "b", "c"] and "read as a header: neither name appears" in notes[0]
+    notes = []
+    pairs, *_ = read_edge_list(write("ints.csv", "u,v\n0,1\n\n1,2\n"), notes=notes)
+    assert pairs.tolist() == [[0, 1], [1, 2]] and "not two integer node ids like the other rows" in notes[0]
+    pairs, *_ = read_edge_list(write("mapped.csv", "a,b\nb,c\n"), names=np.array(["a", "b", "c"]))
+    assert pairs.tolist() == [[0, 1], [1, 2]]
+    pairs, *_ = read_edge_list(write("forced.csv", "source,target\nb,c\nc,a\n"), header=False)
+    assert len(pairs) == 3
+    data = load_dataset(path, valid_fraction=0.25, seed=0)
+    assert data.graph.num_nodes == 4 and any("read as an edge" in n for n in data.notes)
+
+
+def test_unicode_digits_are_not_node_indices(write):
+    with pytest.raises(InputError, match=r"e.csv:2: not a node index: '²'"):
+        read_edge_list(write("e.csv", "0,1\n²,1\n"), num_nodes=3)

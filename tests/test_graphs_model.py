@@ -209,3 +209,22 @@ def test_given_features_are_inputs_but_never_trained():
               TrainConfig(max_epochs=2, batch_size=8, patience=None, weight_decay=0.1), trainable=trainable_filter(model))
     assert np.array_equal(res.model.features, feats) and res.model.embedding is None
     assert not np.allclose(res.model.encoder.layers[0].linear.weight, model.encoder.layers[0].linear.weight)
+
+
+def test_group_holdout_split_holds_out_the_edges_inside_a_drug_group():
+    from biolens.graphs import group_holdout_split
+
+    graph = random_graph(60, 0.3, seed=7)
+    train, split = group_holdout_split(graph, 0.3, seed=1)
+    group = np.unique(np.concatenate([split.edge.ravel(), split.edge_neg.ravel()]))
+    assert len(group) <= 18  # 30% of 60 nodes
+    keys, held = pair_keys(graph.edges, 60), pair_keys(split.edge, 60)
+    # the positives are exactly the removed edges, and every edge inside the group is removed
+    assert len(held) + train.num_edges == graph.num_edges and not np.isin(held, pair_keys(train.edges, 60)).any()
+    in_group = np.isin(train.edges, group).all(1)
+    assert not in_group.any()
+    neg = pair_keys(split.edge_neg, 60)
+    assert len(np.unique(neg)) == len(neg) and not np.isin(neg, keys).any()
+    assert (split.edge_neg[:, 0] != split.edge_neg[:, 1]).all() and np.isin(split.edge_neg, group).all()
+    again = group_holdout_split(graph, 0.3, seed=1)[1]
+    assert np.array_equal(again.edge, split.edge) and np.array_equal(again.edge_neg, split.edge_neg)

@@ -125,3 +125,12 @@ def test_saved_folder_loads_in_transformers(tmp_path):
     ours = np.asarray(jax.vmap(lambda t: model(t).logits)(jax.numpy.asarray(tokens)))
     real = tokens != 1
     np.testing.assert_allclose(ours[real], ref[real], atol=1e-4)
+
+
+def test_saved_folder_has_a_tokenizer_transformers_loads(tmp_path):
+    transformers = pytest.importorskip("transformers", reason="transformers is not installed")
+    save_esm2(load_esm2(DATA / "esm2_tiny"), tmp_path / "copy")
+    tok = transformers.AutoTokenizer.from_pretrained(str(tmp_path / "copy"))
+    assert type(tok).__name__ == "EsmTokenizer"
+    assert tok(WT)["input_ids"] == tokenize([WT])[0].tolist()
+    assert tok.mask_token_id == MASK and tok.pad_token_id == 1 and len(tok) == len(ESM_TOKENS)

@@ -7,6 +7,7 @@ from biolens.core.losses import (
     binary_cross_entropy,
     mse,
     pairwise_auc_loss,
+    pairwise_hinge_auc_loss,
     softmax_cross_entropy,
 )
 
@@ -43,3 +44,11 @@ def test_auc_loss_pairs_each_positive_with_its_own_negatives():
     # all pairs of the 2 positives and 4 negatives: margins 1 - (p - n)
     every = [(1 - (p - n)) ** 2 for p in (2.0, 0.0) for n in (1.0, 3.0, 0.0, -1.0)]
     assert float(pairwise_auc_loss(pos, neg.reshape(-1))) == pytest.approx(np.mean(every))
+
+
+def test_hinge_auc_loss_ignores_pairs_past_the_margin():
+    pos, neg = jnp.array([2.0, 0.0]), jnp.array([[1.0, 3.0], [-5.0, -1.0]])
+    # margins 1 - (pos - neg): [[0, 2], [-4, 0]] -> clipped at 0, squared: [0, 4, 0, 0]
+    assert float(pairwise_hinge_auc_loss(pos, neg)) == pytest.approx(4 / 4)
+    # the square AUC loss pulls the well-separated pair (0 vs -5) back: (-4)^2 = 16
+    assert float(pairwise_auc_loss(pos, neg)) == pytest.approx((4 + 16) / 4)

@@ -59,3 +59,10 @@ def test_marginal_scores_refuse_other_lengths(write):
     table = read_variants(write("v.csv", "sequence\nMKTAYIAKQK\nMKTAY\n"), WT)
     with pytest.raises(InputError, match="row 2: its sequence has 5 residues, the wild type 10"):
         score_variants(Fake(), WT, table, "masked-marginal")
+
+
+def test_non_ascii_mutation_codes_are_refused():
+    with pytest.raises(InputError, match=r"'ſ' \(non-ASCII U\+017F .*\) at position 1"):
+        parse_mutations("ſ2A", "MSV")  # 'ſ'.upper() is 'S', which would match the wild type
+    with pytest.raises(InputError, match=r"U\+0662 ARABIC-INDIC DIGIT TWO"):
+        parse_mutations("S\u0662A", "MSV")  # a Unicode digit would pass \d and int()

@@ -121,3 +121,32 @@ def test_the_shipped_model_resolves_offline():
     enc = get_encoder("mlm:small")
     assert enc.width == 128 and enc.model.config.num_layers == 4 and enc.model.lm_head is not None
     assert "shipped: mlm:small" in availability("mlm")[1]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--lr", "-1"], "--lr -1.0 is out of range (it must be > 0)"),
+    (["--lr", "nan"], "--lr nan is out of range"),
+    (["--crop", "0"], "--crop 0 is out of range (it must be >= 1)"),
+    (["--steps", "0"], "--steps 0 is out of range"),
+    (["--valid-fraction", "1.5"], "--valid-fraction 1.5 is out of range (it must be >= 0 and < 1)"),
+])
+def test_pretrain_options_out_of_range_are_refused_before_training(tmp_path, write, capsys, args, message):
+    from biolens.cli import main
+
+    corpus = write("c.fasta", "".join(f">s{i}\n{s}\n" for i, s in enumerate(CORPUS)))
+    assert main(["pretrain", str(corpus), "--out", str(tmp_path / "run"), "--size", "tiny", *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and not (tmp_path / "run").exists()
+
+
+def test_corpus_too_small_for_its_validation_split_is_named(tmp_path, write, capsys):
+    from biolens.cli import main
+
+    one = write("one.fasta", ">s0\nMKTAYIAKQRQISFVKSHFSRQ\n")
+    assert main(["pretrain", str(one), "--out", str(tmp_path / "run"), "--size", "tiny"]) == 2
+    err = capsys.readouterr().err
+    assert "the corpus has 1 distinct sequence(s): --valid-fraction 0.05 holds out none (it needs at least 10)" in err
+    args = ["--size", "tiny", "--layers", "1", "--hidden", "16", "--heads", "2", "--ffn", "32", "--steps", "2"]
+    assert main(["pretrain", str(one), "--out", str(tmp_path / "novalid"), "--valid-fraction", "0", *args]) == 0
+    assert "no held-out set (--valid-fraction 0)" in capsys.readouterr().err  # was a KeyError after writing
+    assert (tmp_path / "novalid" / "model.safetensors").exists()

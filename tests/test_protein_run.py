@@ -44,8 +44,17 @@ def test_solubility_linear_run_folder_baselines_and_reuse(tmp_path):
     assert html.count("<img") >= 4 and "model vs baselines" in html and "confusion matrix" in html
     rows = _rows(tmp_path / "run/predictions.csv")
     assert len(rows) == 400 and set(rows[0]) == {"id", "split", "true", "prediction", "p_insoluble", "p_soluble"}
+    # the decision threshold, chosen on validation, labels the predictions and scores the test metrics
+    cal = meta["calibration"]
+    assert cal["method"] == "platt" and cal["rule"] == "balanced_accuracy" and cal["n_valid"] == res.counts["valid"]
+    assert all(r["prediction"] == ("soluble" if float(r["p_soluble"]) >= cal["threshold"] else "insoluble") for r in rows)
+    test_rows = [r for r in rows if r["split"] == "test"]
+    acc = np.mean([(float(r["p_soluble"]) >= cal["threshold"]) == (r["true"] == "soluble") for r in test_rows])
+    assert res.metrics["accuracy"]["value"] == pytest.approx(acc, abs=1e-4) and res.calibration == cal
+    assert "calibration and threshold" in html and "reliability curve" in html
     # a saved model predicts what the run wrote
     predictor = load_predictor(tmp_path / "run")
+    assert predictor.threshold == cal["threshold"]
     p = predictor.predict(data.sequences[:5])
     np.testing.assert_allclose(p, [float(r["p_soluble"]) for r in rows[:5]], rtol=1e-4, atol=1e-5)
     again = run_task(data, "composition", "linear", out_dir=tmp_path / "run", config=cfg(40, 1e-2, size_curve=(0.3,)))
@@ -129,3 +138,24 @@ def test_finetuning_updates_only_the_last_layers(tmp_path):
     res_ss = run_task(ss, toy, HeadConfig(kind="per_residue", channels=8, kernel=3),
                       config=cfg(1, finetune=True, baselines=False))
     assert 0 <= res_ss.metrics["q3"]["value"] <= 1
+    # --encoder-lr 0: the head trains, the encoder stays exactly as loaded
+    frozen = run_task(data, toy, "mlp", out_dir=tmp_path / "ft0", config=cfg(1, 1e-2, finetune=True, finetune_last=1,
+                      encoder_lr=0.0, head=HeadConfig(kind="mlp", hidden=8), baselines=False))
+    assert np.isfinite(frozen.metrics["auroc"]["value"])
+    model0 = load_predictor(tmp_path / "ft0", encoder=toy).model
+    assert same(model0.encoder, toy.finetune(toy.module, 1)[0])
+    from biolens.proteins.heads import build_head
+
+    assert not same(model0.head, build_head(HeadConfig(kind="mlp", hidden=8), toy.width, 1, key=jax.random.PRNGKey(0)))
+
+
+def test_binary_positive_weight_sqrt_or_balanced():
+    from biolens.proteins.run import _weights
+
+    data = load_task("solubility", sample_path("solubility"))
+    idx = np.arange(len(data))
+    pos = int(np.asarray(data.labels).sum())
+    ratio = (len(data) - pos) / pos
+    assert _weights(data, idx, True)["pos_weight"] == pytest.approx(np.sqrt(ratio))
+    assert _weights(data, idx, True, balanced=True)["pos_weight"] == pytest.approx(ratio)
+    assert _weights(data, idx, False) == {}

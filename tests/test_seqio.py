@@ -99,3 +99,17 @@ def test_duplicate_ids(write):
     different = read_fasta(write("e.fasta", ">a\nMKV\n>a\nMKA\n"))
     with pytest.raises(InputError, match="different sequence"):
         check_unique_ids(different, dedupe=True)
+
+
+def test_bad_utf8_byte_late_in_a_table_names_its_line_and_offset(write):
+    from biolens.core.errors import InputError
+    from biolens.core.seqio import read_sequences
+
+    rows = "".join(f"p{i},MKTAYIAKQR\n" for i in range(2000))  # past the 8 KiB sniffed for binary files
+    data = ("id,sequence\n" + rows).encode() + b"p2000,MKT\xe9AY\n"
+    path = write("late.csv", data)
+    offset = data.index(b"\xe9")
+    with pytest.raises(InputError, match=rf"late.csv:2002: not UTF-8 text: byte 0xe9 at byte offset {offset}"):
+        read_sequences(path)
+    with pytest.raises(InputError, match=r"late.fasta:4001: not UTF-8 text: byte 0xe9"):
+        read_sequences(write("late.fasta", "".join(f">p{i}\nMKTAYIAKQR\n" for i in range(2000)).encode() + b">x\xe9\n"))

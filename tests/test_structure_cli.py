@@ -109,3 +109,36 @@ def test_other_model_kinds_train_and_evaluate(kind, tmp_path, capsys):
         assert "Gaussian VAE" in capsys.readouterr().err
     else:
         assert result["codebook_size"] == 20 and 0 < result["codebook_usage"] <= 1
+
+
+def test_pdb_writer_refuses_columns_it_cannot_hold_and_mmcif_holds_them():
+    import gemmi
+
+    from biolens.structure.pdbwrite import backbone_mmcif, backbone_pdb
+
+    x = real_residues(6)[:, :4].astype(np.float64)
+    far = x + np.array([9_000.0, -1_300.0, 93_220.0])  # past the 8-column coordinate fields
+    with pytest.raises(ValueError, match=r"coordinates from -1.*to 932.* Å \(PDB columns hold -999.999 to 9999.999\)"):
+        backbone_pdb([("far", far, np.zeros(6, np.int32))])
+    long_chain = np.zeros(10_000, np.int32)
+    with pytest.raises(ValueError, match="residue numbers up to 10000"):
+        backbone_pdb([("long", np.zeros((10_000, 4, 3)), long_chain)])
+    with pytest.raises(ValueError, match="100005 atom serials"):
+        backbone_pdb([(f"c{i}", np.zeros((5_000, 4, 3)), np.zeros(5_000, np.int32)) for i in range(5)])
+    text = backbone_mmcif([("far", far, np.array([0, 0, 0, 1, 1, 1], np.int32)), ("b", x, np.zeros(6, np.int32))])
+    st = gemmi.make_structure_from_block(gemmi.cif.read_string(text).sole_block())
+    ca = [(r.seqid.num, r["CA"][0].pos.z) for r in st[0]["A"]]
+    assert [n for n, _ in ca] == [1, 2, 3, 5, 6, 7]  # the break skips a number, as in PDB
+    np.testing.assert_allclose([z for _, z in ca], far[:, 1, 2], atol=1e-3)
+    assert [ch.name for ch in st[0]] == ["A", "B"] and sum(1 for _ in st[0]["B"]) == 6
+
+
+def test_decode_of_a_long_chain_writes_mmcif_or_refuses_pdb(run, capsys, tmp_path):
+    tokens = " ".join(["3"] * 10_000)
+    assert main(["structure", "decode", str(run), tokens]) == 2
+    err = capsys.readouterr().err
+    assert "the decoded backbones do not fit the PDB format: chain 'tokens' has" in err and "--format cif" in err
+    out = tmp_path / "long.cif"
+    assert main(["structure", "decode", str(run), tokens, "--out", str(out)]) == 0
+    (bb,), _ = read_backbones(out)
+    assert len(bb) == 10_000 and bb.residue_ids[-1] == "10000" and np.isfinite(bb.coords[:, :4]).all()

@@ -165,3 +165,19 @@ def test_chain_by_mmcif_label_when_no_author_chain_matches(write, tmp_path):
     assert read_backbones(path, "X")[0][0].chain == "X"
     with pytest.raises(InputError, match=r"has no chain 'Z'; its chains are X \(mmCIF labels of protein polymers: Q\)"):
         read_backbones(path, "Z")
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_non_finite_coordinate_is_a_chain_error(write, value):
+    lines = chain_lines()
+    k = next(i for i, ln in enumerate(lines) if ln[12:16] == " CA " and ln[22:26] == "   3")
+    lines[k] = lines[k][:30] + f"{value:>8}" + lines[k][38:]  # x of residue 3's CA
+    path = write("nan.pdb", pdb(lines))
+    with pytest.raises(InputError, match=r"nan.pdb: chain A, residue SER 3: atom CA has the non-finite coordinates"):
+        read_backbones(path)
+    folder = path.parent / "set"
+    folder.mkdir()
+    path.rename(folder / "nan.pdb")
+    (folder / "ok.pdb").write_text(pdb(chain_lines()))
+    chains, report = load_folder(folder, neighbours=4)  # a folder run skips the file and says why
+    assert [c.backbone.id for c in chains] == ["ok_A"] and "non-finite coordinates" in report.skipped["nan.pdb"]

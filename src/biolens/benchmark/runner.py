@@ -226,7 +226,8 @@ def _history(out: Path) -> list[dict[str, Any]]:
 
 
 def run_benchmark(config: BenchmarkConfig | None = None, out_dir: str | Path = "runs/benchmark", *, cache: Any = True,
-                  progress: bool = False, log: Callable[[str], None] | None = None) -> BenchmarkResult:
+                  progress: bool = False, log: Callable[[str], None] | None = None, backend: str = "local",
+                  address: str | None = None, num_gpus: float = 0.0) -> BenchmarkResult:
     """Run every model of ``config`` on every task, then write the leaderboard and the report.
 
     Args:
@@ -235,10 +236,14 @@ def run_benchmark(config: BenchmarkConfig | None = None, out_dir: str | Path = "
         cache: the embedding store (``True``: the default one; a path; an open store).
         progress: draw progress bars (one for the benchmark, one for the step running).
         log: called with one line per finished cell.
+        backend: ``local``, or ``ray``: the cells run as Ray tasks (``address``; ``num_gpus`` each),
+            see :mod:`biolens.distributed`.
     """
     from .outputs import claim_folder, record_throughput, write_outputs
 
     config = config or BenchmarkConfig()
+    if backend not in ("local", "ray"):
+        raise InputError(f"unknown backend {backend!r}; use 'local' or 'ray'")
     start, cpu = time.perf_counter(), time.process_time()
     out = _prepare_out(Path(out_dir))
     if config.map_method == "umap":  # fail before the work, not at the maps
@@ -258,12 +263,21 @@ def run_benchmark(config: BenchmarkConfig | None = None, out_dir: str | Path = "
                 embeddings += _embed_all(enc, _views(config, cells, enc), sequences, store, progress)
                 record_throughput(out, embeddings)
                 advance(1)
-            for i, cell in enumerate(cells, 1):
-                advance(0, now=f"{cell.task.name} / {cell.model.encoder} + {cell.head}")
-                _run_cell(cell, data[cell.task.name], encoders[cell.model.encoder], config, store, progress)
+            def finished(cell: Cell) -> None:
                 if log is not None:
-                    log(cell_line(cell, i, len(cells)))
+                    log(cell_line(cell, sum(c.result is not None or c.error is not None for c in cells), len(cells)))
                 advance(1)
+
+            if backend == "ray":
+                from ..distributed import run_cells_ray
+
+                run_cells_ray(cells, data, config, store or cache, run_cell=_run_cell, finished=finished,
+                              address=address, num_gpus=num_gpus)
+            else:
+                for cell in cells:
+                    advance(0, now=f"{cell.task.name} / {cell.model.encoder} + {cell.head}")
+                    _run_cell(cell, data[cell.task.name], encoders[cell.model.encoder], config, store, progress)
+                    finished(cell)
         maps = embedding_maps(config, data, encoders, store, out)
     finally:
         if store is not None and store is not cache:

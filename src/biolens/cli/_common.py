@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
 from pathlib import Path
 
 import click
 from rich.console import Console
 
+from ..core.errors import BiolensError, InputError
 from ..data import resolve_input
 
-__all__ = ["console", "err_console", "input_path", "on_invalid_option", "quiet_option", "show_progress"]
+__all__ = ["console", "err_console", "input_path", "on_invalid_option", "quiet_option", "show_progress", "user_error"]
 
-console = Console()
-err_console = Console(stderr=True)
+LOG_WIDTH = 150  # columns of output into a file or pipe: the widest tables fit, logs wrap with them
+
+
+def _console(stderr: bool = False) -> Console:
+    """A terminal's own width; into a file or pipe ``$COLUMNS`` or :data:`LOG_WIDTH` (not rich's 80)."""
+    probe = Console(stderr=stderr)
+    return probe if probe.is_terminal or "COLUMNS" in os.environ else Console(stderr=stderr, width=LOG_WIDTH)
+
+
+console = _console()
+err_console = _console(stderr=True)
 
 on_invalid_option = click.option(
     "--on-invalid", type=click.Choice(["error", "skip", "replace"], case_sensitive=False), default="error",
@@ -29,3 +41,47 @@ def input_path(value: str) -> Path:
 
 def show_progress(quiet: bool) -> bool:
     return not quiet and sys.stderr.isatty()
+
+
+# ----------------------------------------------------------------------------- the error boundary
+
+_ERRNO_WORDS = {
+    errno.EISDIR: "is a folder, not a file", errno.ENOTDIR: "a part of the path is a file, not a folder",
+    errno.EROFS: "is on a read-only file system", errno.ENOSPC: "no space left on the device",
+    errno.EDQUOT: "the disk quota is exceeded", errno.EACCES: "permission denied", errno.EPERM: "not permitted",
+    errno.ENOENT: "not found", errno.EEXIST: "already exists", errno.ENAMETOOLONG: "the name is too long",
+    errno.EMFILE: "too many open files", errno.EIO: "an input/output error of the device",
+}
+
+
+def _os_problem(exc: OSError) -> str:
+    words = _ERRNO_WORDS.get(exc.errno or 0) or exc.strerror or str(exc)
+    names = [str(f) for f in (exc.filename, exc.filename2) if f is not None]
+    return f"{' -> '.join(names)}: {words}" if names else words
+
+
+def user_error(exc: BaseException) -> BiolensError | None:
+    """The :class:`BiolensError` a command reports for a failure of the file system, SQLite,
+    safetensors, JSON, zip or text decoding that escaped the library; ``None`` for anything else
+    (a bug, which keeps its traceback)."""
+    import json
+    import sqlite3
+    import zipfile
+
+    if isinstance(exc, BiolensError):
+        return exc
+    if isinstance(exc, OSError):
+        return InputError(_os_problem(exc))
+    if isinstance(exc, sqlite3.Error):
+        return InputError(f"the embedding store failed ({type(exc).__name__}: {exc}); --cache or $BIOLENS_CACHE "
+                          "must be a writable file on a disk with free space (rerunning resumes)")
+    if type(exc).__name__ == "SafetensorError":
+        return InputError(f"a safetensors file is corrupt or truncated ({exc})")
+    if isinstance(exc, json.JSONDecodeError):
+        return InputError(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}")
+    if isinstance(exc, UnicodeDecodeError):
+        return InputError(f"not {exc.encoding} text: byte {exc.object[exc.start]:#04x} at offset {exc.start} "
+                          f"({exc.reason})")
+    if isinstance(exc, zipfile.BadZipFile | EOFError):
+        return InputError(f"a truncated or corrupt archive ({type(exc).__name__}: {exc})")
+    return None

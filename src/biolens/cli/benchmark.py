@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from ..core.progress import print_above
 from ._common import console, err_console, quiet_option, show_progress
@@ -60,21 +61,23 @@ def _listing() -> None:
     for col in ("task", "data", "default", "split"):
         tasks.add_column(col)
     for t in TASKS.values():
-        tasks.add_row(t.name, t.data + "".join(f" {k}={v}" for k, v in t.options), "yes" if t.name in DEFAULT_TASKS else "",
-                      t.split_note or t.split)
+        tasks.add_row(*map(escape, (t.name, t.data + "".join(f" {k}={v}" for k, v in t.options),
+                                    "yes" if t.name in DEFAULT_TASKS else "", t.split_note or t.split)))
     encoders = Table(title="encoders (--encoders)")
     for col in ("encoder", "default", "default head", "available here"):
         encoders.add_column(col)
     for entry, ok, how in list_encoders():
-        encoders.add_row(entry.name, "yes" if entry.name in DEFAULT_ENCODERS else "", DEFAULT_HEADS.get(entry.name, "linear"),
-                         ("yes: " if ok else "no: ") + how)
+        default = "yes" if entry.name in DEFAULT_ENCODERS else \
+            ", ".join(e for e in DEFAULT_ENCODERS if e.startswith(f"{entry.name}:"))  # mlm:small
+        encoders.add_row(*map(escape, (entry.name, default,
+                                       DEFAULT_HEADS.get(entry.name, "linear"), ("yes: " if ok else "no: ") + how)))
     console.print(tasks, encoders)
     console.print(f"heads (--heads HEAD or ENCODER=HEAD): {', '.join(HEADS)}")
 
 
 @click.command("benchmark")
 @click.option("--encoders", "-e", default=None,
-              help="Comma-separated encoder names. Default: composition, onehot, unirep-64, unirep-256 "
+              help="Comma-separated encoder names. Default: composition, onehot, unirep-64, unirep-256, mlm:small "
                    "(those that cannot run here are left out, with a note).")
 @click.option("--tasks", "-t", default=None, help="Comma-separated tasks (see --list). Default: solubility, "
                                                    "localization, membrane, enzyme, gb1 on the shipped samples.")
@@ -93,9 +96,13 @@ def _listing() -> None:
               help="Projection of the embedding maps.")
 @click.option("--cache", type=PathType, default=None, help="Embedding store (default: $BIOLENS_CACHE or ~/.cache/biolens).")
 @click.option("--list", "list_only", is_flag=True, help="Show the tasks, encoders and heads, then exit.")
+@click.option("--backend", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="ray: every cell is a Ray task (docs/scale.md).")
+@click.option("--address", default=None, help="Ray cluster: auto or HOST:PORT (default: start one here).")
+@click.option("--gpus-per-cell", type=float, default=0.0, show_default=True, help="Ray backend: GPUs each cell asks for.")
 @quiet_option
 def benchmark_command(encoders, tasks, heads, out, weights, bootstrap, pooled_epochs, residue_epochs, seed, map_method,
-                      cache, list_only, quiet) -> int:
+                      cache, list_only, backend, address, gpus_per_cell, quiet) -> int:
     """Run every encoder on every task beside the task's baselines; print the leaderboard and write
     --out/report.html and --out/leaderboard.csv. A rerun reuses finished cells and cached embeddings."""
     from ..benchmark import rich_table, run_benchmark
@@ -108,10 +115,11 @@ def benchmark_command(encoders, tasks, heads, out, weights, bootstrap, pooled_ep
     if not quiet:
         err_console.print(f"benchmark: {len(config.models)} models x {len(config.tasks)} tasks -> {out}")
     result = run_benchmark(config, out, cache=cache or True, progress=show_progress(quiet),
-                           log=None if quiet else lambda line: print_above(line, err_console))
+                           log=None if quiet else lambda line: print_above(line, err_console),
+                           backend=backend, address=address, num_gpus=gpus_per_cell)
     inv = result.invocation
     for note in result.notes:
-        err_console.print(f"note: {note}")
+        err_console.print(f"note: {note}", markup=False)
     # the whole table even when printed into a file or a pipe (a terminal wraps it to its width)
     wide = console if console.is_terminal else Console(file=console.file, width=150)
     wide.print(rich_table(result.leaderboard, title=f"leaderboard ({out})"))

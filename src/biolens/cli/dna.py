@@ -18,7 +18,7 @@ def _read(value: str, on_invalid: str, quiet: bool):
     data = read_tf_data(input_path(value), on_invalid=on_invalid.lower())
     if not quiet:
         for line in data.report.lines():
-            err_console.print(f"{Path(data.source).name}: {line}")
+            err_console.print(f"{Path(data.source).name}: {line}", markup=False)
     return data
 
 
@@ -122,7 +122,7 @@ def evaluate_command(run, file, out, task, subset, n_boot, seed, on_invalid, qui
     if not quiet:
         for key in ("negatives", "transfer"):
             if key in notes:
-                err_console.print(notes[key])
+                err_console.print(notes[key], markup=False)
     from ._common import console
 
     console.print(table)

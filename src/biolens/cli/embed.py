@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from ._common import (
@@ -35,9 +36,12 @@ PathType = click.Path(path_type=Path)
 @click.option("--dedupe", is_flag=True, help="Keep the first of records that repeat an id with the same sequence.")
 @click.option("--sequence-column", default=None, help="CSV/TSV column holding sequences.")
 @click.option("--id-column", default=None, help="CSV/TSV column holding ids (default: id/name/..., else row numbers).")
+@click.option("--backend", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="local: this process; ray: a Ray cluster, shards beside the store (docs/scale.md).")
+@click.option("--address", default=None, help="Ray cluster: auto or HOST:PORT (default: start one here).")
 @quiet_option
 def embed_command(input, out, encoder, pooling, per_residue, on_invalid, layer, weights, cache, no_cache,
-                  token_budget, overlap, dedupe, sequence_column, id_column, quiet) -> int:
+                  token_budget, overlap, dedupe, sequence_column, id_column, backend, address, quiet) -> int:
     """Embed proteins from INPUT (FASTA, CSV/TSV, .gz, or sample:NAME), cache and export them."""
     import numpy as np
 
@@ -52,6 +56,13 @@ def embed_command(input, out, encoder, pooling, per_residue, on_invalid, layer, 
     if out.suffix.lower() not in EXPORT_FORMATS:
         raise InputError(f"--out must end in one of {EXPORT_FORMATS}, got {out.name!r}")
     source = input_path(input)
+    if backend == "ray":
+        from ..distributed._cli import embed_on_ray
+
+        return embed_on_ray(source, out, encoder, pooling=pooling, per_residue=per_residue, on_invalid=on_invalid.lower(),
+                            layer=layer, weights=weights, cache=cache, no_cache=no_cache, token_budget=token_budget,
+                            overlap=overlap, dedupe=dedupe, sequence_column=sequence_column, id_column=id_column,
+                            address=address, quiet=quiet)
     records, report = load_sequences(
         source, PROTEIN, on_invalid=on_invalid.lower(), sequence_column=sequence_column, id_column=id_column
     )
@@ -69,7 +80,7 @@ def embed_command(input, out, encoder, pooling, per_residue, on_invalid, layer, 
     export_embeddings(out, [r.id for r in records], arrays if per_residue else np.stack(arrays))
     if not quiet:
         for line in report.lines() + ([f"duplicate ids dropped: {dropped}"] if dropped else []) + stats.lines():
-            err_console.print(line)
+            err_console.print(line, markup=False)
         what = "per-residue states" if per_residue else f"{pooling} pooling, width {arrays[0].shape[-1]}"
         err_console.print(f"[bold]wrote[/bold] {out}: {len(arrays)} proteins, {enc.name}, {what}")
     return 0
@@ -85,7 +96,7 @@ def encoders_command() -> int:
         table.add_column(col)
     for entry, ok, how in list_encoders():
         name = entry.name if entry.width is not None else f"{entry.name}:PATH"
-        table.add_row(name, str(entry.width or "-"), "yes" if ok else "no", entry.description, f"{entry.license}; {how}")
+        table.add_row(*map(escape, (name, str(entry.width or "-"), "yes" if ok else "no", entry.description, f"{entry.license}; {how}")))
     console.print(table)
     return 0
 

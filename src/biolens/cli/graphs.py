@@ -51,7 +51,8 @@ def graph_group() -> None:
 @click.option("--dataset", "-d", required=True, help="OGB-layout folder, edge-list CSV/TSV, or sample:ogbl-ddi-sample.")
 @click.option("--out", "-o", type=PathType, required=True, help="Run folder (re-run the same command to resume).")
 @click.option("--preset", default="default", show_default=True, help="Settings bundle (see `biolens graph presets`).")
-@click.option("--loss", type=click.Choice(["bce", "auc"]), default=None, help="Binary cross-entropy or PLNLP's pairwise AUC loss.")
+@click.option("--loss", type=click.Choice(["bce", "auc", "hinge"]), default=None,
+              help="Binary cross-entropy, PLNLP's pairwise square AUC loss, or its squared-hinge AUC loss.")
 @click.option("--num-neg", type=int, default=None, help="Negatives per positive edge, re-drawn every epoch.")
 @click.option("--epochs", type=int, default=None, help="Maximum epochs (one epoch = every training edge once).")
 @click.option("--batch-size", type=int, default=None, help="Positive edges per step.")
@@ -114,8 +115,8 @@ def train_command(dataset, out, preset, loss, num_neg, epochs, batch_size, lr, p
     )
     if not quiet:
         g = data.graph
-        for line in [*data.summary.lines(), f"data: {data.source}: {g.num_nodes:,} nodes, {g.num_edges:,} training edges"]:
-            err_console.print(line)
+        for line in [*data.notes, *data.summary.lines(), f"data: {data.source}: {g.num_nodes:,} nodes, {g.num_edges:,} training edges"]:
+            err_console.print(line, markup=False)
         if data.valid is None:
             err_console.print("no validation split: training for the full number of epochs without early stopping")
         elif data.split_note:
@@ -127,13 +128,22 @@ def train_command(dataset, out, preset, loss, num_neg, epochs, batch_size, lr, p
     return 0
 
 
+def _seconds(value: float) -> str:
+    """``12.3 s``, ``0.042 s``, ``850 µs``: never ``0.0 s`` for a fast epoch."""
+    return f"{value:.1f} s" if value >= 1 else f"{value:.3f} s" if value >= 0.001 else f"{value * 1e6:.0f} µs"
+
+
 def _print_summary(summary: dict, out: Path) -> None:
     valid = summary["valid"]
     if valid:
-        parts = [f"{k} {v['mean']:.4f} ± {v['std']:.4f}" for k, v in valid.items() if k in ("hits@20", "hits@50", "mrr", "auc")]
-        err_console.print(f"validation over seeds {summary['seeds']}: " + ", ".join(parts))
-    err_console.print(f"epoch: {summary['epoch_seconds_median']:.1f} s wall, {summary['epoch_cpu_seconds_median']:.1f} "
-                      f"CPU-s (medians); peak memory {summary['peak_rss_mb']:.0f} MiB")
+        several = len(summary["seeds"]) > 1
+        parts = [f"{k} {v['mean']:.4f}" + (f" ± {v['std']:.4f}" if several else "")
+                 for k, v in valid.items() if k in ("hits@20", "hits@50", "mrr", "auc")]
+        seeds = f"over seeds {summary['seeds']}" if several else f"(seed {summary['seeds'][0]})"
+        err_console.print(f"validation {seeds}: " + ", ".join(parts), markup=False)
+    err_console.print(f"epoch: {_seconds(summary['epoch_seconds_median'])} wall, "
+                      f"{_seconds(summary['epoch_cpu_seconds_median'])} CPU (medians); "
+                      f"peak memory {summary['peak_rss_mb']:.0f} MiB")
     err_console.print(f"[bold]wrote[/bold] {out} (report.html, summary.json)")
 
 

@@ -44,20 +44,23 @@ def pretrain_command(corpus, out, steps, preset, layers, hidden, heads, ffn, lr,
                             valid_fraction=valid_fraction, seed=seed)
     if not quiet:
         for line in report.lines():
-            err_console.print(line)
+            err_console.print(line, markup=False)
     result = pretrain([r.sequence for r in records], out, config, source=str(source), progress=show_progress(quiet))
     if not quiet:
         m = result.metrics
         resumed = f", resumed from step {result.resumed_from}" if result.resumed_from is not None else ""
-        err_console.print(f"held out: loss {m['loss']:.4f}, perplexity {m['perplexity']:.2f}, "
-                          f"masked-residue accuracy {m['accuracy']:.3f} ({m['masked']} masked residues)")
+        if "perplexity" in m:
+            err_console.print(f"held out: loss {m['loss']:.4f}, perplexity {m['perplexity']:.2f}, "
+                              f"masked-residue accuracy {m['accuracy']:.3f} ({m['masked']} masked residues)")
+        else:
+            err_console.print("no held-out set (--valid-fraction 0): no validation metrics")
         err_console.print(f"[bold]wrote[/bold] {out} ({result.steps} steps{resumed}); use it as --encoder mlm:{out}")
     return 0
 
 
 def _wild_type(value: str) -> str:
     """``--sequence``: the letters themselves, or a FASTA/CSV file (or sample:NAME) whose first record is used."""
-    from ..core.alphabets import PROTEIN
+    from ..core.alphabets import PROTEIN, clean_sequence
     from ..core.errors import InputError
     from ..core.seqio import load_sequences
 
@@ -65,10 +68,10 @@ def _wild_type(value: str) -> str:
     if value.startswith("sample:") or path.is_file():
         records, _ = load_sequences(path, PROTEIN)
         return records[0].sequence
-    seq = value.strip().upper()
-    bad = sorted(set(seq) - set(PROTEIN.letters))
-    if not seq or bad:
-        raise InputError(f"--sequence is neither a file nor a protein sequence (characters {bad} are not amino acids)")
+    try:
+        seq, _ = clean_sequence(value, PROTEIN, "error")
+    except ValueError as exc:
+        raise InputError(f"--sequence is neither a file nor a protein sequence: {str(exc).split(' (use')[0]}") from None
     return seq
 
 
@@ -145,3 +148,4 @@ def register(group: click.Group) -> None:
 
     for command in (pretrain_command, mutations_command, lm_group):
         group.add_command(command)
+    lm_group.add_command(mutations_command)  # `biolens lm mutations` is the same command

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import click
@@ -33,8 +34,13 @@ def _fractions(text: str) -> tuple[float, ...]:
 def _load(task, data, *, sequence_column, id_column, label_columns, labels, on_missing, on_invalid, ec_level,
           min_count, aspect, taxon, propagate, obo, annotations):
     from ..proteins.tasks import load_task
+    from ..proteins.tasks.deeploc import is_deeploc_fasta
 
     options = {"on_invalid": on_invalid.lower()}
+    if task == "auto" and is_deeploc_fasta(input_path(data)):
+        err_console.print("note: DeepLoc FASTA headers (>ID Location-M|S|U): task localization "
+                          "(--task membrane for soluble vs membrane)", markup=False)
+        task = "localization"
     if task in ("binary", "multiclass", "multilabel", "regression", "auto"):
         options.update(sequence_column=sequence_column, id_column=id_column, label_columns=label_columns or None,
                        label_names=labels.split(",") if labels else None, on_missing=on_missing)
@@ -53,9 +59,25 @@ def _metrics_table(result) -> Table:
         table.add_column(n + (" *" if n == result.primary else ""))
     rows = [("model", result.metrics)] + [(k, b["metrics"]) for k, b in result.baselines.items()]
     for label, metrics in rows:
-        table.add_row(label, *[f"{metrics[n]['value']:.3f} [{metrics[n]['low']:.3f}, {metrics[n]['high']:.3f}]"
-                               if n in metrics else "-" for n in names])
+        cells = [_interval(metrics.get(n)) for n in names]
+        if label != "model" and all(c == NA for c in cells):
+            continue  # a baseline that does not apply (majority class on regression): no empty row
+        table.add_row(label, *cells)
     return table
+
+
+NA = "n/a"  # the one spelling of not-applicable in tables and messages
+
+
+def _interval(metric: dict | None) -> str:
+    """``0.512 [0.401, 0.600]``, or ``n/a`` for a missing or NaN value."""
+    if metric is None or not math.isfinite(metric["value"]):
+        return NA
+    return f"{metric['value']:.3f} [{metric['low']:.3f}, {metric['high']:.3f}]"
+
+
+def _deltas(deltas: dict[str, float]) -> str:
+    return ", ".join(f"{k} {v:+.3f}" for k, v in deltas.items() if math.isfinite(v))
 
 
 def _task_options(f):
@@ -109,8 +131,13 @@ def _task_options(f):
 @click.option("--max-length", type=int, default=2000, show_default=True, help="Longest protein a residue head takes.")
 @click.option("--too-long", type=click.Choice(["error", "skip"]), default="error", show_default=True)
 @click.option("--no-class-weights", is_flag=True, help="Do not weight classes against imbalance.")
+@click.option("--calibration", type=click.Choice(["platt", "temperature", "none"]), default="platt", show_default=True,
+              help="binary: map probabilities with a fit on the validation split.")
+@click.option("--threshold-rule", type=click.Choice(["balanced_accuracy", "mcc", "fixed"]), default="balanced_accuracy",
+              show_default=True, help="binary: choose the decision threshold on validation by this rule (fixed: 0.5).")
 @click.option("--finetune", is_flag=True, help="Back-propagate into the encoder (JAX-native encoders).")
 @click.option("--finetune-last", type=int, default=None, help="With --finetune: only the last K layers (default all).")
+@click.option("--encoder-lr", type=float, default=None, help="With --finetune: the encoder's peak learning rate (default: --lr).")
 @click.option("--bootstrap", type=int, default=200, show_default=True, help="Bootstrap resamples for intervals.")
 @click.option("--size-curve", default="0.2,0.5", show_default=True, help="Training fractions for metric vs training size, or none.")
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -120,7 +147,7 @@ def _task_options(f):
 def train_command(data, task, encoder, head, out, test_data, split_method, identity, valid_fraction, test_fraction,
                   pooling, epochs, batch_size, lr, patience, hidden, dropout, channels, kernel, knn_k, knn_metric,
                   max_length, too_long,
-                  no_class_weights, finetune, finetune_last, bootstrap, size_curve, seed, cache, quiet, **task_opts) -> int:
+                  no_class_weights, calibration, threshold_rule, finetune, finetune_last, encoder_lr, bootstrap, size_curve, seed, cache, quiet, **task_opts) -> int:
     """Train and evaluate a predictor for TASK on --data; write the run folder --out."""
     from ..core.train import TrainConfig
     from ..proteins.heads import HeadConfig
@@ -134,7 +161,7 @@ def train_command(data, task, encoder, head, out, test_data, split_method, ident
     if head == "auto":
         head = "per_residue" if loaded.task.kind == "per_residue" else ("cnn" if encoder == "onehot" else "mlp")
     config = RunConfig(
-        pooling=pooling, class_weights=not no_class_weights, finetune=finetune, finetune_last=finetune_last,
+        pooling=pooling, class_weights=not no_class_weights, calibration=calibration, threshold_rule=threshold_rule, finetune=finetune, finetune_last=finetune_last, encoder_lr=encoder_lr,
         too_long=too_long, bootstrap=bootstrap, size_curve=_fractions(size_curve),
         head=HeadConfig(kind=head, hidden=hidden, dropout=dropout, channels=channels, kernel=kernel, max_length=max_length,
                         k=knn_k, metric=knn_metric),
@@ -147,9 +174,9 @@ def train_command(data, task, encoder, head, out, test_data, split_method, ident
     result = run_task(loaded, encoder, head, out_dir=out, config=config, cache=cache or True, progress=show_progress(quiet))
     if not quiet:
         for note in result.notes:
-            err_console.print(f"note: {note}")
+            err_console.print(f"note: {note}", markup=False)
         console.print(_metrics_table(result))
-        deltas = ", ".join(f"{k} {v:+.3f}" for k, v in result.deltas.items())
+        deltas = _deltas(result.deltas)
         err_console.print(f"{result.primary} over baselines: {deltas}" if deltas else "")
         err_console.print(f"[bold]{'reused' if result.reused else 'wrote'}[/bold] {out} "
                           f"(split {result.counts}; {result.timings.get('total_s', 0):.1f} s)")
@@ -219,10 +246,10 @@ def predict_command(run, input, out, on_invalid, sequence_column, id_column, ded
                                      sequence_column=sequence_column, id_column=id_column)
     records, dropped = check_unique_ids(records, dedupe=dedupe, source=str(source))
     pred = predictor.predict([r.sequence for r in records], progress=show_progress(quiet))
-    atomic_write_text(out, prediction_table(predictor.task, [r.id for r in records], pred))
+    atomic_write_text(out, prediction_table(predictor.task, [r.id for r in records], pred, threshold=predictor.threshold))
     if not quiet:
         for line in report.lines() + ([f"duplicate ids dropped: {dropped}"] if dropped else []):
-            err_console.print(line)
+            err_console.print(line, markup=False)
         err_console.print(f"[bold]wrote[/bold] {out}: {len(records)} predictions ({predictor.task.name}, "
                           f"{predictor.task.kind}, {predictor.encoder.name})")
     return 0

@@ -90,14 +90,19 @@ def tokenize_command(run, file, chain) -> int:
 @structure_group.command("decode")
 @click.argument("run", type=PathType)
 @click.argument("tokens")
-@click.option("--out", "-o", type=PathType, default=None, help="PDB file to write (default: standard output).")
-def decode_command(run, tokens, out) -> int:
-    """Decode token strings into a backbone PDB (N, CA, C, O; residues named UNK). TOKENS is a
+@click.option("--out", "-o", type=PathType, default=None, help="PDB or mmCIF file to write (default: standard output).")
+@click.option("--format", "fmt", type=click.Choice(["pdb", "cif"]), default=None,
+              help="Output format (default: cif for an --out ending .cif/.mmcif, else pdb). PDB refuses chains "
+                   "past its columns (coordinates beyond 9999.999 Å, > 9,999 residues, > 99,999 atoms).")
+def decode_command(run, tokens, out, fmt) -> int:
+    """Decode token strings into a backbone PDB or mmCIF (N, CA, C, O; residues named UNK). TOKENS is a
     file written by `tokenize` ('-' for standard input) or the token ids themselves."""
     from ..structure.run import decode_text
 
+    if fmt is None:
+        fmt = "cif" if out is not None and str(out).lower().endswith((".cif", ".mmcif")) else "pdb"
     text, source = _token_text(tokens)
-    pdb = decode_text(run, text, source=source)
+    pdb = decode_text(run, text, source=source, fmt=fmt)
     if out is None:
         click.echo(pdb, nl=False)
     else:

@@ -2,7 +2,10 @@
 
 Rules (the same for every reader and command, documented in docs/input.md):
 
-1. Lowercase letters are upper-cased and counted (soft-masked DNA, lowercase FASTA).
+0. Only ASCII is read as sequence: any other character (``ſ``, ``ﬁ``, a non-breaking space) is
+   invalid and named with its code point, *before* any upper-casing (Unicode upper-casing would
+   turn ``ſ`` into ``S`` and ``ﬁ`` into ``FI``).
+1. Lowercase ASCII letters are upper-cased and counted (soft-masked DNA, lowercase FASTA).
 2. One terminal ``*`` (a translated stop codon) is removed and counted.
 3. Any other character outside the alphabet -- gaps ``-``/``.``, internal ``*``, digits,
    whitespace, other symbols, or letters the alphabet does not have -- is *invalid*:
@@ -18,6 +21,8 @@ Rules (the same for every reader and command, documented in docs/input.md):
 from __future__ import annotations
 
 import dataclasses
+import string
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -31,6 +36,7 @@ __all__ = [
     "Alphabet",
     "InvalidPolicy",
     "ValidationReport",
+    "ascii_upper",
     "clean_sequence",
     "validate_records",
 ]
@@ -66,7 +72,13 @@ PROTEIN = Alphabet("protein", "ACDEFGHIKLMNPQRSTVWY", "XBZJUO", "X")
 DNA = Alphabet("dna", "ACGT", "N", "N")
 
 
+_ASCII_UPPER = str.maketrans(string.ascii_lowercase, string.ascii_uppercase)
+_ASCII_SPACE = " \t\n\r\v\f"
+
+
 def _kind(ch: str) -> str:
+    if not ch.isascii():
+        return f"non-ASCII U+{ord(ch):04X} {unicodedata.name(ch, 'unnamed')}"
     if ch in "-.":
         return "gap"
     if ch == "*":
@@ -78,6 +90,19 @@ def _kind(ch: str) -> str:
     if ch.isalpha():
         return "letter not in the alphabet"
     return "symbol"
+
+
+def ascii_upper(text: str, what: str = "text") -> str:
+    """``text`` stripped and upper-cased, refusing any non-ASCII character (named with its code point)
+    instead of letting Unicode case rules fold it into ASCII letters.
+
+    Raises:
+        ValueError: naming the first non-ASCII character and its 1-based position.
+    """
+    for i, ch in enumerate(text, start=1):
+        if not ch.isascii():
+            raise ValueError(f"{what} {text!r} has {ch!r} ({_kind(ch)}) at position {i}; only ASCII letters are read")
+    return text.strip(_ASCII_SPACE).translate(_ASCII_UPPER)
 
 
 @dataclass
@@ -144,10 +169,11 @@ def clean_sequence(
     if policy not in POLICIES:
         raise ValueError(f"unknown invalid-input policy {policy!r}; choose from {POLICIES}")
     notes: dict[str, int | str] = {}
-    seq = raw.strip()
-    if seq != seq.upper():
+    seq = raw.strip(_ASCII_SPACE)
+    upper = seq.translate(_ASCII_UPPER)  # ASCII only: non-ASCII letters stay, and are invalid below
+    if seq != upper:
         notes["lowercase"] = 1
-        seq = seq.upper()
+        seq = upper
     if seq.endswith("*"):
         notes["terminal_stop"] = 1
         seq = seq[:-1]
@@ -168,7 +194,7 @@ def clean_sequence(
         notes["reason"] = "invalid: " + _describe_invalid(bad)
         return None, notes
     fixed = "".join(
-        "" if ch.isspace() else (ch if ch in letters else alphabet.unknown) for ch in seq
+        "" if ch in _ASCII_SPACE else (ch if ch in letters else alphabet.unknown) for ch in seq
     )
     notes["replaced"] = len(bad)
     if not fixed:

@@ -1,15 +1,19 @@
-"""Atomic writes and content hashes."""
+"""Atomic writes, content hashes and a JSON reader whose errors name the file."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
-__all__ = ["atomic_path", "atomic_write", "atomic_write_bytes", "atomic_write_text", "file_digest", "text_digest"]
+from .errors import InputError
+
+__all__ = ["atomic_path", "atomic_write", "atomic_write_bytes", "atomic_write_text", "file_digest", "read_json",
+           "text_digest"]
 
 _DIGESTS: dict[tuple[str, int, int], str] = {}
 
@@ -88,3 +92,20 @@ def file_digest(path: str | Path) -> str:
 def text_digest(text: str) -> str:
     """SHA-256 of a string (UTF-8)."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def read_json(path: str | Path) -> Any:
+    """The JSON document in ``path``.
+
+    Raises:
+        InputError: naming the file and, for invalid JSON or UTF-8, the line and column / byte offset.
+    """
+    path = Path(path)
+    try:
+        return json.loads(path.read_bytes().decode("utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"invalid JSON at column {exc.colno}: {exc.msg}", source=str(path), line=exc.lineno) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text (byte {exc.start}: {exc.reason})", source=str(path)) from None
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", source=str(path)) from None

@@ -64,6 +64,15 @@ def pairwise_auc_loss(pos: Float[Array, " P"], neg: Float[Array, " N"] | Float[A
     return jnp.mean(jnp.square(margins))
 
 
+def pairwise_hinge_auc_loss(pos: Float[Array, " P"], neg: Float[Array, " N"] | Float[Array, "P K"]) -> Float[Array, ""]:
+    """The squared-hinge AUC surrogate: mean of ``max(0, 1 - (s_pos - s_neg))^2`` (PLNLP's
+    "HingeAUC"). Unlike :func:`pairwise_auc_loss`, pairs already ranked with margin >= 1 cost
+    nothing, so the gradient concentrates on the hard negatives that decide Hits@K.
+    Shapes as in :func:`pairwise_auc_loss`."""
+    margins = 1.0 - (pos[:, None] - (neg if neg.ndim == 2 else neg[None, :]))
+    return jnp.mean(jnp.square(jax.nn.relu(margins)))
+
+
 def balanced_class_weights(labels: np.ndarray, n_classes: int) -> np.ndarray:
     """``n / (C * count_c)`` per class (scikit-learn's 'balanced'); 0 for classes never seen."""
     counts = np.bincount(np.asarray(labels, int), minlength=n_classes).astype(np.float64)

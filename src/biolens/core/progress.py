@@ -69,8 +69,8 @@ def print_above(text: str, console: Any = None) -> None:
     tears it), else on ``console`` (a rich console; default: stderr)."""
     display = _ACTIVE.get()
     if display is not None:
-        display.console.print(text)
+        display.console.print(text, markup=False)
     elif console is not None:
-        console.print(text)
+        console.print(text, markup=False)
     else:
         print(text, file=sys.stderr)

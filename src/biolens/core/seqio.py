@@ -27,6 +27,7 @@ __all__ = [
     "read_fasta",
     "read_sequences",
     "read_table",
+    "read_text",
 ]
 
 FASTA_SUFFIXES = (".fa", ".fasta", ".faa", ".fas", ".fna", ".fsa", ".seq")
@@ -83,6 +84,26 @@ def open_text(path: str | Path) -> io.TextIOBase:
     return io.TextIOWrapper(raw, encoding="utf-8", errors="strict", newline=None)
 
 
+def read_text(path: str | Path) -> str:
+    """The whole text of a file (gunzipped, line ends normalised to ``\n``).
+
+    Raises:
+        InputError: naming the file, and for a byte that is not UTF-8 its line and byte offset.
+    """
+    with open_text(path) as fh:
+        try:
+            data = fh.buffer.read()
+        except (OSError, EOFError) as exc:
+            raise InputError(f"cannot read the file (truncated or corrupt gzip?): {exc}", source=str(path)) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(f"not UTF-8 text: byte {data[exc.start]:#04x} at byte offset {exc.start} ({exc.reason})",
+                         source=str(path), line=line) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def _fasta_records(lines: Iterator[str], source: str) -> Iterator[Record]:
     header: tuple[str, str, int] | None = None
     chunks: list[str] = []
@@ -104,18 +125,15 @@ def _fasta_records(lines: Iterator[str], source: str) -> Iterator[Record]:
                     line=lineno,
                 )
         elif not line.startswith(";"):  # ';' comment lines are old FASTA
-            chunks.append(line.strip())
+            chunks.append(line.strip(" \t\v\f"))  # ASCII only: other spaces are invalid letters
     if header is not None:
         yield Record(header[0], "".join(chunks), header[2], header[1])
 
 
 def read_fasta(path: str | Path) -> list[Record]:
     """Read every record of a FASTA file. Sequence lines are joined; line ends stripped."""
-    with open_text(path) as fh:
-        try:
-            return list(_fasta_records(iter(fh), str(path)))
-        except UnicodeDecodeError:
-            raise InputError("is not UTF-8 text", source=str(path)) from None
+    text = read_text(path)
+    return list(_fasta_records(iter(text.split("\n")), str(path)))
 
 
 def _pick_column(columns: Sequence[str], wanted: str | None, defaults: Sequence[str], what: str, source: str) -> str | None:
@@ -147,8 +165,7 @@ def read_table(
     import polars as pl
 
     source = str(path)
-    with open_text(path) as fh:
-        text = fh.read()
+    text = read_text(path)
     if not text.strip():
         raise InputError("is empty", source=source)
     if separator is None:

@@ -139,7 +139,8 @@ def make_optimizer(config: TrainConfig, total_steps: int) -> optax.GradientTrans
     return optax.chain(optax.clip_by_global_norm(config.grad_clip), opt) if config.grad_clip else opt
 
 
-def _make_step(loss_fn: Callable, optimizer: optax.GradientTransformation, trainable: Any) -> Callable:
+def _make_step(loss_fn: Callable, optimizer: optax.GradientTransformation, trainable: Any,
+               rescale: Callable[[Any], Any] | None = None) -> Callable:
     @eqx.filter_jit
     def step(model, state, opt_state, batch, key):
         diff, static = eqx.partition(model, trainable)
@@ -149,6 +150,8 @@ def _make_step(loss_fn: Callable, optimizer: optax.GradientTransformation, train
 
         (loss, state), grads = eqx.filter_value_and_grad(inner, has_aux=True)(diff, state)
         updates, opt_state = optimizer.update(grads, opt_state, diff)
+        if rescale is not None:  # e.g. a smaller learning rate for a fine-tuned encoder than for the head
+            updates = rescale(updates)
         return eqx.combine(eqx.apply_updates(diff, updates), static), state, opt_state, loss
 
     return step
@@ -255,6 +258,7 @@ def fit(
     trainable: Any = eqx.is_inexact_array,
     progress: bool = False,
     description: str = "training",
+    rescale_updates: Callable[[Any], Any] | None = None,
 ) -> FitResult:
     """Train ``model``; see the module docstring for the pieces a domain supplies.
 
@@ -262,6 +266,8 @@ def fit(
     parameters to update -- e.g. only the last k layers when fine-tuning. With ``run_dir``, the
     loop writes ``metrics.jsonl`` and a resumable state after every evaluation and every
     ``checkpoint_every`` steps; with ``resume`` it continues a run found there.
+    ``rescale_updates`` maps the optimizer's updates (the trainable part of the model) before they
+    are applied: scaling a part by ``r`` gives it ``r`` times the learning rate.
     """
     total = len(train) * config.max_epochs
     if config.max_steps is not None:
@@ -270,7 +276,7 @@ def fit(
         raise TrainingError("nothing to train on: zero steps (empty training split?)")
     optimizer = make_optimizer(config, total)
     opt_state = optimizer.init(eqx.filter(eqx.filter(model, trainable), eqx.is_inexact_array))
-    step_fn = _make_step(loss_fn, optimizer, trainable)
+    step_fn = _make_step(loss_fn, optimizer, trainable, rescale_updates)
     files = _RunFiles(Path(run_dir) if run_dir is not None else None)
     tracker = _Tracker(config.mode, config.patience)
     prog, best, resumed_from = _Progress(), (model, state), None

@@ -30,6 +30,7 @@ from ._presets import preset as preset
 from ._propagate import Adjacency as Adjacency
 from ._propagate import aggregate as aggregate
 from ._propagate import graph_adjacency as graph_adjacency
+from ._robust import group_holdout_split as group_holdout_split
 from ._run import TrainedRun as TrainedRun
 from ._run import evaluate_run as evaluate_run
 from ._run import load_run as load_run

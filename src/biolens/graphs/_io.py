@@ -11,6 +11,10 @@ OGB layout (``ogbl-ddi`` and friends)::
 
 An edge-list CSV/TSV (two columns of node indices or names, optional header) is also a
 dataset: its validation split is then drawn from it, reproducibly (:func:`holdout_split`).
+Header rule: the first row is a header only when it is not two valid node ids -- when the other
+rows hold integer ids and it does not; with a name mapping, when either field is not a known
+name; with names numbered from the file, when neither field appears in any other row. A lone row
+is always data. The decision is reported (``LinkDataset.notes``); ``header=`` overrides it.
 ``.pt`` split files are read without unpickling (see :mod:`._ptfile`).
 """
 
@@ -41,8 +45,8 @@ from ._ptfile import UnsupportedPickle, read_pt_file
 
 __all__ = ["LinkDataset", "holdout_split", "load_dataset", "load_ogb", "read_edge_list", "read_split", "subsample"]
 
-_HEADER_WORDS = {"source", "target", "src", "dst", "u", "v", "from", "to", "head", "tail", "node1", "node2",
-                 "drug1", "drug2", "drug_1", "drug_2", "a", "b", "id1", "id2", "node_1", "node_2"}
+_INT = r"^-?[0-9]+$"  # ASCII digits only: str.isdigit() also accepts '²' and other Unicode digits
+_INDEX = r"^[0-9]+$"
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,6 +61,7 @@ class LinkDataset:
     split_note: str = ""
     original_ids: np.ndarray | None = None  # after subsample(): original_ids[new] = old
     original_num_nodes: int | None = None
+    notes: tuple[str, ...] = ()  # decisions taken while reading (the header rule), for the user
 
 
 def _open_text(path: Path) -> io.TextIOBase:
@@ -81,30 +86,57 @@ def _first_lines(path: Path, n: int = 2) -> list[str]:
         raise InputError(f"cannot read the edge list: {exc}", source=str(path)) from None
 
 
-def _read_columns(path: Path, header: bool | None) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
+def _is_int(column: pl.Series, pattern: str = _INT) -> np.ndarray:
+    return column.str.contains(pattern).fill_null(False).to_numpy()
+
+
+def _header_rule(a: pl.Series, b: pl.Series, names: np.ndarray | None) -> tuple[bool, str]:
+    """Whether the first row is a header, and why (the rule in the module docstring)."""
+    first = f"{a[0]},{b[0]}"
+    present = ~(a.is_null() & b.is_null()).to_numpy()
+    present[0] = False
+    if not present.any():
+        return False, ""  # a lone row is data
+    if bool(_is_int(a[:1])[0] and _is_int(b[:1])[0]):
+        return False, ""
+    if (_is_int(a) & _is_int(b))[present].all():
+        return True, f"first row {first!r} read as a header: not two integer node ids like the other rows"
+    if names is not None:
+        known = {str(x) for x in names}
+        if a[0] in known and b[0] in known:
+            return False, f"first row {first!r} read as an edge: both are node names of the mapping"
+        return True, f"first row {first!r} read as a header: not two node names of the mapping"
+    rest = set(a.filter(pl.Series(present)).to_list()) | set(b.filter(pl.Series(present)).to_list())
+    if a[0] in rest or b[0] in rest:
+        return False, f"first row {first!r} read as an edge: its node names appear in other rows (header=True reads it as a header)"
+    return True, f"first row {first!r} read as a header: neither name appears in another row (header=False reads it as an edge)"
+
+
+def _read_columns(path: Path, header: bool | None, names: np.ndarray | None = None,
+                  ) -> tuple[np.ndarray, np.ndarray, int, np.ndarray, str]:
     """The two columns as stripped strings (blank lines left out), the line number of the first
-    data row, and the row numbers (from 0 after the header) of the rows kept."""
+    data row, the row numbers (from 0 after the header) of the rows kept, and the header decision."""
     if not path.exists():
         raise InputError("file not found", source=str(path))
     lines = _first_lines(path)
     if not lines or not lines[0].strip():
         raise InputError("empty edge list", source=str(path))
     sep = "\t" if "\t" in lines[0] else ","
-    first = [f.strip() for f in lines[0].split(sep)]
-    if header is None:
-        second_ints = len(lines) > 1 and all(f.strip().lstrip("-").isdigit() for f in lines[1].split(sep))
-        first_ints = all(f.lstrip("-").isdigit() for f in first)
-        header = (not first_ints and second_ints) or {f.lower() for f in first} <= _HEADER_WORDS
     try:
-        df = pl.read_csv(path, has_header=False, infer_schema=False, separator=sep, skip_rows=int(header))
+        df = pl.read_csv(path, has_header=False, infer_schema=False, separator=sep)
     except pl.exceptions.ComputeError:
-        _scan_fields(path, sep, int(header))
+        _scan_fields(path, sep, 0)
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise InputError(f"cannot read the edge list: {str(exc).splitlines()[0]}", source=str(path)) from None
     if df.width != 2:
-        _scan_fields(path, sep, int(header))
+        _scan_fields(path, sep, 0)
     a = df.get_column(df.columns[0]).str.strip_chars()
     b = df.get_column(df.columns[1]).str.strip_chars()
+    note = ""
+    if header is None:
+        header, note = _header_rule(a, b, names)
+    if header:
+        a, b = a[1:], b[1:]
     blank = (a.is_null() & b.is_null()).to_numpy()
     short = (a.is_null() | b.is_null()).to_numpy() & ~blank
     start = 1 + int(header)
@@ -113,27 +145,31 @@ def _read_columns(path: Path, header: bool | None) -> tuple[np.ndarray, np.ndarr
         raise InputError("expected 2 fields, found 1", source=str(path), line=row + start)
     keep = ~blank
     rows = np.flatnonzero(keep)
-    return a.to_numpy()[keep], b.to_numpy()[keep], start, rows
+    return a.to_numpy()[keep], b.to_numpy()[keep], start, rows, note
 
 
 def read_edge_list(
     path: str | Path, *, num_nodes: int | None = None, names: np.ndarray | None = None, header: bool | None = None,
+    notes: list[str] | None = None,
 ) -> tuple[np.ndarray, int | None, np.ndarray | None, np.ndarray]:
     """Rows ``(u, v)`` of an edge-list CSV/TSV (``.gz`` allowed), before any merging.
 
     Columns hold node indices, or node names (mapped through ``names`` when given, else
-    numbered in sorted order). ``header=None`` detects a header line.
+    numbered in sorted order). ``header=None`` applies the header rule (module docstring) and
+    appends its decision to ``notes`` when the first row is not two integers.
 
     Returns:
         ``(pairs (R, 2) int64, num_nodes or None, names or None, lines (R,))``: ``lines`` are the
         file line numbers of the rows, for error messages.
     """
     path = Path(path)
-    a, b, start, rows = _read_columns(path, header)
+    a, b, start, rows, note = _read_columns(path, header, names)
+    if note and notes is not None:
+        notes.append(f"{path.name}: {note}")
     lines = rows + start
     if len(a) == 0:
         raise InputError("the edge list has no rows", source=str(path))
-    numeric = np.char.isdigit(a.astype(str)) & np.char.isdigit(b.astype(str))
+    numeric = _is_int(pl.Series(a, dtype=pl.String), _INDEX) & _is_int(pl.Series(b, dtype=pl.String), _INDEX)
     if numeric.all():
         return np.stack([a.astype(np.int64), b.astype(np.int64)], 1), num_nodes, names, lines
     if names is None and numeric.any():
@@ -163,16 +199,16 @@ def _read_split_arrays(path: Path) -> dict[str, np.ndarray]:
         raise InputError("a split file must be .npz (arrays edge, edge_neg) or OGB's .pt", source=str(path))
     try:
         obj = read_pt_file(path)
-    except UnsupportedPickle as exc:
-        obj = _torch_load(path, exc)
-    except (OSError, ValueError, EOFError, KeyError, IndexError) as exc:
-        raise InputError(f"cannot read the .pt file ({exc})", source=str(path)) from None
+    except UnsupportedPickle as exc:  # well-formed but outside the safe subset: torch's restricted loader
+        obj = _torch_load(path, exc.problem)
+    except OSError as exc:  # a malformed or over-budget file raises PtFileError, never retried
+        raise InputError(f"cannot read the .pt file ({exc.strerror or exc})", source=str(path)) from None
     if not isinstance(obj, dict):
         raise InputError(f"expected a dict of arrays, found {type(obj).__name__}", source=str(path))
     return {k: np.asarray(v) for k, v in obj.items() if hasattr(v, "shape")}
 
 
-def _torch_load(path: Path, why: Exception) -> dict:
+def _torch_load(path: Path, why: str) -> dict:
     """Files outside the safe reader's subset: PyTorch's own restricted loader, if installed."""
     hint = (f"biolens reads .pt files without unpickling them and could not read this one ({why}). "
             "Convert it once to .npz where PyTorch is installed: python -c \"import torch, numpy as np; "
@@ -307,9 +343,9 @@ def holdout_split(graph: Graph, fraction: float, seed: int) -> tuple[Graph, Link
 
 def load_dataset(path: str | Path, *, split_name: str | None = None, valid: str | Path | None = None,
                  valid_fraction: float = 0.1, seed: int = 0, on_duplicate: str = "merge",
-                 on_self_loop: str = "error") -> LinkDataset:
+                 on_self_loop: str = "error", header: bool | None = None) -> LinkDataset:
     """An OGB folder, or an edge-list file (then ``valid`` is a split file, or a held-out split
-    of ``valid_fraction`` of the edges is drawn with ``seed``)."""
+    of ``valid_fraction`` of the edges is drawn with ``seed``; ``header`` overrides the header rule)."""
     path = Path(path)
     if path.is_dir():
         data = load_ogb(path, split_name=split_name, on_duplicate=on_duplicate, on_self_loop=on_self_loop)
@@ -317,14 +353,17 @@ def load_dataset(path: str | Path, *, split_name: str | None = None, valid: str 
             data = LinkDataset(graph=data.graph, valid=read_split(valid, data.graph.num_nodes), test=data.test,
                                source=data.source, summary=data.summary)
         return data
-    rows, num_nodes, names, lines = read_edge_list(path)
+    notes: list[str] = []
+    rows, num_nodes, names, lines = read_edge_list(path, header=header, notes=notes)
     num_nodes = num_nodes or int(rows.max()) + 1
     edges, summary = _edges(rows, num_nodes, lines, path, on_duplicate, on_self_loop)
     graph = Graph(num_nodes=num_nodes, edges=edges, names=names)
     if valid is not None:
-        return LinkDataset(graph=graph, valid=read_split(valid, num_nodes), test=None, source=str(path), summary=summary)
+        return LinkDataset(graph=graph, valid=read_split(valid, num_nodes), test=None, source=str(path), summary=summary,
+                           notes=tuple(notes))
     train, split = holdout_split(graph, valid_fraction, seed)
-    return LinkDataset(graph=train, valid=split, test=None, source=str(path), summary=summary, split_note=split.source)
+    return LinkDataset(graph=train, valid=split, test=None, source=str(path), summary=summary, split_note=split.source,
+                       notes=tuple(notes))
 
 
 def subsample(data: LinkDataset, num_nodes: int, seed: int = 0) -> LinkDataset:
@@ -348,4 +387,4 @@ def subsample(data: LinkDataset, num_nodes: int, seed: int = 0) -> LinkDataset:
     note = f"random {num_nodes}-node subgraph (seed {seed}) of {graph.num_nodes:,} nodes"
     return LinkDataset(graph=sub, valid=remap(data.valid), test=remap(data.test), source=data.source,
                        summary=data.summary, split_note="; ".join(filter(None, [data.split_note, note])),
-                       original_ids=old_ids, original_num_nodes=graph.num_nodes)
+                       original_ids=old_ids, original_num_nodes=graph.num_nodes, notes=data.notes)

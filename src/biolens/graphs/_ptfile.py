@@ -14,14 +14,25 @@ Two container formats are read:
 * the zip format (torch >= 1.6): ``<name>/data.pkl`` plus one raw file per tensor storage.
 
 Legacy files holding torch tensors (storages appended after the pickles) are not handled here;
-:func:`read_pt_arrays` then falls back to ``torch.load(weights_only=True)`` when torch is installed.
+:func:`read_split` then falls back to ``torch.load(weights_only=True)`` when torch is installed.
+
+Memory is bounded: every tensor is checked against its storage before it is built (its element
+count and its largest offset, from shape *and* strides), a view with more elements than its storage
+holds (stride 0, overlapping strides) is materialised only up to ``EXPAND_BYTES``, every zip member's
+declared size is checked before it is decompressed and read no further than that size, and all the
+bytes read or built for one file count against one budget (``max_bytes``). A file that breaks any
+of these, or is malformed in any other way, raises :class:`PtFileError` (an :class:`InputError`)
+naming the file; nothing in it is ever executed.
 """
 
 from __future__ import annotations
 
 import io
+import math
 import pickletools
+import struct
 import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,7 +40,12 @@ from typing import Any
 import ml_dtypes
 import numpy as np
 
-__all__ = ["UnsupportedPickle", "read_pt_file"]
+from biolens.core.errors import InputError
+
+__all__ = ["EXPAND_BYTES", "MAX_BYTES", "PtFileError", "UnsupportedPickle", "read_pt_file"]
+
+MAX_BYTES = 4 << 30  # all bytes read and built for one file
+EXPAND_BYTES = 64 << 20  # a view larger than its storage (stride 0, overlap) is built only up to this
 
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 _NUMERIC_KINDS = "biufc"
@@ -41,8 +57,27 @@ _STORAGE_DTYPES = {
 }
 
 
-class UnsupportedPickle(ValueError):
-    """The file uses a pickle feature outside the small safe subset read here."""
+class UnsupportedPickle(InputError):
+    """The file uses a pickle feature outside the small safe subset read here (a well-formed file
+    that PyTorch's own restricted loader may still read)."""
+
+
+class PtFileError(InputError):
+    """The file is malformed or asks for more memory than its data justifies; no loader should try it."""
+
+
+class _Budget:
+    """Bytes one file may still read or build."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.left = max_bytes
+        self.max_bytes = max_bytes
+
+    def take(self, nbytes: int, what: str) -> None:
+        if nbytes > self.left:
+            raise PtFileError(f"{what} needs {nbytes:,} bytes, over the reader's budget of "
+                              f"{self.max_bytes:,} bytes for one file")
+        self.left -= nbytes
 
 
 class _Global:
@@ -60,14 +95,20 @@ class _ArrayStub:
 
 
 class _Storage:
-    def __init__(self, dtype: np.dtype, data: bytes) -> None:
-        self.values = np.frombuffer(data, dtype=np.dtype(dtype).newbyteorder("<"))
+    def __init__(self, dtype: np.dtype, data: bytes, name: str) -> None:
+        dtype = np.dtype(dtype).newbyteorder("<")
+        if len(data) % dtype.itemsize:
+            raise PtFileError(f"storage {name} has {len(data)} bytes, not a whole number of {dtype} items")
+        self.values = np.frombuffer(data, dtype=dtype)
 
 
 def _numeric_dtype(spec: Any) -> np.dtype:
     if not isinstance(spec, str):
         raise UnsupportedPickle(f"dtype {spec!r} is not a type code")
-    dtype = np.dtype(spec)
+    try:
+        dtype = np.dtype(spec)
+    except (TypeError, ValueError):
+        raise PtFileError(f"dtype {spec!r} is not a numpy type code") from None
     if dtype.kind not in _NUMERIC_KINDS:
         raise UnsupportedPickle(f"dtype {dtype} is not numeric (only numeric arrays are read)")
     return dtype
@@ -89,18 +130,33 @@ def _reduce_encode(text, encoding="utf-8") -> bytes:
     return text.encode("latin1")
 
 
-def _reduce_tensor(storage, offset, size, stride, *_rest) -> np.ndarray:
+def _int_tuple(value: Any, what: str) -> tuple[int, ...]:
+    if not isinstance(value, tuple | list) or not all(type(v) is int and v >= 0 for v in value):
+        raise PtFileError(f"tensor {what} {value!r} is not a tuple of integers >= 0")
+    return tuple(value)
+
+
+def _reduce_tensor(storage, offset, size, stride, *_rest, budget: _Budget) -> np.ndarray:
     if not isinstance(storage, _Storage):
         raise UnsupportedPickle("a tensor without a storage")
     values = storage.values
-    size, stride = tuple(size), tuple(stride)
-    if len(size) != len(stride) or min(size + stride + (offset,), default=0) < 0:
-        raise UnsupportedPickle(f"tensor with size {size}, stride {stride}, offset {offset}")
-    if 0 in size:
+    size, stride = _int_tuple(size, "size"), _int_tuple(stride, "stride")
+    if type(offset) is not int or offset < 0 or len(size) != len(stride):
+        raise PtFileError(f"tensor with size {size}, stride {stride}, offset {offset!r}")
+    count = math.prod(size)
+    nbytes = count * values.dtype.itemsize
+    if count == 0:
+        budget.take(0, "an empty tensor")
         return np.zeros(size, dtype=values.dtype)
     last = offset + sum((n - 1) * s for n, s in zip(size, stride, strict=True))
     if last >= len(values):  # never read outside the storage
-        raise UnsupportedPickle(f"tensor of size {size} does not fit its storage of {len(values)} items")
+        raise PtFileError(f"tensor of size {size} and stride {stride} (offset {offset}) does not fit its "
+                          f"storage of {len(values)} items")
+    if count > len(values) - offset and nbytes > EXPAND_BYTES:  # a broadcast or overlapping view
+        raise PtFileError(f"tensor of size {size} with stride {stride} repeats the {len(values)} items of its "
+                          f"storage into {count:,} elements ({nbytes:,} bytes, over the {EXPAND_BYTES:,} "
+                          "allowed for such views)")
+    budget.take(nbytes, f"tensor of size {size}")
     itemsize = values.dtype.itemsize
     view = np.lib.stride_tricks.as_strided(
         values[offset:], shape=size, strides=tuple(s * itemsize for s in stride), writeable=False
@@ -122,20 +178,26 @@ _CALLABLES: dict[tuple[str, str], Callable[..., Any]] = {
     ("torch._utils", "_rebuild_tensor_v2"): _reduce_tensor,
     ("collections", "OrderedDict"): _reduce_ordered_dict,
 }
+_BUDGETED = {_reduce_tensor}
 _CLASSES = {("numpy", "ndarray")} | {("torch", name) for name in _STORAGE_DTYPES}
 
 
-def _build(obj: Any, state: Any) -> Any:
+def _build(obj: Any, state: Any, budget: _Budget) -> Any:
     """The ``BUILD`` opcode: ``__setstate__`` of numpy arrays and dtypes only."""
     if isinstance(obj, _ArrayStub):
+        if not (isinstance(state, tuple) and len(state) == 5):
+            raise PtFileError("array state is not (version, shape, dtype, fortran, data)")
         _version, shape, dtype, fortran, raw = state
         if not isinstance(dtype, np.dtype) or not isinstance(raw, bytes):
             raise UnsupportedPickle("array state without a numeric dtype and raw bytes")
-        count = int(np.prod(shape))
-        if len(raw) != count * dtype.itemsize:
-            raise UnsupportedPickle(f"array of shape {shape} has {len(raw)} bytes of data")
+        shape = _int_tuple(shape, "shape")
+        if len(raw) != math.prod(shape) * dtype.itemsize:
+            raise PtFileError(f"array of shape {shape} has {len(raw)} bytes of data")
+        budget.take(len(raw), f"array of shape {shape}")
         return np.frombuffer(raw, dtype=dtype).reshape(shape, order="F" if fortran else "C").copy()
     if isinstance(obj, np.dtype):
+        if not (isinstance(state, tuple) and len(state) > 1):
+            raise PtFileError("dtype state without a byte order")
         order = state[1]
         return obj.newbyteorder(">") if order == ">" else obj
     if isinstance(obj, dict) and isinstance(state, dict):
@@ -156,11 +218,12 @@ _VALUES = {
 class _Machine:
     """The stack machine for one pickle; ``persistent`` resolves storages (zip format)."""
 
-    def __init__(self, persistent: Callable[[Any], Any] | None = None) -> None:
+    def __init__(self, budget: _Budget, persistent: Callable[[Any], Any] | None = None) -> None:
         self.stack: list[Any] = []
         self.marks: list[int] = []
         self.memo: dict[int, Any] = {}
         self.persistent = persistent
+        self.budget = budget
 
     def _pop_mark(self) -> list[Any]:
         start = self.marks.pop()
@@ -229,7 +292,7 @@ class _Machine:
             st.append(self._call(func, args))
         elif name == "BUILD":
             state, old = st.pop(), st[-1]
-            st[-1] = _build(old, state)
+            st[-1] = _build(old, state, self.budget)
             for key, value in self.memo.items():  # later references see the built object
                 if value is old:
                     self.memo[key] = st[-1]
@@ -247,50 +310,91 @@ class _Machine:
     def _call(self, func: Any, args: Any) -> Any:
         if not isinstance(func, _Global) or (func.module, func.name) not in _CALLABLES:
             raise UnsupportedPickle(f"call of {func!r}")
-        return _CALLABLES[(func.module, func.name)](*args)
+        if not isinstance(args, tuple):
+            raise PtFileError(f"call of {func!r} without an argument tuple")
+        fn = _CALLABLES[(func.module, func.name)]
+        try:
+            return fn(*args, budget=self.budget) if fn in _BUDGETED else fn(*args)
+        except TypeError:  # wrong number of arguments
+            raise PtFileError(f"call of {func!r} with {len(args)} arguments") from None
 
 
-def _read_legacy(data: bytes) -> Any:
+def _read_legacy(data: bytes, budget: _Budget) -> Any:
     stream = io.BytesIO(data)
-    magic = _Machine().run(stream)
+    magic = _Machine(budget).run(stream)
     if magic != LEGACY_MAGIC:
         raise UnsupportedPickle("not a torch.save file (no magic number)")
-    _Machine().run(stream)  # protocol version
-    _Machine().run(stream)  # system info (endianness, type sizes)
-    obj = _Machine().run(stream)
-    keys = _Machine().run(stream)
+    _Machine(budget).run(stream)  # protocol version
+    _Machine(budget).run(stream)  # system info (endianness, type sizes)
+    obj = _Machine(budget).run(stream)
+    keys = _Machine(budget).run(stream)
     if keys:
         raise UnsupportedPickle("a legacy file with tensor storages")
     return obj
 
 
-def _read_zip(path: Path) -> Any:
+def _read_member(archive: zipfile.ZipFile, name: str, budget: _Budget) -> bytes:
+    """One zip member, its declared size checked against the budget before it is decompressed."""
+    try:
+        info = archive.getinfo(name)
+    except KeyError:
+        raise PtFileError(f"the zip has no member {name}") from None
+    budget.take(info.file_size, f"zip member {name}")
+    with archive.open(info) as fh:
+        data = fh.read(info.file_size + 1)  # never more than it declares
+    if len(data) != info.file_size:
+        raise PtFileError(f"zip member {name} holds {len(data)} bytes, not the {info.file_size} it declares")
+    return data
+
+
+def _read_zip(path: Path, budget: _Budget) -> Any:
     with zipfile.ZipFile(path) as archive:
         pkl = [n for n in archive.namelist() if n.endswith("/data.pkl") or n == "data.pkl"]
         if len(pkl) != 1:
             raise UnsupportedPickle("a zip file without exactly one data.pkl")
         root = pkl[0][: -len("data.pkl")]
+        storages: dict[str, _Storage] = {}
 
         def storage(pid: Any) -> _Storage:
             if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"):
                 raise UnsupportedPickle(f"persistent id {pid!r}")
-            kind = pid[1]
+            kind, key = pid[1], pid[2]
             if not isinstance(kind, _Global) or kind.name not in _STORAGE_DTYPES:
                 raise UnsupportedPickle(f"storage type {kind!r}")
-            return _Storage(_STORAGE_DTYPES[kind.name], archive.read(f"{root}data/{pid[2]}"))
+            if not isinstance(key, str):
+                raise PtFileError(f"storage key {key!r} is not a name")
+            if key not in storages:  # tensors sharing a storage read it once
+                name = f"{root}data/{key}"
+                storages[key] = _Storage(_STORAGE_DTYPES[kind.name], _read_member(archive, name, budget), name)
+            return storages[key]
 
-        with archive.open(pkl[0]) as fh:
-            return _Machine(storage).run(io.BytesIO(fh.read()))
+        return _Machine(budget, storage).run(io.BytesIO(_read_member(archive, pkl[0], budget)))
 
 
-def read_pt_file(path: str | Path) -> Any:
+_MALFORMED = (ValueError, TypeError, KeyError, IndexError, AttributeError, EOFError, OverflowError,
+              UnicodeDecodeError, struct.error, zlib.error, zipfile.BadZipFile, NotImplementedError)
+
+
+def read_pt_file(path: str | Path, *, max_bytes: int = MAX_BYTES) -> Any:
     """The object in a ``torch.save`` file, if it is built only of dicts, lists, tuples,
     numbers, strings and numeric arrays/tensors (returned as numpy arrays).
 
+    Args:
+        path: the ``.pt`` file.
+        max_bytes: the most bytes read and built for this file (zip members, arrays, tensors).
+
     Raises:
-        UnsupportedPickle: the file needs anything else (nothing from it has been executed).
+        UnsupportedPickle: the file needs a feature outside the subset (nothing has been executed).
+        PtFileError: the file is malformed, or needs more memory than ``max_bytes`` / its storages allow.
     """
     path = Path(path)
-    if zipfile.is_zipfile(path):
-        return _read_zip(path)
-    return _read_legacy(path.read_bytes())
+    budget = _Budget(max_bytes)
+    try:
+        if zipfile.is_zipfile(path):
+            return _read_zip(path, budget)
+        budget.take(path.stat().st_size, "the file")
+        return _read_legacy(path.read_bytes(), budget)
+    except InputError as exc:
+        raise type(exc)(exc.problem, source=str(path)) from None
+    except _MALFORMED as exc:
+        raise PtFileError(f"not a readable torch.save file ({type(exc).__name__}: {exc})", source=str(path)) from None

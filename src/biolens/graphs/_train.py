@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..core.errors import InputError
-from ..core.losses import binary_cross_entropy, pairwise_auc_loss
+from ..core.losses import binary_cross_entropy, pairwise_auc_loss, pairwise_hinge_auc_loss
 from ..core.metrics import auroc, hits_at_k, mrr
 from ._graph import Graph, LinkSplit, pair_keys
 from ._model import LinkModel
@@ -39,7 +39,7 @@ from ._sampling import NeighborSampler
 __all__ = ["LOSSES", "LinkSettings", "PairBatches", "encode_nodes", "link_metrics", "make_evaluator",
            "make_loss_fn", "peak_memory_mb", "score_pairs"]
 
-LOSSES = ("bce", "auc")
+LOSSES = ("bce", "auc", "hinge")
 HITS_KS = (10, 20, 50, 100)
 
 
@@ -115,8 +115,10 @@ def make_loss_fn(loss: str, num_neg: int, layers: int):
         s_pos, s_neg = scores[: len(pos)], scores[len(pos) :]
         if loss == "bce":
             value = binary_cross_entropy(s_pos, jnp.ones_like(s_pos)) + binary_cross_entropy(s_neg, jnp.zeros_like(s_neg))
-        else:
+        elif loss == "auc":
             value = pairwise_auc_loss(s_pos, s_neg.reshape(len(pos), num_neg))
+        else:
+            value = pairwise_hinge_auc_loss(s_pos, s_neg.reshape(len(pos), num_neg))
         return value, state
 
     return loss_fn

@@ -16,20 +16,22 @@ COLORS = {"A": "#109648", "C": "#255C99", "G": "#F7B32B", "T": "#D62839"}
 
 
 def mutation_heatmap(ax: Any, delta: Float[np.ndarray, "L A"], sequence: str, *, start: int = 0,
-                     label: str = "prediction change", alphabet: str = BASES) -> Any:
+                     label: str = "prediction change", alphabet: str = BASES, origin: int = 0) -> Any:
     """Heat map of substitution effects (letters of ``alphabet`` x positions; ``A`` letters), a
     diverging colour map centred at zero (symmetric limits); the reference letter of each position
-    is marked with a dot."""
+    is marked with a dot. Row ``p`` of ``delta`` is drawn at position ``start + p + origin``
+    (``origin=1``: 1-based, as mutation codes like ``A24G``); the axis label says which."""
     delta = np.asarray(delta)
     limit = float(np.abs(delta).max()) or 1.0
-    extent = (start - 0.5, start + len(delta) - 0.5, len(alphabet) - 0.5, -0.5)
+    start_at = start + origin
+    extent = (start_at - 0.5, start_at + len(delta) - 0.5, len(alphabet) - 0.5, -0.5)
     image = ax.imshow(delta.T, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto", extent=extent,
                       interpolation="nearest")
     for p, base in enumerate(sequence[start : start + len(delta)]):
         if base in alphabet:
-            ax.plot(start + p, alphabet.index(base), "o", ms=1.8, color="black")
+            ax.plot(start_at + p, alphabet.index(base), "o", ms=1.8, color="black")
     ax.set_yticks(range(len(alphabet)), list(alphabet), fontsize=7 if len(alphabet) > 4 else None)
-    ax.set_xlabel("position")
+    ax.set_xlabel(f"position ({'1-based' if origin == 1 else f'{origin}-based'})")
     ax.figure.colorbar(image, ax=ax, label=label, fraction=0.025, pad=0.01)
     return image
 

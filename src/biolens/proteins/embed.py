@@ -23,7 +23,7 @@ from .encoders.pooling import check_pooling, pool, pool_residues, residue_states
 from .encoders.registry import get_encoder
 from .windows import plan_windows, stitch
 
-__all__ = ["EmbedStats", "embed", "embed_sequences", "open_store"]
+__all__ = ["EmbedStats", "embed", "embed_sequences", "open_store", "store_key"]
 
 #: Residues shared by neighbouring windows of a protein longer than the encoder's limit.
 DEFAULT_OVERLAP = 256
@@ -71,7 +71,8 @@ def open_store(cache: bool | str | Path | EmbeddingStore | None) -> EmbeddingSto
     return EmbeddingStore(default_store_path() if cache is True else cache)
 
 
-def _store_key(pooling: str, per_residue: bool, length: int, encoder: Encoder, overlap: int) -> str:
+def store_key(pooling: str, per_residue: bool, length: int, encoder: Encoder, overlap: int) -> str:
+    """The store's pooling key of one sequence (windowed proteins get their own key)."""
     key = "residues" if per_residue else pooling
     if encoder.max_residues is not None and length > encoder.max_residues:
         key += f"@window{encoder.max_residues}-overlap{overlap}"
@@ -112,7 +113,7 @@ def embed_sequences(
     unique = dict(zip(hashes, sequences, strict=True))
     stats.unique = len(unique)
     fingerprint = encoder.fingerprint()
-    keys = {h: _store_key(pooling, per_residue, len(s), encoder, overlap) for h, s in unique.items()}
+    keys = {h: store_key(pooling, per_residue, len(s), encoder, overlap) for h, s in unique.items()}
     results: dict[str, np.ndarray] = {}
     if store is not None:
         store.register_encoder(fingerprint, encoder.describe())
@@ -232,6 +233,8 @@ def embed(
     token_budget: int | None = None,
     overlap: int = DEFAULT_OVERLAP,
     progress: bool = False,
+    backend: str = "local",
+    address: str | None = None,
     **encoder_options,
 ) -> np.ndarray | list[np.ndarray]:
     """Embed protein sequences.
@@ -243,6 +246,9 @@ def embed(
         per_residue: return one ``(L_i, D)`` array per sequence instead of pooled vectors.
         cache: ``True`` for the default store (``$BIOLENS_CACHE``), a path, or ``False``.
         on_invalid: ``error`` or ``replace`` (invalid characters become ``X``).
+        backend: ``local`` (this process) or ``ray`` (a Ray cluster; its shards sit beside the
+            store, see :mod:`biolens.distributed`).
+        address: the Ray cluster (``auto``, ``HOST:PORT``; default: start one here).
         encoder_options: passed to the encoder (``layer=``, ``weights=``).
 
     Returns:
@@ -254,18 +260,43 @@ def embed(
         raise InputError("on_invalid='skip' would drop rows from the result; use 'error' or 'replace'")
     records = [Record(f"#{i}", s, i + 1) for i, s in enumerate(sequences)]
     records, _ = validate_records(records, PROTEIN, on_invalid, source="sequences")
+    if backend not in ("local", "ray"):
+        raise InputError(f"unknown backend {backend!r}; use 'local' or 'ray'")
     enc = get_encoder(encoder, **encoder_options)
-    store = open_store(cache)
-    try:
-        arrays, _ = embed_sequences(
-            [r.sequence for r in records], enc, pooling=pooling, per_residue=per_residue,
-            store=store, token_budget=token_budget, overlap=overlap, progress=progress,
-        )
-    finally:
-        if store is not None and store is not cache:
-            store.close()
+    if backend == "ray":
+        arrays = _embed_on_ray([r.sequence for r in records], encoder, encoder_options, cache, address, pooling=pooling,
+                               per_residue=per_residue, token_budget=token_budget, overlap=overlap, progress=progress)
+    else:
+        arrays = _embed_here([r.sequence for r in records], enc, cache, pooling=pooling, per_residue=per_residue,
+                             token_budget=token_budget, overlap=overlap, progress=progress)
     if per_residue:
         return arrays
     width = arrays[0].shape[-1] if arrays else enc.width
     return np.stack(arrays) if arrays else np.zeros((0, width), dtype=np.float32)
+
+
+def _embed_on_ray(sequences, encoder, options, cache, address, **kwargs) -> list[np.ndarray]:
+    import tempfile
+
+    from ..distributed import embed_sequences_ray
+    from ..distributed._cli import shard_dir_for
+
+    if not sequences:
+        return []
+    path = cache.path if isinstance(cache, EmbeddingStore) else (None if cache is True else cache)
+    with tempfile.TemporaryDirectory(prefix="biolens-shards-") as scratch:
+        shards = scratch if cache is None or cache is False else shard_dir_for(path)
+        result = embed_sequences_ray(sequences, encoder, shards=shards, address=address, encoder_options=options,
+                                     **kwargs)
+        return result.arrays()
+
+
+def _embed_here(sequences, enc, cache, **kwargs) -> list[np.ndarray]:
+    store = open_store(cache)
+    try:
+        arrays, _ = embed_sequences(sequences, enc, store=store, **kwargs)
+    finally:
+        if store is not None and store is not cache:
+            store.close()
+    return arrays
 

@@ -14,8 +14,10 @@ unpickled; a folder with only ``pytorch_model.bin`` is refused with a way to con
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import equinox as eqx
 import jax
@@ -24,7 +26,7 @@ import numpy as np
 from jaxtyping import Int
 
 from ..core.errors import InputError, MissingWeightsError
-from ..core.files import file_digest, text_digest
+from ..core.files import file_digest, read_json, text_digest
 from .esm2_model import ESM2, ESM2Config
 
 __all__ = [
@@ -36,6 +38,7 @@ __all__ = [
     "UNK",
     "load_esm2",
     "save_esm2",
+    "save_tokenizer",
     "tokenize",
     "weight_files",
     "weights_digest",
@@ -83,7 +86,11 @@ def weight_files(folder: str | Path) -> list[Path]:
     folder = Path(folder)
     index = folder / "model.safetensors.index.json"
     if index.is_file():
-        shards = sorted(set(json.loads(index.read_text())["weight_map"].values()))
+        doc = read_json(index)
+        weight_map = doc.get("weight_map") if isinstance(doc, dict) else None
+        if not isinstance(weight_map, dict):
+            raise InputError("has no 'weight_map' object", source=str(index))
+        shards = sorted({str(v) for v in weight_map.values()})
         missing = [s for s in shards if not (folder / s).is_file()]
         if missing:
             raise MissingWeightsError(f"{index} names shards that are missing: {missing}")
@@ -111,17 +118,27 @@ def read_config(folder: str | Path) -> ESM2Config:
     path = Path(folder) / "config.json"
     if not path.is_file():
         raise MissingWeightsError(f"{folder} is not a Hugging Face model folder: no config.json")
-    return ESM2Config.from_hf(json.loads(path.read_text()))
+    hf = read_json(path)
+    if not isinstance(hf, dict):
+        raise InputError("is not a JSON object", source=str(path))
+    try:
+        return ESM2Config.from_hf(hf)
+    except KeyError as exc:
+        raise InputError(f"lacks the ESM2 setting {exc.args[0]!r}", source=str(path)) from None
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, InputError):
+            raise InputError(exc.problem, source=str(path)) from None
+        raise InputError(f"has a setting of the wrong type ({exc})", source=str(path)) from None
 
 
 def _tensor_getter(files: list[Path]) -> Callable[[str], np.ndarray | None]:
     """``get(name)`` -> float32 array, or ``None`` if absent; names lose ``esm.``, LayerNorm
     ``gamma``/``beta`` become ``weight``/``bias`` (both spellings occur in the wild)."""
-    from safetensors import safe_open
+    from safetensors import SafetensorError, safe_open
 
     where: dict[str, tuple[Path, str]] = {}
     for path in files:
-        with safe_open(path, framework="numpy") as fh:
+        with _safetensors(path) as fh:
             for key in fh.keys():
                 name = key.removeprefix("esm.")
                 name = name.replace("LayerNorm.gamma", "LayerNorm.weight").replace("LayerNorm.beta", "LayerNorm.bias")
@@ -133,10 +150,38 @@ def _tensor_getter(files: list[Path]) -> Callable[[str], np.ndarray | None]:
         if name not in where:
             return None
         path, key = where[name]
-        with safe_open(path, framework="numpy") as fh:
-            return np.asarray(fh.get_tensor(key), dtype=np.float32)
+        try:
+            with safe_open(path, framework="numpy") as fh:
+                return np.asarray(fh.get_tensor(key), dtype=np.float32)
+        except (SafetensorError, OSError, ValueError, TypeError) as exc:
+            raise InputError(f"cannot read tensor {key!r}: {exc} (corrupt or truncated file?)", source=str(path)) from None
 
     return get
+
+
+@contextmanager
+def _safetensors(path: Path) -> Iterator[Any]:
+    """``safe_open`` whose failures (corrupt or truncated file) name the file."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        fh = safe_open(path, framework="numpy")
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise InputError(f"not a readable safetensors file ({exc})", source=str(path)) from None
+    with fh:
+        yield fh
+
+
+def _check_layers(get: Callable[[str], np.ndarray | None], config: ESM2Config, source: str) -> None:
+    """The number of layers in the tensors must be the config's ``num_hidden_layers``, both ways."""
+    probe = "encoder.layer.{}.attention.self.query.bias"
+    n = config.num_layers
+    found = n if n == 0 or get(probe.format(n - 1)) is not None else 0
+    while get(probe.format(found)) is not None:
+        found += 1
+    if found != n:
+        raise InputError(f"{source}: config.json says num_hidden_layers = {n}, the weights hold {found} layers; "
+                         "the folder's config and tensors disagree")
 
 
 def _hf_arrays(get: Callable[[str], np.ndarray | None], config: ESM2Config, source: str) -> dict[str, np.ndarray]:
@@ -201,6 +246,7 @@ def load_esm2(folder: str | Path) -> ESM2:
     folder = Path(folder)
     config = read_config(folder)
     get = _tensor_getter(weight_files(folder))
+    _check_layers(get, config, str(folder))
     arrays = _hf_arrays(get, config, str(folder))
     with_head = "lm_head.bias" in arrays
     stored = get("rotary_embeddings.inv_freq")  # published checkpoints store it; HF then uses it
@@ -259,4 +305,22 @@ def save_esm2(model: ESM2, folder: str | Path) -> Path:
     tensors = _hf_tensors(model)
     atomic_path(folder / "model.safetensors", lambda tmp: save_file(tensors, str(tmp), metadata={"format": "pt"}))
     atomic_write_text(folder / "config.json", json.dumps(model.config.to_hf(), indent=2) + "\n")
+    save_tokenizer(folder)
+    return folder
+
+
+def save_tokenizer(folder: str | Path) -> Path:
+    """Write the tokenizer files ``transformers.EsmTokenizer`` reads (``vocab.txt``,
+    ``tokenizer_config.json``, ``special_tokens_map.json``), so ``AutoTokenizer`` loads the
+    folder; ids are :data:`ESM_TOKENS`' (those of ``facebook/esm2_*``)."""
+    from ..core.files import atomic_write_text
+
+    folder = Path(folder)
+    special = {"cls_token": "<cls>", "eos_token": "<eos>", "mask_token": "<mask>", "pad_token": "<pad>",
+               "unk_token": "<unk>"}  # fmt: skip
+    config = {"tokenizer_class": "EsmTokenizer", "model_max_length": 1026, "clean_up_tokenization_spaces": True,
+              **special}  # fmt: skip
+    atomic_write_text(folder / "vocab.txt", "\n".join(ESM_TOKENS) + "\n")
+    atomic_write_text(folder / "tokenizer_config.json", json.dumps(config, indent=2) + "\n")
+    atomic_write_text(folder / "special_tokens_map.json", json.dumps(special, indent=2) + "\n")
     return folder

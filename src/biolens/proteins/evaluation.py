@@ -41,11 +41,13 @@ MONITOR = {"binary": "auroc", "multiclass": "accuracy", "multilabel": "micro_aup
            "per_residue": "q3"}
 
 
-def task_metrics(kind: str, y_true: Any, y_pred: Any, masks: Sequence[np.ndarray] | None = None) -> dict[str, float]:
+def task_metrics(kind: str, y_true: Any, y_pred: Any, masks: Sequence[np.ndarray] | None = None, *,
+                 threshold: float = 0.5) -> dict[str, float]:
     """All metrics of ``kind``. ``y_pred``: P(positive) ``(N,)``, class probabilities ``(N, C)``,
-    label probabilities ``(N, L)``, values ``(N,)``, or per-residue ``(L_i, C)`` probabilities."""
+    label probabilities ``(N, L)``, values ``(N,)``, or per-residue ``(L_i, C)`` probabilities.
+    ``threshold``: the binary decision threshold (accuracy, F1, MCC, ...)."""
     if kind == "binary":
-        return M.binary_metrics(y_true, y_pred)
+        return M.binary_metrics(y_true, y_pred, threshold)
     if kind == "multiclass":
         return M.multiclass_metrics(y_true, y_pred)
     if kind == "multilabel":
@@ -60,10 +62,11 @@ def _take(x: Any, idx: np.ndarray) -> Any:
 
 
 def metrics_with_intervals(kind: str, y_true: Any, y_pred: Any, masks: Sequence[np.ndarray] | None = None, *,
-                           n_resamples: int = 200, seed: int = 0) -> dict[str, dict[str, float]]:
+                           n_resamples: int = 200, seed: int = 0, threshold: float = 0.5) -> dict[str, dict[str, float]]:
     """Every metric with a percentile bootstrap interval over records (proteins)."""
     def fn(idx):
-        return task_metrics(kind, _take(y_true, idx), _take(y_pred, idx), None if masks is None else _take(masks, idx))
+        return task_metrics(kind, _take(y_true, idx), _take(y_pred, idx), None if masks is None else _take(masks, idx),
+                            threshold=threshold)
 
     return {k: v.as_dict() for k, v in bootstrap_many(fn, len(y_true), n_resamples=n_resamples, seed=seed).items()}
 

@@ -11,6 +11,7 @@ import equinox as eqx
 import jax
 import numpy as np
 
+from ..core.calibration import BinaryCalibration
 from ..core.checkpoint import check_encoder, load_checkpoint, read_meta
 from ..core.config import config_from_dict
 from ..core.errors import InputError
@@ -229,7 +230,17 @@ class Predictor:
                 store.close()
         idx = np.arange(len(sequences))
         batches = make_batches(data, idx, feats, self.encoder, self.config, None, shuffle=False)
-        return predict(self.model, kind, batches, len(sequences), [len(s) for s in sequences], self.meta.get("target"))
+        out = predict(self.model, kind, batches, len(sequences), [len(s) for s in sequences], self.meta.get("target"))
+        return self.calibration.apply(out) if kind == "binary" else out
+
+    @property
+    def calibration(self) -> BinaryCalibration:
+        """Binary runs: the probability mapping and decision threshold fitted on validation."""
+        return BinaryCalibration.from_json(self.meta.get("calibration"))
+
+    @property
+    def threshold(self) -> float:
+        return self.calibration.threshold
 
 
 def load_predictor(run_dir: str | Path, *, encoder: Encoder | None = None) -> Predictor:

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 from jaxtyping import Float
 
+from ..core.alphabets import ascii_upper
 from ..core.errors import InputError
 from .language_model import AMINO_ACIDS, AutoregressiveLM, MaskedLM
 
@@ -55,7 +56,10 @@ def parse_mutations(code: str, wild_type: str) -> tuple[Mutation, ...]:
     Raises :class:`InputError` for a malformed code, a position outside the protein, a
     wild-type letter that does not match, a letter outside the 20 amino acids or a site given twice.
     """
-    text = code.strip().upper()
+    try:
+        text = ascii_upper(code, "mutation code")
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
     if text in ("", "WT", "WILDTYPE", "_WT"):
         return ()
     out: dict[int, Mutation] = {}
@@ -108,12 +112,11 @@ class VariantTable:
 
 
 def _open_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
-    from ..core.seqio import open_text
+    from ..core.seqio import read_text
 
-    with open_text(path) as fh:
-        sample = fh.read()
-    delimiter = "\t" if path.suffix.lower() in (".tsv", ".tab") or ("\t" in sample.splitlines()[0] if sample else False) else ","
-    reader = csv.DictReader(sample.splitlines(), delimiter=delimiter)
+    lines = read_text(path).split("\n")  # not str.splitlines(): that also splits at \x0c, \u2028, ...
+    delimiter = "\t" if path.suffix.lower() in (".tsv", ".tab") or "\t" in lines[0] else ","
+    reader = csv.DictReader(lines, delimiter=delimiter)
     if not reader.fieldnames:
         raise InputError("empty file: expected a header row", source=str(path))
     return list(reader.fieldnames), list(reader)
@@ -137,7 +140,10 @@ def read_variants(path: str | Path, wild_type: str, *, column: str | None = None
     is_seq = col.lower() == "sequence"
     muts, seqs = [], []
     for n, row in enumerate(rows):
-        value = (row.get(col) or "").strip().upper()
+        try:
+            value = ascii_upper(row.get(col) or "", "value")
+        except ValueError as exc:
+            raise InputError(f"row {n + 1}: {exc}", source=str(path), line=n + 2) from None
         try:
             if is_seq:
                 if not value:
@@ -225,7 +231,7 @@ def dms_figure(scores: Float[np.ndarray, "L 20"], wild_type: str, *, title: str 
     for k, ax in enumerate(np.atleast_1d(axes)):
         lo = k * per_row
         mutation_heatmap(ax, np.nan_to_num(scores[lo : lo + per_row]), wild_type, start=lo,
-                         label="score (log-ratio)", alphabet=AMINO_ACIDS)
-        ax.set_xlim(lo - 0.5, lo + len(scores[lo : lo + per_row]) - 0.5)
+                         label="score (log-ratio)", alphabet=AMINO_ACIDS, origin=1)  # as in A24G
+        ax.set_xlim(lo + 0.5, lo + len(scores[lo : lo + per_row]) + 0.5)
     np.atleast_1d(axes)[0].set_title(title)
     return fig

@@ -91,6 +91,30 @@ class PretrainConfig:
     seed: int = 0
 
 
+def check_config(config: PretrainConfig, distinct: int) -> None:
+    """Refuse settings that cannot train (``lr <= 0`` is gradient ascent), naming the option, and
+    a corpus of ``distinct`` sequences too small for the validation split it asks for."""
+    ranges = [("--lr", config.learning_rate, 0, None), ("--steps", config.steps, 1, None),
+              ("--crop", config.crop, 1, None), ("--token-budget", config.token_budget, 1, None),
+              ("--eval-every", config.eval_every, 1, None), ("--valid-fraction", config.valid_fraction, 0, 1),
+              ("mask_rate", config.mask_rate, 0, 1), ("warmup", config.warmup, 0, 1),
+              ("min_lr_ratio", config.min_lr_ratio, 0, 1), ("weight_decay", config.weight_decay, 0, None),
+              ("grad_clip", config.grad_clip, 0, None)]
+    ranges += [(f"--{k}", getattr(config, k), 1, None) for k in ("layers", "hidden", "heads", "ffn")
+               if getattr(config, k) is not None]
+    for name, value, low, high in ranges:
+        positive = name in ("--lr", "mask_rate", "grad_clip")  # must be > low, not >= low
+        if not math.isfinite(value) or value < low or (positive and value <= low) or (high is not None and value >= high):
+            bound = f"> {low}" if positive else f">= {low}"
+            raise InputError(f"{name} {value} is out of range (it must be {bound}{f' and < {high}' if high else ''})")
+    n_valid = min(config.valid_max, round(config.valid_fraction * distinct))
+    if config.valid_fraction > 0 and n_valid < 1:
+        need = math.ceil(0.5 / config.valid_fraction)
+        raise InputError(f"the corpus has {distinct} distinct sequence(s): --valid-fraction {config.valid_fraction} "
+                         f"holds out none (it needs at least {need}); add sequences or pass --valid-fraction 0 to "
+                         "train without a held-out set")
+
+
 def model_config(config: PretrainConfig) -> ESM2Config:
     """The :class:`ESM2Config` of a run: the preset, with any size given by hand."""
     if config.preset not in PRESETS:
@@ -250,6 +274,7 @@ def pretrain(sequences: Sequence[str], out_dir: str | Path, config: PretrainConf
     finished one); other settings or another corpus in that folder are an error.
     """
     config = config or PretrainConfig()
+    check_config(config, len(set(sequences)))
     out = Path(out_dir)
     train, valid, dropped = split_corpus(sequences, valid_fraction=config.valid_fraction,
                                          valid_max=config.valid_max, seed=config.seed)

@@ -23,8 +23,9 @@ def _fmt(x: float) -> str:
 
 
 def prediction_table(task: Task, ids: list[str], pred: Any, *, truth: Any = None, splits: Any = None,
-                     masks: Any = None) -> str:
-    """CSV text: ``id`` [``split``, ``true``], ``prediction`` and, for classification, ``p_<label>``."""
+                     masks: Any = None, threshold: float = 0.5) -> str:
+    """CSV text: ``id`` [``split``, ``true``], ``prediction`` and, for classification, ``p_<label>``
+    (binary: the label is the positive one when ``p >= threshold``, the run's chosen threshold)."""
     kind, names = task.kind, list(task.label_names)
     head = ["id"] + (["split"] if splits is not None else []) + (["true"] if truth is not None else []) + ["prediction"]
     if kind in ("binary", "multiclass", "multilabel"):
@@ -38,7 +39,7 @@ def prediction_table(task: Task, ids: list[str], pred: Any, *, truth: Any = None
             row.append(_label_text(task, truth[i]))
         p = pred[i]
         if kind == "binary":
-            row += [names[int(p >= 0.5)], _fmt(1 - p), _fmt(p)]
+            row += [names[int(p >= threshold)], _fmt(1 - p), _fmt(p)]
         elif kind == "multiclass":
             row += [names[int(np.argmax(p))], *map(_fmt, p)]
         elif kind == "multilabel":
@@ -62,8 +63,8 @@ def _label_text(task: Task, y: Any) -> str:
     return "".join(names[k] for k in y)
 
 
-def write_predictions(path: Path, task: Task, ids, pred, truth, splits) -> None:
-    atomic_write_text(path, prediction_table(task, ids, pred, truth=truth, splits=splits))
+def write_predictions(path: Path, task: Task, ids, pred, truth, splits, threshold: float = 0.5) -> None:
+    atomic_write_text(path, prediction_table(task, ids, pred, truth=truth, splits=splits, threshold=threshold))
 
 
 def _baseline_figure(result) -> Any:
@@ -113,10 +114,27 @@ def _bars(labels: list[str], values: list[float], what: str) -> Any:
     return fig
 
 
-def _confusion(task: Task, y, pred, masks) -> Any:
+def _reliability(y, pred, calibration: dict[str, Any]) -> Any:
+    from ..core.calibration import expected_calibration_error, reliability_curve
+
+    curve = reliability_curve(np.asarray(y), np.asarray(pred))
+    fig, ax = new_figure(width=4.5, height=4)
+    ax.plot([0, 1], [0, 1], color="#999999", lw=1, ls="--", label="perfectly calibrated")
+    ax.plot([c["mean_p"] for c in curve], [c["fraction_positive"] for c in curve], "o-", color="#1f77b4",
+            label=f"model (ECE {expected_calibration_error(np.asarray(y), np.asarray(pred)):.3f})")
+    ax.axvline(calibration.get("threshold", 0.5), color="#d62728", lw=1, label=f"threshold {calibration.get('threshold', 0.5):.3f}")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("predicted probability (bin mean)")
+    ax.set_ylabel("fraction positive")
+    ax.legend(fontsize=7, loc="upper left")
+    return fig
+
+
+def _confusion(task: Task, y, pred, masks, threshold: float = 0.5) -> Any:
     names = list(task.label_names)
     if task.kind == "binary":
-        cm, names = M.confusion_matrix(np.asarray(y), (np.asarray(pred) >= 0.5).astype(int), 2), names
+        cm, names = M.confusion_matrix(np.asarray(y), (np.asarray(pred) >= threshold).astype(int), 2), names
     elif task.kind == "multiclass":
         cm = M.confusion_matrix(np.asarray(y), np.asarray(pred).argmax(1), len(names))
     else:
@@ -188,7 +206,15 @@ def write_report(path: Path, task: Task, result, history, y_test, pred_test, mas
     if task.kind in ("multilabel", "regression"):
         page.figure(_heatmaps(task, y_test, pred_test), caption="true vs predicted")
     if task.kind in ("binary", "multiclass", "per_residue"):
-        page.figure(_confusion(task, y_test, pred_test, masks_test), caption="confusion matrix (test; rows: true)")
+        threshold = (result.calibration or {}).get("threshold", 0.5)
+        page.figure(_confusion(task, y_test, pred_test, masks_test, threshold), caption="confusion matrix (test; rows: true)")
+    if task.kind == "binary" and result.calibration:
+        cal = result.calibration
+        page.heading("calibration and threshold").text(
+            f"Probabilities: {cal['method']} scaling fitted on the {cal['n_valid']} validation proteins "
+            f"(a={cal['a']:.3f}, b={cal['b']:.3f}). Decision threshold {cal['threshold']:.3f}, chosen on validation "
+            f"by {cal['rule'].replace('_', ' ')}; predictions and test metrics use it.")
+        page.figure(_reliability(y_test, pred_test, cal), caption="reliability curve (test, calibrated probabilities)")
     if result.notes:
         page.heading("notes").table([{"note": n} for n in result.notes])
     page.settings(settings)

@@ -27,6 +27,7 @@ import equinox as eqx
 import jax
 import numpy as np
 
+from ..core.calibration import BinaryCalibration, fit_calibration
 from ..core.checkpoint import save_checkpoint
 from ..core.config import config_from_dict, config_to_dict
 from ..core.errors import InputError
@@ -50,9 +51,15 @@ class RunConfig:
     """Everything a run needs beyond the data, the encoder name and the head (saved in config.json).
 
     ``finetune`` back-propagates into a differentiable encoder (``finetune_last`` layers, all when
-    ``None``). ``too_long`` (``error``/``skip``) handles proteins longer than a residue head's
+    ``None``). Binary tasks: ``calibration`` (``platt``/``temperature``/``none``) maps the
+    model's probabilities with a fit on the validation split, and ``threshold_rule``
+    (``balanced_accuracy``/``mcc``/``fixed`` = 0.5) chooses the decision threshold on the calibrated
+    validation probabilities (:mod:`biolens.core.calibration`); both are saved with the run and used by
+    prediction. ``binary_weighting``: the positive class's loss weight with ``class_weights``,
+    ``sqrt`` (``sqrt(neg/pos)``) or ``balanced`` (``neg/pos``). ``too_long`` (``error``/``skip``) handles proteins longer than a residue head's
     ``max_length``. ``size_curve`` lists training fractions for the metric-vs-training-size figure
-    (each one an extra fit; empty to skip).
+    (each one an extra fit; empty to skip). ``encoder_lr``: the fine-tuned encoder's peak learning
+    rate (the head keeps ``train.learning_rate``; ``None``: the same for both).
     """
 
     pooling: str = "mean"
@@ -63,6 +70,10 @@ class RunConfig:
     class_weights: bool = True
     finetune: bool = False
     finetune_last: int | None = None
+    encoder_lr: float | None = None
+    binary_weighting: str = "sqrt"
+    calibration: str = "platt"
+    threshold_rule: str = "balanced_accuracy"
     too_long: str = "error"
     bootstrap: int = 200
     baselines: bool = True
@@ -86,6 +97,7 @@ class TaskResult:
     timings: dict[str, float]
     size_curve: list[dict[str, float]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    calibration: dict[str, Any] | None = None
     out_dir: str | None = None
     reused: bool = False
 
@@ -168,9 +180,12 @@ def run_task(data: TaskData, encoder: str | Encoder, head: str | HeadConfig, *, 
                       run_dir=out / "train" if out else None, progress=progress)
     timings["train_s"] = time.perf_counter() - t0
     pred_all = _predict_all(data, enc, feats, config, fitted)
+    calibration = _calibrate(data, split, config, pred_all)
+    if calibration is not None:
+        pred_all = calibration.apply(pred_all)
     test = split.index("test")
     pred_test = [pred_all[i] for i in test] if isinstance(pred_all, list) else pred_all[test]
-    result = _evaluate(data, split, pred_test, config, enc, notes + split.notes + data.notes, timings)
+    result = _evaluate(data, split, pred_test, config, enc, notes + split.notes + data.notes, timings, calibration)
     if config.size_curve:
         t0 = time.perf_counter()
         result.size_curve = _size_curve(data, split, enc, feats, config, result)
@@ -180,6 +195,15 @@ def run_task(data: TaskData, encoder: str | Encoder, head: str | HeadConfig, *, 
     if out is not None:
         _write(out, data, split, enc, config, fitted, result, pred_all, settings)
     return result
+
+
+def _calibrate(data: TaskData, split: Split, config: RunConfig, pred_all: Any) -> BinaryCalibration | None:
+    """Binary tasks: Platt/temperature scaling and the decision threshold fitted on validation."""
+    valid = split.index("valid")
+    if data.task.kind != "binary" or not len(valid):
+        return None
+    y = np.asarray(data.labels)[valid]
+    return fit_calibration(y, np.asarray(pred_all)[valid], method=config.calibration, rule=config.threshold_rule)
 
 
 def _restrict(split: Split, data: TaskData) -> Split:
@@ -207,7 +231,7 @@ def _targets(data: TaskData, train: np.ndarray) -> tuple[float, float] | None:
     return float(y.mean()), float(y.std() or 1.0)
 
 
-def _weights(data: TaskData, train: np.ndarray, enabled: bool) -> dict[str, np.ndarray | None]:
+def _weights(data: TaskData, train: np.ndarray, enabled: bool, balanced: bool = False) -> dict[str, np.ndarray | None]:
     kind, k = data.task.kind, len(data.task.label_names)
     if not enabled or kind == "regression":
         return {}
@@ -217,7 +241,8 @@ def _weights(data: TaskData, train: np.ndarray, enabled: bool) -> dict[str, np.n
     if kind == "multiclass":
         return {"class_weights": balanced_class_weights(y, k)}
     pos = y.sum(0).astype(np.float32)
-    return {"pos_weight": np.sqrt((len(y) - pos) / np.maximum(pos, 1.0)).astype(np.float32)}
+    ratio = (len(y) - pos) / np.maximum(pos, 1.0)
+    return {"pos_weight": (ratio if balanced else np.sqrt(ratio)).astype(np.float32)}
 
 
 def train_on(data: TaskData, train: np.ndarray, valid: np.ndarray, encoder: Encoder, feats: Features,
@@ -242,10 +267,25 @@ def train_on(data: TaskData, train: np.ndarray, valid: np.ndarray, encoder: Enco
         return task_metrics(kind, y_valid, pred, m_valid)
 
     tcfg = replace(config.train, monitor=MONITOR[kind], mode="max")
-    loss = make_loss(kind, **_weights(data, train, config.class_weights))
+    loss = make_loss(kind, **_weights(data, train, config.class_weights, config.binary_weighting == "balanced"))
     res = fit(model, loss, batches, tcfg, evaluate=evaluate, run_dir=run_dir, trainable=trainable,
-              progress=progress, description=f"training {config.head.kind} on {encoder.name}")
+              progress=progress, description=f"training {config.head.kind} on {encoder.name}",
+              rescale_updates=_encoder_rescale(config))
     return Fitted(res.model, res.history, res.best_step, target, width)
+
+
+def _encoder_rescale(config: RunConfig):
+    """Scale the fine-tuned encoder's updates by ``encoder_lr / learning_rate`` (schedule shared)."""
+    if not config.finetune or config.encoder_lr is None:
+        return None
+    ratio = config.encoder_lr / config.train.learning_rate
+
+    def rescale(updates):
+        if updates.encoder is None:
+            return updates
+        return eqx.tree_at(lambda m: m.encoder, updates, jax.tree.map(lambda u: u * ratio, updates.encoder))
+
+    return rescale
 
 
 def _fit_knn(data: TaskData, train: np.ndarray, model: Any, feats: Features, config: RunConfig, target, width: int) -> Fitted:
@@ -273,11 +313,13 @@ def _predict_all(data, enc, feats, config, fitted) -> Any:
     return predict(fitted.model, data.task.kind, batches, len(data), [len(s) for s in data.sequences], fitted.target)
 
 
-def _evaluate(data, split, pred_test, config, enc, notes, timings) -> TaskResult:
+def _evaluate(data, split, pred_test, config, enc, notes, timings, calibration=None) -> TaskResult:
     kind, test = data.task.kind, split.index("test")
     t0 = time.perf_counter()
     y, masks = _labels(data, test), _masks(data, test)
-    metrics = metrics_with_intervals(kind, y, pred_test, masks, n_resamples=config.bootstrap, seed=config.split.seed)
+    threshold = calibration.threshold if calibration is not None else 0.5
+    metrics = metrics_with_intervals(kind, y, pred_test, masks, n_resamples=config.bootstrap, seed=config.split.seed,
+                                     threshold=threshold)
     timings["evaluate_s"] = time.perf_counter() - t0
     base = {}
     if config.baselines:
@@ -291,7 +333,7 @@ def _evaluate(data, split, pred_test, config, enc, notes, timings) -> TaskResult
     deltas = {name: metrics[primary]["value"] - b["metrics"][primary]["value"] for name, b in base.items()}
     return TaskResult(task=data.task.name, kind=kind, encoder=enc.name, head=config.head.kind, primary=primary,
                       metrics=metrics, baselines=base, deltas=deltas, counts=split.counts(), timings=timings,
-                      notes=notes)
+                      notes=notes, calibration=None if calibration is None else calibration.to_json())
 
 
 def _size_curve(data, split, enc, feats, config, result) -> list[dict[str, float]]:
@@ -316,11 +358,13 @@ def _write(out: Path, data, split, enc, config, fitted, result, pred_all, settin
     meta = {"task": data.task.to_json(), "label_names": list(data.task.label_names), "encoder": enc.name,
             "encoder_fingerprint": enc.fingerprint(), "encoder_width": enc.width, "head": config_to_dict(config.head),
             "pooling": config.pooling, "finetune": config.finetune, "finetune_last": config.finetune_last,
-            "target": fitted.target, "input_width": fitted.width, "best_step": fitted.best_step}
+            "target": fitted.target, "input_width": fitted.width, "best_step": fitted.best_step,
+            "calibration": result.calibration}
     if config.head.kind == "knn":
         meta["knn_references"] = int(fitted.model.head.references.shape[0])
     save_checkpoint(out / "checkpoint", fitted.model, meta)
-    write_predictions(out / "predictions.csv", data.task, data.ids, pred_all, data.labels, split.assign)
+    threshold = (result.calibration or {}).get("threshold", 0.5)
+    write_predictions(out / "predictions.csv", data.task, data.ids, pred_all, data.labels, split.assign, threshold)
     test = split.index("test")
     pick = (lambda xs: [xs[i] for i in test]) if isinstance(pred_all, list) else (lambda xs: xs[test])
     write_report(out / "report.html", data.task, result, fitted.history, _labels(data, test), pick(pred_all),
@@ -370,7 +414,8 @@ def evaluate_run(run_dir: str | Path, data: TaskData, *, n_resamples: int = 200,
     predictor = load_predictor(run_dir)
     data = align_labels(data, predictor.task)
     pred = predictor.predict(data.sequences, cache=cache)
-    metrics = metrics_with_intervals(data.task.kind, data.labels, pred, data.masks, n_resamples=n_resamples)
+    metrics = metrics_with_intervals(data.task.kind, data.labels, pred, data.masks, n_resamples=n_resamples,
+                                     threshold=predictor.threshold)
     return TaskResult(task=data.task.name, kind=data.task.kind, encoder=predictor.encoder.name,
                       head=predictor.config.head.kind, primary=PRIMARY[data.task.kind], metrics=metrics, baselines={},
                       deltas={}, counts={"test": len(data)}, timings={}, notes=data.notes, out_dir=str(run_dir))

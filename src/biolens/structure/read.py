@@ -26,6 +26,8 @@ gaps                      a chain break is a C(i)–N(i+1) distance over 2.0 Å 
                           dropped ones); the chain is split into segments there, counted. No
                           feature, token or metric crosses a break
 CA-only models            refused: backbone frames need N, CA and C
+non-finite coordinates    a backbone atom at NaN or infinity makes its chain an error naming the
+                          chain, residue and atom (a folder run skips the file with that reason)
 ========================  ==================================================================
 """
 
@@ -173,8 +175,11 @@ def _best_atoms(residue: Any) -> tuple[np.ndarray, np.ndarray, bool]:
             continue
         altloc |= atom.altloc != "\0"
         k = ATOMS.index(atom.name)
+        pos = (atom.pos.x, atom.pos.y, atom.pos.z)
+        if not np.isfinite(pos).all():
+            raise ValueError(f"atom {atom.name} has the non-finite coordinates {pos}")
         if atom.occ > occ[k]:
-            occ[k], xyz[k] = atom.occ, (atom.pos.x, atom.pos.y, atom.pos.z)
+            occ[k], xyz[k] = atom.occ, pos
     return xyz, occ >= 0, altloc
 
 
@@ -182,7 +187,11 @@ def _read_chain(chain: Any, report: ReadReport, entry: str, source: str) -> Back
     polymer = chain.get_polymer()
     coords, masks, names, ids = [], [], [], []
     for residue in polymer.first_conformer():
-        xyz, mask, alt = _best_atoms(residue)
+        try:
+            xyz, mask, alt = _best_atoms(residue)
+        except ValueError as exc:
+            raise InputError(f"chain {chain.name}, residue {residue.name} {residue.seqid.num}"
+                             f"{residue.seqid.icode.strip()}: {exc}", source=source) from None
         if not mask[:3].all():
             report.missing_backbone += 1
             continue

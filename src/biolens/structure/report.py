@@ -12,7 +12,22 @@ from ..core.files import atomic_write_text
 from ..report import Report, learning_curves
 from .training import load_run
 
-__all__ = ["write_run_report"]
+__all__ = ["codebook_warning", "write_run_report"]
+
+COLLAPSED_PERPLEXITY = 2.0  # codes effectively in use; below this the tokens carry almost nothing
+COLLAPSED_USAGE = 0.10  # fraction of the codebook used at least once
+
+
+def codebook_warning(metrics: dict[str, Any]) -> str | None:
+    """A warning when a VQ codebook has collapsed (perplexity < 2 or usage < 10%), else ``None``."""
+    perplexity, usage = metrics.get("perplexity"), metrics.get("codebook_usage")
+    if perplexity is None or usage is None:
+        return None
+    if perplexity < COLLAPSED_PERPLEXITY or usage < COLLAPSED_USAGE:
+        return (f"Warning: the codebook has collapsed (perplexity {perplexity:.2f}, {usage:.0%} of codes used): "
+                "the tokens carry little information about the structure. Train longer, lower the commitment "
+                "weight or use a smaller codebook.")
+    return None
 
 _KEYS = ("rmsd", "rmsd_median", "window_rmsd_32", "lddt", "codebook_usage", "perplexity", "bits_per_residue",
          "chains", "residues")
@@ -35,6 +50,8 @@ def write_run_report(run: str | Path, *, structures: str, progress: bool = False
     page.text("Backbone RMSD is measured after optimal superposition of each chain segment (Kabsch); lDDT on Cα "
               "within segments; window RMSD over 32-residue stretches; usage = fraction of codes used; "
               "perplexity = exp(entropy of code frequencies). 3Di: Foldseek's 20 states on the same chains.", note=True)
+    if result is not None and (warning := codebook_warning(result)) is not None:
+        page.heading("Codebook collapse").text(warning)
     if result is not None:
         rows = [{"tokens": f"{config.model.kind} (this run)", **{k: result.get(k) for k in _KEYS}},
                 {"tokens": "Foldseek 3Di", **{k: result["3di"].get(k) for k in ("codebook_usage", "perplexity",

@@ -12,7 +12,7 @@ from .dataset import Chain, load_folder
 from .evaluate import evaluate_chains, threedi_stats
 from .features import residue_features
 from .models import GaussianVAE, ThreeDiDecoder
-from .pdbwrite import backbone_pdb
+from .pdbwrite import backbone_mmcif, backbone_pdb
 from .read import read_backbones
 from .tokenizer import decode_tokens, format_tokens, parse_tokens, tokenize
 from .training import load_run
@@ -80,8 +80,12 @@ def _records(text: str, source: str) -> list[tuple[str, str]]:
     return out
 
 
-def decode_text(run: str | Path, text: str, *, source: str = "tokens") -> str:
-    """PDB text of the backbones decoded from token strings (one chain per record)."""
+def decode_text(run: str | Path, text: str, *, source: str = "tokens", fmt: str = "pdb") -> str:
+    """PDB (``fmt="pdb"``) or mmCIF (``fmt="cif"``) text of the backbones decoded from token
+    strings (one chain per record). PDB refuses chains past its fixed columns (long chains drift
+    beyond 9999.999 Å; more than 9,999 residues or 99,999 atoms), naming the limit."""
+    if fmt not in ("pdb", "cif"):
+        raise InputError(f"unknown output format {fmt!r}; choose pdb or cif")
     model, book, _ = load_run(run)
     if isinstance(model, GaussianVAE):
         raise InputError("a Gaussian VAE run has continuous latents, not tokens; train a vqvae run", source=str(run))
@@ -90,6 +94,12 @@ def decode_text(run: str | Path, text: str, *, source: str = "tokens") -> str:
     for name, body in _records(text, source):
         tokens, segment = parse_tokens(body, size, source=f"{source} record {name!r}")
         records.append((re.sub(r"\s+", "_", name), decode_tokens(model, book, tokens, segment), segment))
-    return backbone_pdb(records, remark=f"backbone decoded by biolens from structure tokens ({Path(run).name})")
+    remark = f"backbone decoded by biolens from structure tokens ({Path(run).name})"
+    if fmt == "cif":
+        return backbone_mmcif(records, remark=remark)
+    try:
+        return backbone_pdb(records, remark=remark)
+    except ValueError as exc:
+        raise InputError(f"the decoded backbones {exc} (--format cif, or --out FILE.cif)", source=source) from None
 
 

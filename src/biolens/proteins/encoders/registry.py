@@ -17,7 +17,7 @@ from typing import Any
 from ...core.errors import InputError
 from .base import Encoder
 
-__all__ = ["ENCODERS", "EncoderEntry", "availability", "get_encoder", "list_encoders"]
+__all__ = ["ENCODERS", "HF_IDS", "EncoderEntry", "availability", "canonical_name", "get_encoder", "list_encoders"]
 
 
 @dataclass(frozen=True)
@@ -61,12 +61,28 @@ _ENTRIES = [
 ]
 ENCODERS: dict[str, EncoderEntry] = {e.name: e for e in _ENTRIES}
 
+# Hugging Face model ids accepted as encoder names (``--encoder facebook/esm2_t6_8M_UR50D``).
+# Other families (EvolutionaryScale ESM C, Rostlab ProtT5) add their ids here with their entries.
+HF_IDS: dict[str, str] = {
+    "facebook/esm2_t6_8M_UR50D": "esm2-8m",
+    "facebook/esm2_t12_35M_UR50D": "esm2-35m",
+    "facebook/esm2_t30_150M_UR50D": "esm2-150m",
+    "facebook/esm2_t33_650M_UR50D": "esm2-650m",
+    "facebook/esm2_t36_3B_UR50D": "esm2-3b",
+}
+_HF_LOWER = {k.lower(): v for k, v in HF_IDS.items()}
+
+
+def canonical_name(spec: str) -> str:
+    """The registry name for ``spec``: a Hugging Face id becomes its entry (``esm2-8m``)."""
+    return _HF_LOWER.get(spec.strip().lower(), spec)
+
 _BUILT: OrderedDict[tuple, Encoder] = OrderedDict()
 _MAX_BUILT = 4
 
 
 def _entry(spec: str) -> tuple[EncoderEntry, str | None]:
-    name, sep, arg = spec.partition(":")
+    name, sep, arg = canonical_name(spec).partition(":")
     entry = ENCODERS.get(name)
     if entry is None or (entry.width is None and not sep):
         known = ", ".join(n if ENCODERS[n].width is not None else f"{n}:PATH" for n in ENCODERS)
@@ -89,6 +105,7 @@ def get_encoder(spec: str | Encoder, **options: Any) -> Encoder:
         if options:
             raise InputError("encoder options apply to encoder names, not to encoder objects")
         return spec
+    spec = canonical_name(spec)
     entry, arg = _entry(spec)
     key = (spec, tuple(sorted((k, str(v)) for k, v in options.items() if v is not None)))
     if key in _BUILT:

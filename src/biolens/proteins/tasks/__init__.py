@@ -60,9 +60,13 @@ TASK_NAMES: tuple[str, ...] = tuple(_LOADERS)
 
 
 def load_task(name: str, path: str | Path, **options: Any) -> TaskData:
-    """Load ``path`` for task ``name`` (see the table above); ``options`` go to the loader."""
+    """Load ``path`` (a file, or ``sample:NAME`` for a shipped sample) for task ``name`` (see
+    the table above); ``options`` go to the loader."""
+    from ...data import resolve_input
+
     if name not in _LOADERS:
         raise InputError(f"unknown task {name!r}; choose from {list(TASK_NAMES)}")
+    path = resolve_input(path)
     try:
         return _LOADERS[name](path, **{k: v for k, v in options.items() if v is not None})
     except TypeError as exc:

@@ -22,7 +22,7 @@ from ...core.seqio import read_fasta
 from ._base import Task, TaskData
 from ._common import validate
 
-__all__ = ["LOCALIZATION", "LOCATIONS", "MEMBRANE", "load_deeploc", "parse_header"]
+__all__ = ["LOCALIZATION", "LOCATIONS", "MEMBRANE", "is_deeploc_fasta", "load_deeploc", "parse_header"]
 
 LOCATIONS = (
     "Cell.membrane", "Cytoplasm", "Endoplasmic.reticulum", "Extracellular", "Golgi.apparatus",
@@ -80,3 +80,25 @@ def load_deeploc(path: str | Path, *, task: str = "localization", on_invalid: In
         labels=np.asarray(labels, dtype=np.int64)[index],
         splits=splits if (splits == "test").any() else None, notes=notes + vnotes, source=source,
     )
+
+
+def is_deeploc_fasta(path: str | Path, *, headers: int = 20) -> bool:
+    """Whether the first ``headers`` FASTA headers of ``path`` all read ``>ID Location-M|S|U [test]``
+    with one of DeepLoc's locations (so ``--task auto`` can pick the ``localization`` loader)."""
+    seen = 0
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if not line.startswith(">"):
+                    continue
+                words = line[1:].split()
+                location, _, flag = words[1].rpartition("-") if len(words) > 1 else ("", "", "")
+                known = bool(location) and all(part in LOCATIONS for part in location.split("-"))  # Cytoplasm-Nucleus
+                if not known or flag not in ("M", "S", "U") or words[2:] not in ([], ["test"]):
+                    return False
+                seen += 1
+                if seen >= headers:
+                    break
+    except OSError:
+        return False
+    return seen > 0
