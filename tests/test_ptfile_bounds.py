@@ -91,8 +91,10 @@ def test_odd_dtype_and_malformed_opcodes_are_input_errors(tmp_path):
     (tmp_path / "empty_stack.pt").write_bytes(legacy + b"\x80\x02s.")
     with pytest.raises(PtFileError, match=r"not a readable torch.save file \(IndexError"):
         read_pt_file(tmp_path / "empty_stack.pt")
-    path = zip_pt(tmp_path / "bf16.pt", dict_pickle({"edge": tensor((1,), (1,), storage="BFloat16Storage")}), {"0": b"\0\0"})
-    with pytest.raises(UnsupportedPickle, match="BFloat16Storage, which is not read here"):
+    path = zip_pt(tmp_path / "bf16.pt", dict_pickle({"edge": tensor((1,), (1,), storage="BFloat16Storage")}), {"0": b"\x80\x3f"})
+    assert read_pt_file(path)["edge"].astype(np.float32).tolist() == [1.0]  # bf16 is read (ESM C weights)
+    path = zip_pt(tmp_path / "qint.pt", dict_pickle({"edge": tensor((1,), (1,), storage="QInt8Storage")}), {"0": b"\0"})
+    with pytest.raises(UnsupportedPickle, match="QInt8Storage, which is not read here"):
         read_pt_file(path)
     for name in ("odd.pt", "args.pt", "empty_stack.pt"):
         with pytest.raises(BiolensError):
