@@ -30,11 +30,11 @@ from typing import IO, Any, TypeVar
 
 import numpy as np
 
-from .config import config_from_dict, config_to_dict
+from .config import config_from_dict
 from .errors import RunLockedError, RunMismatchError
 from .files import atomic_write_text, read_json
 
-__all__ = ["RunFolder", "RunResult", "content_digest", "identity_diff"]
+__all__ = ["IN_MEMORY", "RunFolder", "RunResult", "content_digest", "identity_diff"]
 
 CONFIG = "config.json"
 TRAIN = "train"
@@ -252,15 +252,33 @@ class RunFolder:
         return cls.from_json(read_json(self.result_path)) if self.finished else None
 
 
+def _plain(value: Any) -> Any:
+    """numpy scalars and arrays as Python numbers and lists; anything else as its string."""
+    if isinstance(value, (np.generic, np.ndarray)):
+        return value.tolist()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    return str(value)
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class RunResult:
     """Base of every domain's frozen result: ``to_json`` / ``from_json`` through the dataclass fields
-    (tuples come back as tuples, nested dataclasses as dataclasses, unknown keys are refused)."""
+    (tuples come back as tuples, nested dataclasses as dataclasses, unknown keys are refused).
+
+    A field declared ``field(default=None, metadata=IN_MEMORY)`` (e.g. the trained model) is handed
+    to the caller but not written; ``from_json`` leaves it at its default.
+    """
 
     def to_json(self) -> dict[str, Any]:
-        return config_to_dict(self)
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if not f.metadata.get("in_memory")}
+        return json.loads(json.dumps(data, default=_plain))
 
     @classmethod
     def from_json(cls: type[R], data: dict[str, Any]) -> R:
         return config_from_dict(cls, data)
+
+
+#: ``metadata=`` of a :class:`RunResult` field that is not saved in ``result.json``.
+IN_MEMORY = {"in_memory": True}
 
