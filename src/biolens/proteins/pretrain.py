@@ -67,7 +67,7 @@ AMINO_IDS = np.array([ESM_TOKENS.index(a) for a in "ACDEFGHIKLMNPQRSTVWY"], dtyp
 
 @dataclass(frozen=True, kw_only=True)
 class PretrainConfig:
-    """Settings of a pretraining run (saved in ``pretrain.json``).
+    """Settings of a pretraining run (saved in ``config.json``).
 
     ``layers``/``hidden``/``heads``/``ffn`` override the ``preset``'s. ``crop``: the longest
     window of a protein one step sees. ``token_budget``: padded tokens per batch.
