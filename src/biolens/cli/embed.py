@@ -29,6 +29,8 @@ PathType = click.Path(path_type=Path)
 @on_invalid_option
 @click.option("--layer", type=int, default=None, help="Which layer's states (default: the last).")
 @click.option("--weights", type=PathType, default=None, help="Local weights file or folder for the encoder.")
+@click.option("--dtype", type=click.Choice(["float32", "bfloat16", "float16"]), default=None,
+              help="Compute dtype of the encoder (prott5: bfloat16 on accelerators); embeddings are float32.")
 @click.option("--cache", type=PathType, default=None, help="Embedding store (default: $BIOLENS_CACHE or ~/.cache/biolens).")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the embedding store.")
 @click.option("--token-budget", type=int, default=None, help="Padded tokens per batch (default: the encoder's).")
@@ -40,7 +42,7 @@ PathType = click.Path(path_type=Path)
               help="local: this process; ray: a Ray cluster, shards beside the store (docs/scale.md).")
 @click.option("--address", default=None, help="Ray cluster: auto or HOST:PORT (default: start one here).")
 @quiet_option
-def embed_command(input, out, encoder, pooling, per_residue, on_invalid, layer, weights, cache, no_cache,
+def embed_command(input, out, encoder, pooling, per_residue, on_invalid, layer, weights, dtype, cache, no_cache,
                   token_budget, overlap, dedupe, sequence_column, id_column, backend, address, quiet) -> int:
     """Embed proteins from INPUT (FASTA, CSV/TSV, .gz, or sample:NAME), cache and export them."""
     import numpy as np
@@ -59,6 +61,8 @@ def embed_command(input, out, encoder, pooling, per_residue, on_invalid, layer, 
     if backend == "ray":
         from ..distributed._cli import embed_on_ray
 
+        if dtype not in (None, "float32"):
+            raise InputError("--dtype is not passed to Ray workers yet; embed with --backend local")
         return embed_on_ray(source, out, encoder, pooling=pooling, per_residue=per_residue, on_invalid=on_invalid.lower(),
                             layer=layer, weights=weights, cache=cache, no_cache=no_cache, token_budget=token_budget,
                             overlap=overlap, dedupe=dedupe, sequence_column=sequence_column, id_column=id_column,
@@ -67,7 +71,7 @@ def embed_command(input, out, encoder, pooling, per_residue, on_invalid, layer, 
         source, PROTEIN, on_invalid=on_invalid.lower(), sequence_column=sequence_column, id_column=id_column
     )
     records, dropped = check_unique_ids(records, dedupe=dedupe, source=str(source))
-    enc = get_encoder(encoder, layer=layer, weights=weights)
+    enc = get_encoder(encoder, layer=layer, weights=weights, dtype=None if dtype == "float32" else dtype)
     store = None if no_cache else EmbeddingStore(cache or default_store_path())
     try:
         arrays, stats = embed_sequences(

@@ -238,3 +238,19 @@ def test_loader_errors_name_the_problem(tmp_path):
     (tmp_path / "t5" / "config.json").write_text(json.dumps({**cfg, "num_layers": 1}))
     with pytest.raises(InputError, match="more than the 1 blocks"):
         load_prott5(tmp_path / "t5")
+
+
+def test_cli_embed_dtype_and_not_a_language_model(tiny, tmp_path, capsys):
+    from biolens.cli import main
+    from biolens.proteins.language_model import language_model
+
+    _, folder = tiny
+    fasta = tmp_path / "a.fasta"
+    fasta.write_text("".join(f">p{i}\n{s}\n" for i, s in enumerate(SEQS)))
+    out = tmp_path / "e.npz"
+    argv = ["embed", str(fasta), "-e", f"prott5:{folder}", "--dtype", "bfloat16", "--no-cache", "-o", str(out)]
+    assert main(argv) == 0 and "Traceback" not in capsys.readouterr().err
+    with np.load(out, allow_pickle=False) as f:
+        assert f["embeddings"].shape == (3, 32) and f["embeddings"].dtype == np.float32
+    with pytest.raises(InputError, match="no language-model head"):
+        language_model(f"prott5:{folder}")
