@@ -254,3 +254,46 @@ def test_cli_embed_dtype_and_not_a_language_model(tiny, tmp_path, capsys):
         assert f["embeddings"].shape == (3, 32) and f["embeddings"].dtype == np.float32
     with pytest.raises(InputError, match="no language-model head"):
         language_model(f"prott5:{folder}")
+
+
+def test_finetune_apply_matches_encode_batch(tiny):
+    import jax
+
+    _, folder = tiny
+    enc = get_encoder(f"prott5:{folder}", layer=2)  # below the final norm: blocks 0..1 run
+    module, trainable = enc.finetune(enc.module, last=1)
+    assert any(jax.tree.leaves(trainable)) and not all(jax.tree.leaves(trainable))
+    states, mask = enc.apply(module, enc.tokenize(SEQS, 4, 30))
+    out = enc.encode_batch(SEQS, 4, 30)
+    for i, seq in enumerate(SEQS):
+        assert int(mask[i].sum()) == len(seq)
+        assert np.abs(np.asarray(states[i])[np.asarray(mask[i])] - out.states[i][out.residue_mask[i]]).max() < 1e-5
+
+
+def test_named_model_lookup_and_missing_weights_message(tiny, tmp_path, monkeypatch):
+    import shutil
+
+    from biolens.proteins.encoders import prott5
+
+    hub = pytest.importorskip("huggingface_hub", reason="huggingface_hub is not installed")
+    _, folder = tiny
+    monkeypatch.delenv("BIOLENS_WEIGHTS_DIR", raising=False)
+    calls = []
+
+    def offline(repo, allow_patterns=None, local_files_only=False):
+        calls.append((repo, local_files_only, tuple(allow_patterns)))
+        raise hub.errors.LocalEntryNotFoundError("offline")
+
+    monkeypatch.setattr(hub, "snapshot_download", offline)
+    available, how = prott5.availability("prott5-xl")  # looks in the cache, never downloads
+    assert not available and [c[1] for c in calls] == [True]
+    for part in ["Rostlab/prot_t5_xl_half_uniref50-enc", "AFL-3.0", "spiece.model", "pytorch_model.bin",
+                 "$BIOLENS_WEIGHTS_DIR/prot_t5_xl_half_uniref50-enc", "weights="]:  # fmt: skip
+        assert part in how, part
+    with pytest.raises(MissingWeightsError, match="download from the Hub failed"):
+        prott5.find_weights("prott5-xl")
+    assert {"pytorch_model.bin", "spiece.model", "config.json"} <= set(calls[-1][2]) and not calls[-1][1]
+    shutil.copytree(folder, tmp_path / "prot_t5_xl_half_uniref50-enc")
+    monkeypatch.setenv("BIOLENS_WEIGHTS_DIR", str(tmp_path))
+    assert prott5.find_weights("prott5-xl") == tmp_path / "prot_t5_xl_half_uniref50-enc"
+    assert get_encoder("Rostlab/prot_t5_xl_half_uniref50-enc").name == "prott5-xl"  # the Hub id names it

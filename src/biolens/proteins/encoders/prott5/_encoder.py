@@ -20,7 +20,6 @@ last ``k`` blocks. Relative positions have no length limit; proteins longer than
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ import numpy as np
 from ....core.batching import bucket_length, default_buckets
 from ....core.errors import InputError, MissingWeightsError
 from ..base import Encoder, TokenStates
-from ..esm2 import ESM2Encoder, _from_cache, _layer
+from ..esm2 import ESM2Encoder, _layer, find_hub_folder
 
 __all__ = ["HUB_REPOS", "LICENSE", "ProtT5Encoder", "availability", "build", "find_weights"]
 
@@ -133,38 +132,10 @@ def _missing(name: str, repo: str, reason: str) -> str:
     )
 
 
-def _download(repo: str) -> tuple[Path | None, str]:
-    try:
-        from huggingface_hub import snapshot_download
-    except ImportError:
-        return None, "the 'hub' extra (huggingface_hub) is not installed"
-    try:
-        return Path(snapshot_download(repo, allow_patterns=_HUB_FILES)), ""
-    except Exception as exc:  # offline, gated, proxy errors: report, do not crash
-        return None, f"download from the Hub failed ({type(exc).__name__}: {exc})"
-
-
 def find_weights(name: str, weights: str | Path | None = None, *, download: bool = True) -> Path:
     """The folder holding ``name``'s weights (search order: the module docstring)."""
     repo = HUB_REPOS[name]
-    if weights is not None:
-        folder = Path(weights).expanduser()
-        if not (folder / "config.json").is_file():
-            raise MissingWeightsError(_missing(name, repo, f"{folder} has no config.json"))
-        return folder
-    root = os.environ.get("BIOLENS_WEIGHTS_DIR")
-    if root and (Path(root).expanduser() / repo.split("/")[1] / "config.json").is_file():
-        return Path(root).expanduser() / repo.split("/")[1]
-    cached = _from_cache(repo)
-    if cached is not None:
-        return cached
-    tried = [f"not in $BIOLENS_WEIGHTS_DIR ({root})" if root else "$BIOLENS_WEIGHTS_DIR is not set", "not in the Hugging Face cache"]
-    if download:
-        folder, why = _download(repo)
-        if folder is not None:
-            return folder
-        tried.append(why)
-    raise MissingWeightsError(_missing(name, repo, "; ".join(tried)))
+    return find_hub_folder(repo, weights, download=download, missing=lambda why: _missing(name, repo, why), files=_HUB_FILES)
 
 
 def build(name: str, arg: str | None, **options: Any) -> Encoder:
