@@ -39,6 +39,8 @@ PathType = click.Path(path_type=Path)
 @on_invalid_option
 @click.option("--layer", type=int, default=None, help="Which layer's states (default: the last).")
 @click.option("--weights", type=PathType, default=None, help="Local weights file or folder for the encoder.")
+@click.option("--dtype", type=click.Choice(["float32", "bfloat16", "float16"]), default=None,
+              help="Compute dtype of the encoder (prott5: bfloat16 on accelerators); embeddings are float32.")
 @click.option("--cache", type=PathType, default=None, help="Embedding store (default: $BIOLENS_CACHE or ~/.cache/biolens).")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the embedding store.")
 @click.option("--token-budget", "--toks-per-batch", "--toks_per_batch", "token_budget", type=int, default=None,
@@ -52,7 +54,7 @@ PathType = click.Path(path_type=Path)
 @click.option("--address", default=None, help="Ray cluster: auto or HOST:PORT (default: start one here).")
 @quiet_option
 def embed_command(input, out, out_dir, repr_layers, include, encoder, pooling, per_residue, on_invalid, layer, weights,
-                  cache, no_cache, token_budget, overlap, dedupe, sequence_column, id_column, backend, address,
+                  dtype, cache, no_cache, token_budget, overlap, dedupe, sequence_column, id_column, backend, address,
                   quiet) -> int:
     """Embed proteins from INPUT (FASTA, CSV/TSV, .gz, or sample:NAME), cache and export them.
 
@@ -77,8 +79,8 @@ def embed_command(input, out, out_dir, repr_layers, include, encoder, pooling, p
         raise InputError(f"--out must end in one of {EXPORT_FORMATS}, got {out.name!r}")
     source = input_path(input)
     if out_dir is not None:
-        if backend != "local" or per_residue or layer is not None:
-            raise InputError("--out-dir runs on the local backend and takes --repr-layers/--include "
+        if backend != "local" or per_residue or layer is not None or dtype is not None:
+            raise InputError("--out-dir runs on the local backend in float32 and takes --repr-layers/--include "
                              "instead of --layer/--per-residue")
         return _extract(source, out_dir, encoder, repr_layers, include or ("mean",), weights=weights,
                         on_invalid=on_invalid.lower(), cache=cache, no_cache=no_cache, token_budget=token_budget,
@@ -86,6 +88,8 @@ def embed_command(input, out, out_dir, repr_layers, include, encoder, pooling, p
     if backend == "ray":
         from ..distributed._cli import embed_on_ray
 
+        if dtype not in (None, "float32"):
+            raise InputError("--dtype is not passed to Ray workers yet; embed with --backend local")
         return embed_on_ray(source, out, encoder, pooling=pooling, per_residue=per_residue, on_invalid=on_invalid.lower(),
                             layer=layer, weights=weights, cache=cache, no_cache=no_cache, token_budget=token_budget,
                             overlap=overlap, dedupe=dedupe, sequence_column=sequence_column, id_column=id_column,
@@ -94,7 +98,7 @@ def embed_command(input, out, out_dir, repr_layers, include, encoder, pooling, p
         source, PROTEIN, on_invalid=on_invalid.lower(), sequence_column=sequence_column, id_column=id_column
     )
     records, dropped = check_unique_ids(records, dedupe=dedupe, source=str(source))
-    enc = get_encoder(encoder, layer=layer, weights=weights)
+    enc = get_encoder(encoder, layer=layer, weights=weights, dtype=None if dtype == "float32" else dtype)
     store = None if no_cache else EmbeddingStore(cache or default_store_path())
     try:
         arrays, stats = embed_sequences(
