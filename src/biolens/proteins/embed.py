@@ -19,7 +19,7 @@ from ..core.progress import progress_bar
 from ..core.seqio import Record
 from ..core.store import EmbeddingStore, default_store_path, sequence_hash
 from .encoders.base import Encoder
-from .encoders.pooling import check_pooling, pool, pool_residues, residue_states
+from .encoders.pooling import check_pooling, pool, pool_residues, pooled_width, residue_states
 from .encoders.registry import get_encoder
 from .windows import plan_windows, stitch
 
@@ -120,6 +120,7 @@ def embed_sequences(
         for key in set(keys.values()):
             wanted = [h for h, k in keys.items() if k == key]
             results.update(store.get_many(fingerprint, key, wanted))
+        _check_cached(results, unique, encoder, pooling, per_residue, store)
     stats.cache_hits = len(results)
     todo = [h for h in unique if h not in results]
     if todo:
@@ -132,6 +133,20 @@ def embed_sequences(
     stats.computed = len(todo)
     stats.seconds = time.perf_counter() - start
     return [results[h] for h in hashes], stats
+
+
+def _check_cached(results, unique, encoder, pooling, per_residue, store) -> None:
+    """Refuse a stored array whose shape is not what ``encoder`` gives for its sequence (a row
+    written under this fingerprint by something else, or edited)."""
+    width = encoder.width if per_residue else pooled_width(encoder, pooling)
+    for h, array in results.items():
+        seq = unique[h]
+        want = (len(seq), width) if per_residue else (width,)
+        if array.shape != want:
+            shown = seq[:10] + ("..." if len(seq) > 10 else "")
+            raise store.row_error(encoder.fingerprint(), "residues" if per_residue else pooling, h,
+                                  f"it has shape {list(array.shape)}, but {encoder.name} gives {list(want)} "
+                                  f"for this {len(seq)}-residue sequence ({shown})")
 
 
 def _pieces(todo: dict[str, str], encoder: Encoder, overlap: int):
