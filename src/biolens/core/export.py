@@ -16,6 +16,7 @@ import numpy as np
 from .errors import InputError
 from .extras import require
 from .files import atomic_path, atomic_write
+from .npzfile import read_npz
 
 __all__ = ["EXPORT_FORMATS", "export_embeddings", "load_embeddings"]
 
@@ -90,8 +91,7 @@ def load_embeddings(path: str | Path) -> tuple[list[str], np.ndarray | list[np.n
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".npz":
-        with np.load(path, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
+        arrays = read_npz(path)
     elif suffix in (".h5", ".hdf5"):
         h5py = require("h5py", extra="h5", purpose="Reading .h5 files")
         with h5py.File(path, "r") as f:

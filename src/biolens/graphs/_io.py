@@ -31,6 +31,7 @@ import polars as pl
 
 from ..core.errors import InputError
 from ..core.extras import require
+from ..core.npzfile import read_npz
 from ._graph import (
     EdgeSummary,
     Graph,
@@ -190,11 +191,7 @@ def read_edge_list(
 
 def _read_split_arrays(path: Path) -> dict[str, np.ndarray]:
     if path.suffix == ".npz":
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                return {k: data[k] for k in data.files}
-        except (OSError, ValueError, EOFError) as exc:
-            raise InputError(f"cannot read the split file: {exc}", source=str(path)) from None
+        return read_npz(path)
     if path.suffix != ".pt":
         raise InputError("a split file must be .npz (arrays edge, edge_neg) or OGB's .pt", source=str(path))
     try:

@@ -30,7 +30,8 @@ import numpy as np
 from ..core.checkpoint import load_checkpoint, save_checkpoint
 from ..core.config import config_from_dict, config_to_dict
 from ..core.errors import InputError
-from ..core.files import atomic_path, atomic_write_text
+from ..core.files import atomic_path, atomic_write_text, read_json
+from ..core.npzfile import read_npz
 from ..core.train import fit
 from ._graph import Graph, LinkSplit, pair_keys, remap_pairs
 from ._io import LinkDataset, read_split
@@ -68,7 +69,7 @@ def _prepare(run_dir: Path, dataset: LinkDataset, config: GraphRunConfig, seeds:
                        "valid": dataset.valid.source if dataset.valid else None, "split_note": dataset.split_note}}
     path = run_dir / "config.json"
     if path.exists():
-        old = json.loads(path.read_text())
+        old = read_json(path)
         same = old["config"] == record["config"] and {k: old["data"][k] for k in ("num_nodes", "num_edges")} == {
             k: record["data"][k] for k in ("num_nodes", "num_edges")}
         if not same:
@@ -205,7 +206,7 @@ def best_seed(run_dir: str | Path) -> int:
     """The trained seed with the best validation Hits@20 (the first one without validation)."""
     best, best_value = None, -1.0
     for d in _seed_dirs(Path(run_dir)):
-        result = json.loads((d / "result.json").read_text()) if (d / "result.json").exists() else {}
+        result = read_json(d / "result.json") if (d / "result.json").exists() else {}
         value = (result.get("valid") or {}).get(MAIN_METRIC, 0.0)
         if best is None or value > best_value:
             best, best_value = int(d.name.split("-")[1]), value
@@ -214,11 +215,11 @@ def best_seed(run_dir: str | Path) -> int:
 
 def load_graph(run_dir: Path) -> tuple[Graph, np.ndarray | None, int | None]:
     """The training graph of a run, and for a subgraph run the original ids and node count."""
-    with np.load(run_dir / "graph.npz", allow_pickle=False) as z:
-        names = z["names"] if z["names"].size else None
-        graph = Graph(num_nodes=int(z["num_nodes"]), edges=z["edges"].astype(np.int64), names=names)
-        if "original_ids" in z.files:
-            return graph, z["original_ids"], int(z["original_num_nodes"])
+    z = read_npz(run_dir / "graph.npz")
+    names = z["names"] if z["names"].size else None
+    graph = Graph(num_nodes=int(z["num_nodes"]), edges=z["edges"].astype(np.int64), names=names)
+    if "original_ids" in z:
+        return graph, z["original_ids"], int(z["original_num_nodes"])
     return graph, None, None
 
 
@@ -228,7 +229,7 @@ def load_run(run_dir: str | Path, seed: int | None = None) -> list[TrainedRun]:
     if not (run_dir / "config.json").exists():
         raise InputError("not a biolens graph run (no config.json)", source=str(run_dir))
     graph, original_ids, original_n = load_graph(run_dir)
-    config = _run_config_from_dict(json.loads((run_dir / "config.json").read_text())["config"])
+    config = _run_config_from_dict(read_json(run_dir / "config.json")["config"])
     runs = []
     for d in _seed_dirs(run_dir):
         s = int(d.name.split("-")[1])
@@ -241,8 +242,7 @@ def load_run(run_dir: str | Path, seed: int | None = None) -> list[TrainedRun]:
             return eqx.filter_eval_shape(LinkModel, mcfg, features=feats, key=jax.random.PRNGKey(0))
 
         model, _ = load_checkpoint(d / "model", skeleton)
-        with np.load(d / "nodes.npz", allow_pickle=False) as z:
-            h = z["h"]
+        h = read_npz(d / "nodes.npz")["h"]
         runs.append(TrainedRun(model=model, h=h, graph=graph, seed=s, loss=config.link.loss, path=d,
                                original_ids=original_ids, original_num_nodes=original_n))
     if not runs:
