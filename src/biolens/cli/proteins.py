@@ -195,7 +195,7 @@ def evaluate_command(run, data, task, out, bootstrap, quiet, **task_opts) -> int
     """Show a run's test metrics, or evaluate it on a new labelled file."""
     import json
 
-    from ..core.files import atomic_write_text
+    from ..core.files import atomic_write_text, read_json
     from ..proteins.run import TaskResult, evaluate_run
 
     if data is None:
@@ -204,7 +204,7 @@ def evaluate_command(run, data, task, out, bootstrap, quiet, **task_opts) -> int
             from ..core.errors import InputError
 
             raise InputError("no metrics.json: the run has not finished (run `biolens train` again to resume)", source=str(run))
-        result = TaskResult.from_json(json.loads(path.read_text()))
+        result = TaskResult.from_json(read_json(path))
     else:
         loaded = _load(task or _run_loader(run), data, **task_opts)
         result = evaluate_run(run, loaded, n_resamples=bootstrap)

@@ -30,7 +30,7 @@ import optax
 
 from .config import config_to_dict
 from .errors import TrainingError
-from .files import atomic_path, atomic_write_text
+from .files import atomic_path, atomic_write_text, read_json
 from .progress import progress_bar
 
 __all__ = ["ArrayBatches", "Batches", "FitResult", "TrainConfig", "batched_apply", "fit", "make_optimizer"]
@@ -220,7 +220,7 @@ class _RunFiles:
         atomic_write_text(self.dir / STATE_META, json.dumps(meta, indent=1, default=float) + "\n")
 
     def load(self, like: tuple, config: TrainConfig) -> tuple[tuple, _Progress, dict[str, Any]]:
-        meta = json.loads((self.dir / STATE_META).read_text())
+        meta = read_json(self.dir / STATE_META)
         saved = {k: v for k, v in meta["config"].items() if k not in ("patience", "max_epochs", "max_steps")}
         now = {k: v for k, v in config_to_dict(config).items() if k in saved}
         if saved != now:

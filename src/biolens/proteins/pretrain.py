@@ -41,7 +41,7 @@ from jaxtyping import Array, Float, Int, PRNGKeyArray
 
 from ..core.config import config_to_dict
 from ..core.errors import InputError
-from ..core.files import atomic_write_text
+from ..core.files import atomic_write_text, read_json
 from ..core.train import TrainConfig, fit
 from .esm2_io import CLS, EOS, ESM_TOKENS, MASK, PAD, save_esm2, tokenize
 from .esm2_model import ESM2, ESM2Config
@@ -259,7 +259,7 @@ def _check_resume(out: Path, settings: dict[str, Any]) -> None:
     path = out / "settings.json"
     if not path.exists():
         return
-    saved = json.loads(path.read_text())
+    saved = read_json(path)
     if saved != json.loads(json.dumps(settings)):
         diff = sorted(k for k in settings["pretrain"] if settings["pretrain"][k] != saved.get("pretrain", {}).get(k))
         what = f"the settings {diff} differ" if diff else "the corpus differs"

@@ -31,7 +31,7 @@ from ..core.calibration import BinaryCalibration, fit_calibration
 from ..core.checkpoint import save_checkpoint
 from ..core.config import config_from_dict, config_to_dict
 from ..core.errors import InputError
-from ..core.files import atomic_write_text
+from ..core.files import atomic_write_text, read_json
 from ..core.losses import balanced_class_weights
 from ..core.train import TrainConfig, fit
 from .embed import open_store
@@ -124,10 +124,10 @@ def _settings(data: TaskData, encoder: Encoder, config: RunConfig) -> dict[str, 
 def _reuse(out: Path | None, settings: dict[str, Any]) -> TaskResult | None:
     if out is None or not (out / "metrics.json").exists() or not (out / "config.json").exists():
         return None
-    saved = json.loads((out / "config.json").read_text())
+    saved = read_json(out / "config.json")
     if saved != json.loads(json.dumps(settings)):
         raise InputError(f"{out} holds a finished run with other settings or data; use a new --out folder")
-    data = json.loads((out / "metrics.json").read_text())
+    data = read_json(out / "metrics.json")
     return TaskResult.from_json(data) if data.get("finished") else None
 
 
@@ -374,7 +374,7 @@ def _write(out: Path, data, split, enc, config, fitted, result, pred_all, settin
 
 
 def load_run_config(path: str | Path) -> RunConfig:
-    return config_from_dict(RunConfig, json.loads((Path(path) / "config.json").read_text())["run"])
+    return config_from_dict(RunConfig, read_json(Path(path) / "config.json")["run"])
 
 
 def align_labels(data: TaskData, task: Task) -> TaskData:
