@@ -259,6 +259,6 @@ def test_probe_truncated_unirep_npz_is_a_named_error(tmp_path):
     for cut in (len(data) // 2, len(data) - 10):
         bad = tmp_path / f"cut{cut}.npz"
         bad.write_bytes(data[:cut])
-        with pytest.raises(InputError, match="cannot read UniRep weights as .npz") as info:
+        with pytest.raises(InputError, match=r"cannot read UniRep weights as \.npz") as info:
             UniRepEncoder("unirep-tiny", bad)
         assert str(bad) in str(info.value)

@@ -58,7 +58,7 @@ def test_probe_npz_truncated_is_a_named_error(tmp_path, cut):
     np.savez(tmp_path / "a.npz", x=np.arange(100))
     data = (tmp_path / "a.npz").read_bytes()
     (tmp_path / "t.npz").write_bytes(data[:cut])
-    with pytest.raises(InputError, match="not a readable .npz file") as info:
+    with pytest.raises(InputError, match=r"not a readable \.npz file") as info:
         read_npz(tmp_path / "t.npz")
     assert str(tmp_path / "t.npz") in str(info.value)
 
@@ -71,7 +71,7 @@ def test_probe_npz_object_array_never_unpickled(tmp_path):
 
 def test_npz_member_that_is_not_an_array(tmp_path):
     path = _zip(tmp_path / "m.npz", {"x.npy": _npy(np.arange(3)), "readme.txt": b"hello"})
-    with pytest.raises(InputError, match="member readme.txt is not an .npy array"):
+    with pytest.raises(InputError, match=r"member readme\.txt is not an \.npy array"):
         read_npz(path)
     with pytest.raises(InputError, match="file not found"):
         read_npz(tmp_path / "missing.npz")
