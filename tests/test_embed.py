@@ -1,9 +1,11 @@
 import os
+import re
 import signal
 import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -198,3 +200,43 @@ def test_probe_store_row_tampered_cli_exits_2_and_verify_repairs(tmp_path, capsy
     assert main([*args, "--out", str(tmp_path / "e3.npz")]) == 0
     first, again = np.load(tmp_path / "e1.npz"), np.load(tmp_path / "e3.npz")
     assert np.array_equal(first["embeddings"], again["embeddings"])
+
+
+@pytest.mark.parametrize(("option", "value", "problem"), [
+    ("--overlap", "-10", r"overlap \(--overlap\) must be an integer >= 0, got -10"),
+    ("--token-budget", "0", r"token budget \(--token-budget\) must be a positive integer, got 0"),
+])
+def test_probe_embed_option_out_of_range_is_refused_before_work(tmp_path, capsys, option, value, problem):
+    from biolens.cli import main
+
+    fasta = tmp_path / "p.fasta"
+    fasta.write_text(">a\nMKTAYIAKQR\n")
+    assert main(["embed", str(fasta), "-e", "onehot", "-o", str(tmp_path / "e.npz"), "--no-cache", option, value, "-q"]) == 2
+    assert re.search(problem, capsys.readouterr().err) and not (tmp_path / "e.npz").exists()
+
+
+def test_probe_overlap_not_below_the_window_is_refused():
+    enc = ContextEncoder()
+    enc.max_residues = 50
+    with pytest.raises(InputError, match=r"below .* window of 50 residues, got 50"):
+        embed_sequences(["M" * 80], enc, overlap=50)
+
+
+@pytest.mark.parametrize("where", ["folder", "read_only"])
+def test_probe_embed_out_unwritable_is_refused_before_work(tmp_path, capsys, where):
+    from biolens.cli import main
+
+    fasta = tmp_path / "p.fasta"
+    fasta.write_text(">a\nMKTAYIAKQR\n")
+    if where == "folder":
+        out = tmp_path / "dir.npz"
+        out.mkdir()
+        expected = "the --out file is a folder; give a file name"
+    else:
+        out = Path("/proc/biolens-probe/e.npz")  # procfs: nothing can be created there, even as root
+        expected = "cannot write the --out file here"
+    cache = tmp_path / "s.sqlite"
+    assert main(["embed", str(fasta), "-e", "onehot", "-o", str(out), "--cache", str(cache), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert expected in err and str(out) in err
+    assert not cache.exists()  # refused before the store was opened or anything embedded

@@ -42,8 +42,28 @@ def test_reader_of_a_store_still_being_created_sees_it_empty(tmp_path):
 def test_not_a_store(tmp_path):
     bad = tmp_path / "bad.sqlite"
     bad.write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(InputError, match="not a usable embedding store"):
+    with pytest.raises(InputError, match="not an SQLite embedding store"):
         EmbeddingStore(bad)
+
+
+def test_probe_cache_that_is_a_short_text_file_is_left_untouched(tmp_path):
+    """Issue 14 re-run: SQLite took a 1-byte file for an empty database and overwrote it."""
+    note = tmp_path / "notes.txt"
+    note.write_text("x")
+    with pytest.raises(InputError, match="not an SQLite embedding store \\(left untouched\\)"):
+        EmbeddingStore(note)
+    assert note.read_text() == "x"
+
+
+def test_probe_cache_folder_or_under_a_file_is_a_named_error(tmp_path):
+    with pytest.raises(InputError, match="is a folder; the embedding store is one SQLite file") as info:
+        EmbeddingStore(tmp_path)
+    assert str(tmp_path) in str(info.value)
+    (tmp_path / "plain").write_text("x")
+    with pytest.raises(InputError, match="cannot create the store's folder"):
+        EmbeddingStore(tmp_path / "plain" / "s.sqlite")
+    with pytest.raises(InputError, match="embedding store not found"):
+        EmbeddingStore(tmp_path / "none.sqlite", readonly=True)
 
 
 def test_sequence_hash_is_stable():

@@ -48,6 +48,7 @@ def embed_command(input, out, encoder, pooling, per_residue, on_invalid, layer, 
     from ..core.alphabets import PROTEIN
     from ..core.errors import InputError
     from ..core.export import EXPORT_FORMATS, export_embeddings
+    from ..core.files import check_output
     from ..core.seqio import check_unique_ids, load_sequences
     from ..core.store import EmbeddingStore, default_store_path
     from ..proteins.embed import embed_sequences
@@ -55,6 +56,7 @@ def embed_command(input, out, encoder, pooling, per_residue, on_invalid, layer, 
 
     if out.suffix.lower() not in EXPORT_FORMATS:
         raise InputError(f"--out must end in one of {EXPORT_FORMATS}, got {out.name!r}")
+    check_output(out, "--out file")  # before any work: a folder, a read-only place
     source = input_path(input)
     if backend == "ray":
         from ..distributed._cli import embed_on_ray

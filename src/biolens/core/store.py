@@ -49,6 +49,7 @@ CREATE TABLE IF NOT EXISTS encoders (
 );
 """
 _CHUNK = 500  # SQLite parameter limit is 999 on old builds
+_SQLITE_MAGIC = b"SQLite format 3\x00"
 SCHEMA_VERSION = 2  # 2: rows carry a checksum (1: dtype, shape and bytes only)
 _DTYPES = frozenset({"<f2", "<f4", "<f8", "<i1", "<i2", "<i4", "<i8", "|i1", "|u1", "<u2", "<u4", "<u8", "|b1"})
 
@@ -89,6 +90,26 @@ def _decode_row(dtype: str, shape_text: str, data: bytes, checksum: str | None) 
     return np.frombuffer(data, dtype=dtype).reshape(shape)
 
 
+def _check_store_file(path: Path, *, readonly: bool) -> None:
+    """Refuse a path that is a folder, a file that is not SQLite (never overwritten: SQLite would
+    silently turn a short file into a database), or a folder that cannot be made."""
+    if path.is_dir():
+        raise InputError("is a folder; the embedding store is one SQLite file (give a file path)", source=str(path))
+    if path.is_file() and path.stat().st_size > 0:
+        with path.open("rb") as fh:
+            if fh.read(16) != _SQLITE_MAGIC:
+                raise InputError("is not an SQLite embedding store (left untouched); give another --cache path",
+                                 source=str(path))
+    elif readonly and not path.exists():
+        raise InputError("embedding store not found", source=str(path))
+    if not readonly:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"cannot create the store's folder {path.parent} ({exc.strerror or exc})",
+                             source=str(path)) from None
+
+
 def default_store_path() -> Path:
     """``$BIOLENS_CACHE`` or ``$XDG_CACHE_HOME/biolens/embeddings.sqlite`` (``~/.cache`` default)."""
     if os.environ.get("BIOLENS_CACHE"):
@@ -112,23 +133,24 @@ class EmbeddingStore:
 
     def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
         self.path = Path(path)
-        if readonly:
-            if not self.path.exists():
-                raise InputError("embedding store not found", source=str(self.path))
-            uri = f"file:{self.path}?mode=ro"
-            self._db = sqlite3.connect(uri, uri=True, timeout=60.0)
-        else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, timeout=60.0)
-            try:
+        _check_store_file(self.path, readonly=readonly)
+        try:
+            if readonly:
+                self._db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=60.0)
+            else:
+                self._db = sqlite3.connect(self.path, timeout=60.0)
+        except sqlite3.Error as exc:
+            raise InputError(f"cannot open the embedding store ({exc})", source=str(self.path)) from None
+        try:
+            if not readonly:
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=NORMAL")
                 self._db.executescript(_SCHEMA)
                 self._migrate()
-            except sqlite3.DatabaseError as exc:
-                self._db.close()
-                raise InputError(f"not a usable embedding store ({exc})", source=str(self.path)) from None
-        self._db.execute("PRAGMA busy_timeout=60000")
+            self._db.execute("PRAGMA busy_timeout=60000")
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise InputError(f"not a usable embedding store ({exc})", source=str(self.path)) from None
 
     def _columns(self) -> set[str]:
         return {row[1] for row in self._db.execute("PRAGMA table_info(embeddings)")}
