@@ -31,7 +31,7 @@ from typing import Any
 from ..core.config import config_to_dict
 from ..core.errors import BiolensError, InputError, MissingExtraError, MissingWeightsError
 from ..core.extras import require
-from ..core.files import text_digest
+from ..core.files import check_output, text_digest
 from ..core.progress import progress_bar
 from ..proteins.embed import embed_sequences, open_store
 from ..proteins.encoders.base import Encoder
@@ -205,13 +205,7 @@ def _invocation(start: float, cpu: float, cells: list[Cell], embeddings: list[Em
 
 def _prepare_out(out: Path) -> Path:
     """Create the benchmark folder and check it can be written, before any work."""
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".biolens-write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise InputError(f"cannot write the benchmark folder here ({exc.strerror or exc})", source=str(out)) from None
+    check_output(out, "benchmark folder", folder=True)
     return out
 
 

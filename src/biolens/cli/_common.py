@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import os
 import re
 import sys
@@ -14,6 +13,7 @@ import click
 from rich.console import Console
 
 from ..core.errors import BiolensError, InputError
+from ..core.files import os_words
 from ..data import resolve_input
 
 __all__ = ["GreedyOption", "console", "err_console", "input_path", "is_integer", "on_invalid_option", "quiet_option",
@@ -86,19 +86,9 @@ def show_progress(quiet: bool) -> bool:
 
 # ----------------------------------------------------------------------------- the error boundary
 
-_ERRNO_WORDS = {
-    errno.EISDIR: "is a folder, not a file", errno.ENOTDIR: "a part of the path is a file, not a folder",
-    errno.EROFS: "is on a read-only file system", errno.ENOSPC: "no space left on the device",
-    errno.EDQUOT: "the disk quota is exceeded", errno.EACCES: "permission denied", errno.EPERM: "not permitted",
-    errno.ENOENT: "not found", errno.EEXIST: "already exists", errno.ENAMETOOLONG: "the name is too long",
-    errno.EMFILE: "too many open files", errno.EIO: "an input/output error of the device",
-}
-
-
 def _os_problem(exc: OSError) -> str:
-    words = _ERRNO_WORDS.get(exc.errno or 0) or exc.strerror or str(exc)
     names = [str(f) for f in (exc.filename, exc.filename2) if f is not None]
-    return f"{' -> '.join(names)}: {words}" if names else words
+    return f"{' -> '.join(names)}: {os_words(exc)}" if names else os_words(exc)
 
 
 def user_error(exc: BaseException) -> BiolensError | None:

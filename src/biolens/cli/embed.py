@@ -66,6 +66,7 @@ def embed_command(input, out, out_dir, repr_layers, include, encoder, pooling, p
     from ..core.alphabets import PROTEIN
     from ..core.errors import InputError
     from ..core.export import EXPORT_FORMATS, export_embeddings
+    from ..core.files import check_output
     from ..core.seqio import check_unique_ids, load_sequences
     from ..core.store import EmbeddingStore, default_store_path
     from ..proteins.embed import embed_sequences
@@ -77,6 +78,7 @@ def embed_command(input, out, out_dir, repr_layers, include, encoder, pooling, p
         raise InputError("--repr-layers and --include write one file per protein: use them with --out-dir")
     if out is not None and out.suffix.lower() not in EXPORT_FORMATS:
         raise InputError(f"--out must end in one of {EXPORT_FORMATS}, got {out.name!r}")
+    check_output(out, "--out file")  # before any work: a folder, a read-only place
     source = input_path(input)
     if out_dir is not None:
         if backend != "local" or per_residue or layer is not None or dtype is not None:

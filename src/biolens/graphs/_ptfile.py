@@ -372,7 +372,8 @@ def _read_zip(path: Path, budget: _Budget) -> Any:
 
 
 _MALFORMED = (ValueError, TypeError, KeyError, IndexError, AttributeError, EOFError, OverflowError,
-              UnicodeDecodeError, struct.error, zlib.error, zipfile.BadZipFile, NotImplementedError)
+              UnicodeDecodeError, struct.error, zlib.error, zipfile.BadZipFile, NotImplementedError, OSError,
+              RuntimeError)  # OSError: a seek outside the file; RuntimeError: an encrypted member
 
 
 def read_pt_file(path: str | Path, *, max_bytes: int = MAX_BYTES) -> Any:

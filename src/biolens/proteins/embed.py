@@ -19,7 +19,7 @@ from ..core.progress import progress_bar
 from ..core.seqio import Record
 from ..core.store import EmbeddingStore, default_store_path, sequence_hash
 from .encoders.base import Encoder
-from .encoders.pooling import check_pooling, pool, pool_residues, residue_states
+from .encoders.pooling import check_pooling, pool, pool_residues, pooled_width, residue_states
 from .encoders.registry import get_encoder
 from .windows import plan_windows, stitch
 
@@ -79,7 +79,16 @@ def store_key(pooling: str, per_residue: bool, length: int, encoder: Encoder, ov
     return key
 
 
-def _check_request(encoder: Encoder, pooling: str, per_residue: bool) -> None:
+def _check_request(encoder: Encoder, pooling: str, per_residue: bool, overlap: int, token_budget: int | None,
+                   longest: int) -> None:
+    """Options checked before any work (the CLI names them as --overlap / --token-budget); the
+    overlap must be below the encoder's window when some protein (``longest``) needs windows."""
+    limit = encoder.max_residues if encoder.max_residues is not None and longest > encoder.max_residues else None
+    if not isinstance(overlap, int | np.integer) or overlap < 0 or (limit is not None and overlap >= limit):
+        upper = f" and below {encoder.name}'s window of {limit} residues" if limit is not None else ""
+        raise InputError(f"overlap (--overlap) must be an integer >= 0{upper}, got {overlap!r}")
+    if token_budget is not None and (not isinstance(token_budget, int | np.integer) or token_budget < 1):
+        raise InputError(f"token budget (--token-budget) must be a positive integer, got {token_budget!r}")
     if per_residue and not encoder.per_residue:
         raise InputError(f"encoder {encoder.name} has no per-residue output (it is a global feature)")
     if not per_residue:
@@ -106,7 +115,7 @@ def embed_sequences(
     the next result is taken, so a killed run loses at most the batches in flight and resumes
     where it stopped.
     """
-    _check_request(encoder, pooling, per_residue)
+    _check_request(encoder, pooling, per_residue, overlap, token_budget, max(map(len, sequences), default=0))
     start = time.perf_counter()
     stats = EmbedStats(records=len(sequences), residues=sum(map(len, sequences)))
     hashes = [sequence_hash(s) for s in sequences]
@@ -120,6 +129,7 @@ def embed_sequences(
         for key in set(keys.values()):
             wanted = [h for h, k in keys.items() if k == key]
             results.update(store.get_many(fingerprint, key, wanted))
+        _check_cached(results, unique, encoder, pooling, per_residue, store)
     stats.cache_hits = len(results)
     todo = [h for h in unique if h not in results]
     if todo:
@@ -132,6 +142,20 @@ def embed_sequences(
     stats.computed = len(todo)
     stats.seconds = time.perf_counter() - start
     return [results[h] for h in hashes], stats
+
+
+def _check_cached(results, unique, encoder, pooling, per_residue, store) -> None:
+    """Refuse a stored array whose shape is not what ``encoder`` gives for its sequence (a row
+    written under this fingerprint by something else, or edited)."""
+    width = encoder.width if per_residue else pooled_width(encoder, pooling)
+    for h, array in results.items():
+        seq = unique[h]
+        want = (len(seq), width) if per_residue else (width,)
+        if array.shape != want:
+            shown = seq[:10] + ("..." if len(seq) > 10 else "")
+            raise store.row_error(encoder.fingerprint(), "residues" if per_residue else pooling, h,
+                                  f"it has shape {list(array.shape)}, but {encoder.name} gives {list(want)} "
+                                  f"for this {len(seq)}-residue sequence ({shown})")
 
 
 def _pieces(todo: dict[str, str], encoder: Encoder, overlap: int):
