@@ -57,12 +57,18 @@ def embed_command(input, out, encoder, pooling, per_residue, on_invalid, layer, 
         raise InputError(f"--out must end in one of {EXPORT_FORMATS}, got {out.name!r}")
     source = input_path(input)
     if backend == "ray":
-        from ..distributed._cli import embed_on_ray
+        from ..distributed import export_file_ray
 
-        return embed_on_ray(source, out, encoder, pooling=pooling, per_residue=per_residue, on_invalid=on_invalid.lower(),
-                            layer=layer, weights=weights, cache=cache, no_cache=no_cache, token_budget=token_budget,
-                            overlap=overlap, dedupe=dedupe, sequence_column=sequence_column, id_column=id_column,
-                            address=address, quiet=quiet)
+        result, shards = export_file_ray(
+            source, out, encoder, pooling=pooling, per_residue=per_residue, on_invalid=on_invalid.lower(), layer=layer,
+            weights=weights, cache=cache, no_cache=no_cache, token_budget=token_budget, overlap=overlap, dedupe=dedupe,
+            sequence_column=sequence_column, id_column=id_column, address=address)
+        if not quiet:
+            lines = result.report.lines() + ([f"duplicate ids dropped: {result.dropped}"] if result.dropped else [])
+            for line in lines + result.lines() + ([f"shards: {shards}"] if shards else []):
+                err_console.print(line)
+            err_console.print(f"[bold]wrote[/bold] {out}: {len(result.ids)} proteins, {encoder}, ray backend")
+        return 0
     records, report = load_sequences(
         source, PROTEIN, on_invalid=on_invalid.lower(), sequence_column=sequence_column, id_column=id_column
     )

@@ -22,6 +22,7 @@ from typing import Any
 
 import equinox as eqx
 
+from .._version import __version__
 from .errors import CheckpointMismatchError, InputError
 
 __all__ = ["check_encoder", "load_checkpoint", "read_meta", "save_checkpoint"]
@@ -32,7 +33,6 @@ META_FILE = "meta.json"
 
 def save_checkpoint(path: str | Path, model: Any, meta: dict[str, Any]) -> Path:
     """Write ``model`` and ``meta`` to the folder ``path``, replacing it atomically."""
-    from .. import __version__
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import equinox as eqx
 import jax
@@ -19,11 +19,9 @@ from .embed import embed_sequences
 from .encoders.base import DifferentiableEncoder, Encoder
 from .heads import HEADS, HeadConfig, KNNHead, build_head
 from .predictor import ResidueBatches, TaskModel, pooled_batches, predict_batches
+from .run_config import RunConfig, load_run_config
+from .splits import Split
 from .tasks import Task, TaskData
-
-if TYPE_CHECKING:
-    from .run import RunConfig
-    from .splits import Split
 
 __all__ = ["Features", "Predictor", "build_model", "check_task_data", "load_predictor", "make_batches",
            "make_features", "predict"]
@@ -246,7 +244,6 @@ class Predictor:
 def load_predictor(run_dir: str | Path, *, encoder: Encoder | None = None) -> Predictor:
     """Load a run's checkpoint; refuses an encoder whose fingerprint differs from the training one."""
     from .encoders.registry import get_encoder
-    from .run import load_run_config
 
     run_dir = Path(run_dir)
     ckpt = run_dir / "checkpoint"

@@ -29,56 +29,31 @@ import numpy as np
 
 from ..core.calibration import BinaryCalibration, fit_calibration
 from ..core.checkpoint import save_checkpoint
-from ..core.config import config_from_dict, config_to_dict
+from ..core.config import config_to_dict
 from ..core.errors import InputError
 from ..core.files import atomic_write_text
 from ..core.losses import balanced_class_weights
-from ..core.train import TrainConfig, fit
+from ..core.train import fit
 from .embed import open_store
 from .encoders.base import Encoder
 from .encoders.registry import get_encoder
 from .evaluation import MONITOR, PRIMARY, baselines, metrics_with_intervals, task_metrics
 from .heads import HeadConfig
-from .model_io import Features, build_model, check_task_data, make_batches, make_features, predict
-from .splits import Split, SplitConfig, make_split, read_split
+from .model_io import (
+    Features,
+    _labels_for,
+    build_model,
+    check_task_data,
+    load_predictor,
+    make_batches,
+    make_features,
+    predict,
+)
+from .run_config import RunConfig, load_run_config
+from .splits import Split, make_split, read_split
 from .tasks import Task, TaskData
 
-__all__ = ["RunConfig", "TaskResult", "run_task"]
-
-
-@dataclass(frozen=True, kw_only=True)
-class RunConfig:
-    """Everything a run needs beyond the data, the encoder name and the head (saved in config.json).
-
-    ``finetune`` back-propagates into a differentiable encoder (``finetune_last`` layers, all when
-    ``None``). Binary tasks: ``calibration`` (``platt``/``temperature``/``none``) maps the
-    model's probabilities with a fit on the validation split, and ``threshold_rule``
-    (``balanced_accuracy``/``mcc``/``fixed`` = 0.5) chooses the decision threshold on the calibrated
-    validation probabilities (:mod:`biolens.core.calibration`); both are saved with the run and used by
-    prediction. ``binary_weighting``: the positive class's loss weight with ``class_weights``,
-    ``sqrt`` (``sqrt(neg/pos)``) or ``balanced`` (``neg/pos``). ``too_long`` (``error``/``skip``) handles proteins longer than a residue head's
-    ``max_length``. ``size_curve`` lists training fractions for the metric-vs-training-size figure
-    (each one an extra fit; empty to skip). ``encoder_lr``: the fine-tuned encoder's peak learning
-    rate (the head keeps ``train.learning_rate``; ``None``: the same for both).
-    """
-
-    pooling: str = "mean"
-    head: HeadConfig = field(default_factory=HeadConfig)
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(max_epochs=100, patience=10, learning_rate=3e-3,
-                                                                   batch_size=32))
-    split: SplitConfig = field(default_factory=SplitConfig)
-    class_weights: bool = True
-    finetune: bool = False
-    finetune_last: int | None = None
-    encoder_lr: float | None = None
-    binary_weighting: str = "sqrt"
-    calibration: str = "platt"
-    threshold_rule: str = "balanced_accuracy"
-    too_long: str = "error"
-    bootstrap: int = 200
-    baselines: bool = True
-    size_curve: tuple[float, ...] = (0.2, 0.5)
-    token_budget: int = 1 << 15
+__all__ = ["RunConfig", "TaskResult", "evaluate_run", "load_run_config", "run_task"]
 
 
 @dataclass
@@ -291,7 +266,6 @@ def _encoder_rescale(config: RunConfig):
 def _fit_knn(data: TaskData, train: np.ndarray, model: Any, feats: Features, config: RunConfig, target, width: int) -> Fitted:
     """The knn head needs no training: it keeps the training proteins' (standardised) features and targets."""
     from .knn import KNNHead, knn_targets
-    from .model_io import _labels_for
 
     x = (feats.pooled[train] - np.asarray(model.shift)) / np.asarray(model.scale)
     y = knn_targets(data.task.kind, _labels_for(data, train, target), data.task.n_outputs)
@@ -373,10 +347,6 @@ def _write(out: Path, data, split, enc, config, fitted, result, pred_all, settin
     atomic_write_text(out / "metrics.json", json.dumps(result.to_json(), indent=2, default=float) + "\n")
 
 
-def load_run_config(path: str | Path) -> RunConfig:
-    return config_from_dict(RunConfig, json.loads((Path(path) / "config.json").read_text())["run"])
-
-
 def align_labels(data: TaskData, task: Task) -> TaskData:
     """Express ``data``'s labels in ``task``'s label order (a run's trained labels).
 
@@ -409,7 +379,6 @@ def align_labels(data: TaskData, task: Task) -> TaskData:
 
 def evaluate_run(run_dir: str | Path, data: TaskData, *, n_resamples: int = 200, cache: Any = True) -> TaskResult:
     """Evaluate a trained run on every record of ``data`` (metrics with bootstrap intervals)."""
-    from .model_io import load_predictor
 
     predictor = load_predictor(run_dir)
     data = align_labels(data, predictor.task)

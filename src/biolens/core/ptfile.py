@@ -40,7 +40,7 @@ from typing import Any
 import ml_dtypes
 import numpy as np
 
-from biolens.core.errors import InputError
+from .errors import InputError
 
 __all__ = ["EXPAND_BYTES", "MAX_BYTES", "PtFileError", "UnsupportedPickle", "read_pt_file"]
 
