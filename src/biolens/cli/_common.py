@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import errno
 import os
 import sys
@@ -13,7 +14,7 @@ from rich.console import Console
 from ..core.errors import BiolensError, InputError
 from ..data import resolve_input
 
-__all__ = ["console", "err_console", "input_path", "on_invalid_option", "protein_argument", "quiet_option", "read_tf_file",
+__all__ = ["alias", "console", "err_console", "input_path", "on_invalid_option", "protein_argument", "quiet_option", "read_tf_file",
            "show_progress", "user_error"]
 
 LOG_WIDTH = 150  # columns of output into a file or pipe: the widest tables fit, logs wrap with them
@@ -38,6 +39,15 @@ quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress bar
 def input_path(value: str) -> Path:
     """Resolve ``sample:NAME`` or a path (existence is checked by the reader, with the file named)."""
     return resolve_input(value)
+
+
+def alias(command: click.Command, target: str) -> click.Command:
+    """``command`` under its old top-level name: the same options and callback, its help naming
+    the new spelling (``biolens train`` -> ``biolens protein train``)."""
+    twin = copy.copy(command)
+    twin.short_help = f"Same as `biolens {target}`."
+    twin.help = f"Same as `biolens {target}` (the spelling from before the command groups).\n\n{command.help or ''}"
+    return twin
 
 
 def show_progress(quiet: bool) -> bool:

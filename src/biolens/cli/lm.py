@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ._common import (
+    alias,
     err_console,
     input_path,
     on_invalid_option,
@@ -135,6 +136,7 @@ def _write_dms(path: Path, lm, wt: str, method: str) -> None:
 
 
 def register(group: click.Group) -> None:
-    for command in (pretrain_command, mutations_command, lm_group):
-        group.add_command(command)
-    lm_group.add_command(mutations_command)  # `biolens lm mutations` is the same command
+    group.add_command(lm_group)
+    for command in (pretrain_command, mutations_command):
+        lm_group.add_command(command)
+        group.add_command(alias(command, f"lm {command.name}"))
