@@ -170,6 +170,19 @@ def layer_violations(graph: dict[str, list[Edge]], allowed: dict[str, set[str]])
     return sorted(out)
 
 
+def private_imports(graph: dict[str, list[Edge]]) -> list[str]:
+    """Imports of a private ``_x`` module from outside the top-level part that holds it (callers
+    outside a package use the names its ``__init__`` re-exports)."""
+    out = []
+    for edges in graph.values():
+        for e in edges:
+            parts = e.target.split(".")
+            private = [i for i, p in enumerate(parts[1:], 1) if p.startswith("_") and not p.startswith("__")]
+            if private and private[0] > 1 and _part(e.source) != _part(e.target):
+                out.append(f"{e.where}: {e.source} imports the private {e.target}")
+    return sorted(out)
+
+
 def _show(cycle: list[Edge]) -> str:
     return " -> ".join(e.source for e in cycle) + f" -> {cycle[0].source}\n" + "\n".join(
         f"    {e.where}: {e.source} imports {e.target}" for e in cycle)
@@ -189,6 +202,11 @@ def test_no_import_cycles(graph):
 def test_data_flows_one_way(graph):
     problems = layer_violations(graph, ALLOWED)
     assert not problems, "imports against the layer table:\n" + "\n".join(problems)
+
+
+def test_private_modules_stay_inside_their_part(graph):
+    problems = private_imports(graph)
+    assert not problems, "import the package's re-exported names instead:\n" + "\n".join(problems)
 
 
 def test_graph_sees_every_part_and_function_level_imports(graph):
@@ -216,5 +234,7 @@ def test_a_cycle_through_a_function_level_relative_import_is_found(tmp_path):
     (cycle,) = find_cycles(g)
     assert [e.source for e in cycle] == ["pkg.core.a", "pkg.core.b", "pkg.dom.c"]
     assert cycle[1].where == str(Path("pkg/core/b.py")) + ":4"
+    g["pkg.dom.c"].append(Edge("pkg.dom.c", "pkg.core._hidden", "pkg/dom/c.py:9"))
+    assert private_imports(g) == ["pkg/dom/c.py:9: pkg.dom.c imports the private pkg.core._hidden"]
     problems = layer_violations({k: v for k, v in g.items() if k != "pkg"}, {"core": set(), "dom": {"core"}})
     assert problems == [f"{Path('pkg/core/b.py')}:4: pkg.core.b imports pkg.dom.c (core may import nothing of biolens)"]

@@ -90,10 +90,8 @@ def train_command(dataset, out, preset, loss, num_neg, epochs, batch_size, lr, p
                   subgraph, on_duplicate, on_self_loop, quiet) -> int:
     """Train a GraphSAGE link predictor; writes checkpoints, metrics.jsonl and report.html to OUT."""
     from ..core.errors import InputError
-    from ..graphs import load_dataset, subsample
+    from ..graphs import load_dataset, subsample, train_run, write_report
     from ..graphs import preset as make_preset
-    from ..graphs._report import write_report
-    from ..graphs._run import train_run
 
     seed_list = _seeds(seeds)
     data = load_dataset(input_path(dataset), split_name=split_name, valid=valid_file, valid_fraction=valid_fraction,
@@ -168,8 +166,7 @@ def evaluate_command(run, split_file) -> int:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def predict_command(run, nodes, top, include_known, seed, as_json) -> int:
     """Score pairs (A B [C D ...]) of DrugBank ids or node indices, or list A's top partners."""
-    from ..graphs._predict import score_nodes, top_partners
-    from ..graphs._run import best_seed, load_run
+    from ..graphs import best_seed, load_run, score_nodes, top_partners
 
     trained = load_run(run, seed if seed is not None else best_seed(run))[0]
     if len(nodes) == 1:
