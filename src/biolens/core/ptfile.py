@@ -95,7 +95,7 @@ class _ArrayStub:
 
 
 class _Storage:
-    def __init__(self, dtype: np.dtype, data: bytes, name: str) -> None:
+    def __init__(self, dtype: np.dtype | type[np.generic], data: bytes, name: str) -> None:
         dtype = np.dtype(dtype).newbyteorder("<")
         if len(data) % dtype.itemsize:
             raise PtFileError(f"storage {name} has {len(data)} bytes, not a whole number of {dtype} items")

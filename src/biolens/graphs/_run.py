@@ -83,7 +83,7 @@ def _prepare(run_dir: Path, dataset: LinkDataset, config: GraphRunConfig, seeds:
     return record
 
 
-def _save_npz(tmp: Path, **arrays: np.ndarray) -> None:
+def _save_npz(tmp: Path, **arrays: np.ndarray | np.generic) -> None:
     with tmp.open("wb") as fh:
         np.savez_compressed(fh, **arrays)
 

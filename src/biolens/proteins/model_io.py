@@ -130,7 +130,8 @@ def build_model(task: Task, encoder: Encoder, feats: Features, config: RunConfig
     shift = x.mean(0)
     scale = np.where(x.std(0) > 1e-6, x.std(0), 1.0)
     model = TaskModel(head=head, shift=jax.numpy.asarray(shift), scale=jax.numpy.asarray(scale))
-    trainable = TaskModel(head=jax.tree.map(eqx.is_inexact_array, head), shift=False, scale=False)
+    # the filter spec: the head's float arrays train, the standardisation (shift, scale) stays frozen
+    trainable = eqx.tree_at(lambda m: m.head, jax.tree.map(lambda _: False, model), jax.tree.map(eqx.is_inexact_array, head))
     return model, trainable, width
 
 

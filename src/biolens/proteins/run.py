@@ -206,7 +206,8 @@ def _targets(data: TaskData, train: np.ndarray) -> tuple[float, float] | None:
     return float(y.mean()), float(y.std() or 1.0)
 
 
-def _weights(data: TaskData, train: np.ndarray, enabled: bool, balanced: bool = False) -> dict[str, np.ndarray | None]:
+def _weights(data: TaskData, train: np.ndarray, enabled: bool,
+             balanced: bool = False) -> dict[str, np.ndarray | np.float32]:
     kind, k = data.task.kind, len(data.task.label_names)
     if not enabled or kind == "regression":
         return {}
