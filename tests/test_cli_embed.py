@@ -96,3 +96,14 @@ def test_encoders_and_samples_listing(capsys):
     assert code == 0 and "composition" in text and "esm2-650m" in text
     code, text = run(["samples"], capsys)
     assert code == 0 and "solubility" in text
+
+
+def test_embed_file_records_the_encoder_and_view(tmp_path):
+    from biolens.core.export import load_metadata
+
+    fasta = tmp_path / "p.fasta"
+    fasta.write_text(">a\nMKTAYIAK\n>b\nGGSW\n")
+    out = tmp_path / "e.npz"
+    assert main(["embed", str(fasta), "-e", "onehot", "--pooling", "max", "--no-cache", "-q", "--out", str(out)]) == 0
+    meta = load_metadata(out)
+    assert meta["encoder"] == "onehot" and meta["pooling"] == "max" and len(meta["fingerprint"]) == 32

@@ -83,7 +83,8 @@ def embed_command(input, out, encoder, pooling, per_residue, on_invalid, layer, 
     finally:
         if store is not None:
             store.close()
-    export_embeddings(out, [r.id for r in records], arrays if per_residue else np.stack(arrays))
+    export_embeddings(out, [r.id for r in records], arrays if per_residue else np.stack(arrays),
+                      metadata=enc.export_metadata(pooling, per_residue))
     if not quiet:
         for line in report.lines() + ([f"duplicate ids dropped: {dropped}"] if dropped else []) + stats.lines():
             err_console.print(line, markup=False)

@@ -35,7 +35,8 @@ def export_file_ray(source: Path, out: Path, encoder: str, *, cache: Path | None
         shards = Path(scratch) if no_cache else shard_dir_for(cache)
         result = embed_file_ray(source, encoder, shards=shards, **options)
         arrays = result.arrays()
-    export_embeddings(out, result.ids, arrays if options.get("per_residue") else np.stack(arrays))
+    export_embeddings(out, result.ids, arrays if options.get("per_residue") else np.stack(arrays),
+                      metadata=result.metadata)
     return result, None if no_cache else shards
 
 
