@@ -18,7 +18,7 @@ from ..core.errors import InputError
 from .embed import embed_sequences
 from .encoders.base import DifferentiableEncoder, Encoder
 from .heads import HEADS, HeadConfig, KNNHead, build_head
-from .predictor import ResidueBatches, TaskModel, pooled_batches, predict_batches
+from .predictor import Batch, ResidueBatches, TaskModel, pooled_batches, predict_batches
 from .run_config import RunConfig, load_run_config
 from .splits import Split
 from .tasks import Task, TaskData
@@ -161,7 +161,7 @@ def make_batches(data: TaskData, idx: np.ndarray, feats: Features, encoder: Enco
 def _builder(data, idx, feats, encoder, config, target):
     kind = data.task.kind
 
-    def build(rows: np.ndarray, length: int) -> dict[str, np.ndarray]:
+    def build(rows: np.ndarray, length: int) -> Batch:
         records = idx[rows]
         batch: dict[str, Any] = {}
         if feats.residues is not None:

@@ -70,7 +70,7 @@ class TaskResult:
     deltas: dict[str, float]
     counts: dict[str, int]
     timings: dict[str, float]
-    size_curve: list[dict[str, float]] = field(default_factory=list)
+    size_curve: list[dict[str, float | int]] = field(default_factory=list)  # n_train (int) and the metric
     notes: list[str] = field(default_factory=list)
     calibration: dict[str, Any] | None = None
     out_dir: str | None = None
@@ -207,7 +207,7 @@ def _targets(data: TaskData, train: np.ndarray) -> tuple[float, float] | None:
 
 
 def _weights(data: TaskData, train: np.ndarray, enabled: bool,
-             balanced: bool = False) -> dict[str, np.ndarray | np.float32]:
+             balanced: bool = False) -> dict[str, np.ndarray]:
     kind, k = data.task.kind, len(data.task.label_names)
     if not enabled or kind == "regression":
         return {}
@@ -218,7 +218,7 @@ def _weights(data: TaskData, train: np.ndarray, enabled: bool,
         return {"class_weights": balanced_class_weights(y, k)}
     pos = y.sum(0).astype(np.float32)
     ratio = (len(y) - pos) / np.maximum(pos, 1.0)
-    return {"pos_weight": (ratio if balanced else np.sqrt(ratio)).astype(np.float32)}
+    return {"pos_weight": np.asarray(ratio if balanced else np.sqrt(ratio), dtype=np.float32)}  # (K,), () for binary
 
 
 def train_on(data: TaskData, train: np.ndarray, valid: np.ndarray, encoder: Encoder, feats: Features,
@@ -311,7 +311,7 @@ def _evaluate(data, split, pred_test, config, enc, notes, timings, calibration=N
                       notes=notes, calibration=None if calibration is None else calibration.to_json())
 
 
-def _size_curve(data, split, enc, feats, config, result) -> list[dict[str, float]]:
+def _size_curve(data, split, enc, feats, config, result) -> list[dict[str, float | int]]:
     """The primary test metric against the number of training records (seeded subsets)."""
     kind, train, test = data.task.kind, split.index("train"), split.index("test")
     rng = np.random.default_rng(config.split.seed)
