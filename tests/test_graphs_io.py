@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from biolens.core.errors import InputError
+from biolens.core.ptfile import PtFileError, UnsupportedPickle, read_pt_file
 from biolens.data import resolve_input
 from biolens.graphs import canonical_edges, load_dataset, load_ogb, read_edge_list, read_split
-from biolens.graphs._ptfile import PtFileError, UnsupportedPickle, read_pt_file
 
 SAMPLE = resolve_input("sample:ogbl-ddi-sample")
 

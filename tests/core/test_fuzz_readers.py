@@ -223,7 +223,7 @@ def test_fuzz_split_npz(work, data):
 @FUZZ
 @given(variants(SPLIT_PT))
 def test_fuzz_pt_file(work, data):
-    from biolens.graphs._ptfile import read_pt_file
+    from biolens.core.ptfile import read_pt_file
 
     check(lambda p: read_pt_file(p, max_bytes=1 << 20), work / "valid.pt", data)
 

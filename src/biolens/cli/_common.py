@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import sys
@@ -16,7 +17,8 @@ from ..core.errors import BiolensError, InputError
 from ..core.files import os_words
 from ..data import resolve_input
 
-__all__ = ["GreedyOption", "console", "err_console", "input_path", "is_integer", "on_invalid_option", "quiet_option",
+__all__ = ["GreedyOption", "alias", "console", "err_console", "input_path", "is_integer", "on_invalid_option",
+           "protein_argument", "quiet_option", "read_tf_file",
            "show_progress", "user_error"]
 
 LOG_WIDTH = 150  # columns of output into a file or pipe: the widest tables fit, logs wrap with them
@@ -80,8 +82,45 @@ def input_path(value: str) -> Path:
     return resolve_input(value)
 
 
+def alias(command: click.Command, target: str) -> click.Command:
+    """``command`` under its old top-level name: the same options and callback, its help naming
+    the new spelling (``biolens train`` -> ``biolens protein train``)."""
+    twin = copy.copy(command)
+    twin.short_help = f"Same as `biolens {target}`."
+    twin.help = f"Same as `biolens {target}` (the spelling from before the command groups).\n\n{command.help or ''}"
+    return twin
+
+
 def show_progress(quiet: bool) -> bool:
     return not quiet and sys.stderr.isatty()
+
+
+def protein_argument(value: str) -> str:
+    """``--sequence``: the letters themselves, or a FASTA/CSV file (or sample:NAME) whose first record is used."""
+    from ..core.alphabets import PROTEIN, clean_sequence
+    from ..core.errors import InputError
+    from ..core.seqio import load_sequences
+
+    path = input_path(value)
+    if value.startswith("sample:") or path.is_file():
+        records, _ = load_sequences(path, PROTEIN)
+        return records[0].sequence
+    try:
+        seq, _ = clean_sequence(value, PROTEIN, "error")
+    except ValueError as exc:
+        raise InputError(f"--sequence is neither a file nor a protein sequence: {str(exc).split(' (use')[0]}") from None
+    return seq
+
+
+def read_tf_file(value: str, on_invalid: str, quiet: bool):
+    """A DNA TF-binding file (or sample:NAME), its validation summary printed unless ``quiet``."""
+    from ..dna import read_tf_data
+
+    data = read_tf_data(input_path(value), on_invalid=on_invalid.lower())
+    if not quiet:
+        for line in data.report.lines():
+            err_console.print(f"{Path(data.source).name}: {line}", markup=False)
+    return data
 
 
 # ----------------------------------------------------------------------------- the error boundary

@@ -7,19 +7,16 @@ from pathlib import Path
 
 import click
 
-from ._common import err_console, input_path, on_invalid_option, quiet_option, show_progress
+from ._common import (
+    err_console,
+    on_invalid_option,
+    quiet_option,
+    read_tf_file,
+    show_progress,
+)
+from ._dna_explain import ism_command, saliency_command
 
 PathType = click.Path(path_type=Path)
-
-
-def _read(value: str, on_invalid: str, quiet: bool):
-    from ..dna import read_tf_data
-
-    data = read_tf_data(input_path(value), on_invalid=on_invalid.lower())
-    if not quiet:
-        for line in data.report.lines():
-            err_console.print(f"{Path(data.source).name}: {line}", markup=False)
-    return data
 
 
 def _parse_settings(pairs: tuple[str, ...]) -> dict:
@@ -67,7 +64,7 @@ def train_command(train_files, out, preset, settings, tf, cross_negatives, val_f
     from ..dna import concat_data, model_config, pick_tasks, prepare_training, train_model
     from ..report import Report, learning_curves
 
-    data = concat_data([_read(f, on_invalid, quiet) for f in train_files])
+    data = concat_data([read_tf_file(f, on_invalid, quiet) for f in train_files])
     tasks = pick_tasks(data, tf)
     train, val, summary = prepare_training(data, tasks, val_fraction=val_fraction, seed=seed,
                                            cross_negatives=cross_negatives)
@@ -111,7 +108,7 @@ def evaluate_command(run, file, out, task, subset, n_boot, seed, on_invalid, qui
     from ..report import Report, learning_curves
 
     trained = load_model(run)
-    rows, notes = evaluate_data(trained, _read(file, on_invalid, quiet), task=task, n_resamples=n_boot,
+    rows, notes = evaluate_data(trained, read_tf_file(file, on_invalid, quiet), task=task, n_resamples=n_boot,
                                 seed=seed, subset=subset)
     table = Table(title=f"{run} on {Path(notes['source']).name}")
     for col in ("task", "n", "auROC [95% CI]", "auPRC [95% CI]", "accuracy [95% CI]", "loss"):
@@ -154,7 +151,7 @@ def predict_command(run, file, out, task, batch_size, on_invalid, quiet) -> int:
     from ..dna import load_model, prediction_columns
 
     trained = load_model(run)
-    cols = prediction_columns(trained, _read(file, on_invalid, quiet), task=task, batch_size=batch_size)
+    cols = prediction_columns(trained, read_tf_file(file, on_invalid, quiet), task=task, batch_size=batch_size)
     atomic_write_text(out, pl.DataFrame(cols).write_csv())
     if not quiet:
         err_console.print(f"[bold]wrote[/bold] {out}: {len(cols['id'])} rows")
@@ -162,8 +159,6 @@ def predict_command(run, file, out, task, batch_size, on_invalid, quiet) -> int:
 
 
 def register(group: click.Group) -> None:
-    from ._dna_explain import ism_command, saliency_command
-
     @group.group("dna")
     def dna() -> None:
         """Transcription-factor binding: train, evaluate, predict, explain (ism, saliency)."""

@@ -60,7 +60,7 @@ def check_equal_lengths(sequences: Sequence[str], ids: Sequence[str] | None = No
 
 
 def one_hot(sequences: Sequence[str] | str, *, ids: Sequence[str] | None = None, source: str | None = None,
-            n_value: float = N_VALUE) -> Float[np.ndarray, "N L 4"]:
+            n_value: float = N_VALUE) -> Float[np.ndarray, "N L 4"] | Float[np.ndarray, "L 4"]:
     """One-hot encode upper-case DNA (``ACGTN``) of one shared length.
 
     Args:

@@ -15,7 +15,7 @@ Header rule: the first row is a header only when it is not two valid node ids --
 rows hold integer ids and it does not; with a name mapping, when either field is not a known
 name; with names numbered from the file, when neither field appears in any other row. A lone row
 is always data. The decision is reported (``LinkDataset.notes``); ``header=`` overrides it.
-``.pt`` split files are read without unpickling (see :mod:`._ptfile`).
+``.pt`` split files are read without unpickling (see :mod:`biolens.core.ptfile`).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ import polars as pl
 from ..core.errors import InputError
 from ..core.extras import require
 from ..core.npzfile import read_npz
+from ..core.ptfile import UnsupportedPickle, read_pt_file
 from ._graph import (
     EdgeSummary,
     Graph,
@@ -42,7 +43,6 @@ from ._graph import (
     remap_pairs,
     subgraph,
 )
-from ._ptfile import UnsupportedPickle, read_pt_file
 
 __all__ = ["LinkDataset", "holdout_split", "load_dataset", "load_ogb", "read_edge_list", "read_split", "subsample"]
 

@@ -126,7 +126,7 @@ def _prepare(run: RunFolder, dataset: LinkDataset, config: GraphRunConfig, seeds
                                                                   edge_neg=dataset.valid.edge_neg))
 
 
-def _save_npz(tmp: Path, **arrays: np.ndarray) -> None:
+def _save_npz(tmp: Path, **arrays: np.ndarray | np.generic) -> None:
     with tmp.open("wb") as fh:
         np.savez_compressed(fh, **arrays)
 

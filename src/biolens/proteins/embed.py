@@ -23,7 +23,7 @@ from .encoders.pooling import check_pooling, pool, pool_residues, pooled_width, 
 from .encoders.registry import get_encoder
 from .windows import plan_windows, stitch
 
-__all__ = ["EmbedStats", "embed", "embed_sequences", "open_store", "store_key"]
+__all__ = ["EmbedStats", "checked_sequences", "embed", "embed_sequences", "open_store", "stack_pooled", "store_key"]
 
 #: Residues shared by neighbouring windows of a protein longer than the encoder's limit.
 DEFAULT_OVERLAP = 256
@@ -257,11 +257,10 @@ def embed(
     token_budget: int | None = None,
     overlap: int = DEFAULT_OVERLAP,
     progress: bool = False,
-    backend: str = "local",
-    address: str | None = None,
     **encoder_options,
 ) -> np.ndarray | list[np.ndarray]:
-    """Embed protein sequences.
+    """Embed protein sequences in this process (``biolens.embed(..., backend="ray")`` runs them on a
+    Ray cluster instead, see :func:`biolens.distributed.embed_ray`).
 
     Args:
         sequences: protein sequences (one-letter codes; validated, see ``on_invalid``).
@@ -270,49 +269,32 @@ def embed(
         per_residue: return one ``(L_i, D)`` array per sequence instead of pooled vectors.
         cache: ``True`` for the default store (``$BIOLENS_CACHE``), a path, or ``False``.
         on_invalid: ``error`` or ``replace`` (invalid characters become ``X``).
-        backend: ``local`` (this process) or ``ray`` (a Ray cluster; its shards sit beside the
-            store, see :mod:`biolens.distributed`).
-        address: the Ray cluster (``auto``, ``HOST:PORT``; default: start one here).
         encoder_options: passed to the encoder (``layer=``, ``weights=``).
 
     Returns:
         ``(N, D)`` float32 array, or a list of ``(L_i, D)`` arrays with ``per_residue``.
     """
+    enc = get_encoder(encoder, **encoder_options)
+    arrays = _embed_here(checked_sequences(sequences, on_invalid), enc, cache, pooling=pooling, per_residue=per_residue,
+                         token_budget=token_budget, overlap=overlap, progress=progress)
+    return arrays if per_residue else stack_pooled(arrays, enc.width)
+
+
+def checked_sequences(sequences: Sequence[str] | str, on_invalid: InvalidPolicy = "error") -> list[str]:
+    """:func:`embed`'s input rule: a list of protein sequences, validated (``#i`` names the record);
+    ``skip`` is refused because the result has one row per input."""
     if isinstance(sequences, str):
         raise InputError("pass a list of sequences, not a single string (wrap it: [sequence])")
     if on_invalid == "skip":
         raise InputError("on_invalid='skip' would drop rows from the result; use 'error' or 'replace'")
     records = [Record(f"#{i}", s, i + 1) for i, s in enumerate(sequences)]
     records, _ = validate_records(records, PROTEIN, on_invalid, source="sequences")
-    if backend not in ("local", "ray"):
-        raise InputError(f"unknown backend {backend!r}; use 'local' or 'ray'")
-    enc = get_encoder(encoder, **encoder_options)
-    if backend == "ray":
-        arrays = _embed_on_ray([r.sequence for r in records], encoder, encoder_options, cache, address, pooling=pooling,
-                               per_residue=per_residue, token_budget=token_budget, overlap=overlap, progress=progress)
-    else:
-        arrays = _embed_here([r.sequence for r in records], enc, cache, pooling=pooling, per_residue=per_residue,
-                             token_budget=token_budget, overlap=overlap, progress=progress)
-    if per_residue:
-        return arrays
-    width = arrays[0].shape[-1] if arrays else enc.width
+    return [r.sequence for r in records]
+
+
+def stack_pooled(arrays: list[np.ndarray], width: int) -> np.ndarray:
+    """Pooled vectors as one ``(N, D)`` float32 array (``(0, width)`` for no sequences)."""
     return np.stack(arrays) if arrays else np.zeros((0, width), dtype=np.float32)
-
-
-def _embed_on_ray(sequences, encoder, options, cache, address, **kwargs) -> list[np.ndarray]:
-    import tempfile
-
-    from ..distributed import embed_sequences_ray
-    from ..distributed._cli import shard_dir_for
-
-    if not sequences:
-        return []
-    path = cache.path if isinstance(cache, EmbeddingStore) else (None if cache is True else cache)
-    with tempfile.TemporaryDirectory(prefix="biolens-shards-") as scratch:
-        shards = scratch if cache is None or cache is False else shard_dir_for(path)
-        result = embed_sequences_ray(sequences, encoder, shards=shards, address=address, encoder_options=options,
-                                     **kwargs)
-        return result.arrays()
 
 
 def _embed_here(sequences, enc, cache, **kwargs) -> list[np.ndarray]:

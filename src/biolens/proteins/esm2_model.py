@@ -293,7 +293,7 @@ def _batch_hidden(model: ESM2, tokens: Int[Array, "B T"], layer: int) -> Float[A
     return jax.lax.map(lambda t: model(t, layer=layer, logits=False).hidden, tokens, batch_size=rows)
 
 
-def batch_hidden(model: ESM2, tokens: Int[Array, "B T"], layer: int | None = None) -> Float[Array, "B T D"]:
+def batch_hidden(model: ESM2, tokens: Int[Array, "B T"] | Int[np.ndarray, "B T"], layer: int | None = None) -> Float[Array, "B T D"]:
     """Hidden states at ``layer`` of a padded batch of token rows (jitted once per shape).
 
     Rows run in chunks of at most about :data:`CHUNK_TOKENS` tokens (``lax.map`` over ``vmap``-ed

@@ -8,7 +8,7 @@ Two layouts are read, both with the same tensor names (ESM++ keeps EvolutionaryS
 
 * EvolutionaryScale: ``DIR/data/weights/esmc_300m_2024_12_v0.pth`` (or ``esmc_600m_...``, or any
   single ``*.pth`` in ``DIR`` or ``DIR/data/weights``), a ``torch.save`` state dict. It is read with
-  biolens' pickle-opcode reader (:mod:`biolens.graphs._ptfile`, nothing is executed); where that
+  biolens' pickle-opcode reader (:mod:`biolens.core.ptfile`, nothing is executed); where that
   reader cannot (e.g. bfloat16 storages) and torch is installed, ``torch.load(weights_only=True)``.
   The head count is not stored: it is ``D / 64`` (both published models have 64-wide heads).
 * ESM++ (``Synthyra/ESMplusplus_small`` = 300M, ``..._large`` = 600M): ``config.json``
@@ -76,7 +76,7 @@ def weights_digest(path: str | Path) -> str:
 
 
 def _read_pth(path: Path) -> dict[str, np.ndarray]:
-    from ..graphs._ptfile import UnsupportedPickle, read_pt_file
+    from ..core.ptfile import UnsupportedPickle, read_pt_file
 
     try:
         obj = read_pt_file(path)

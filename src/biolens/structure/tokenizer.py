@@ -91,7 +91,7 @@ def reconstruct(model: Any, book: Any, chain: Any) -> Reconstruction:
     return Reconstruction(np.concatenate(codes), np.concatenate(coords))
 
 
-def tokenize(model: VQVAE, book: Any, chain: Any) -> Int[np.ndarray, " L"]:
+def tokenize(model: VQVAE | GaussianVAE | ThreeDiDecoder, book: Any, chain: Any) -> Int[np.ndarray, " L"]:
     """The token of every residue of a chain (segments encoded separately)."""
     if not isinstance(model, VQVAE):
         raise InputError("only a VQ-VAE run has tokens; this run's model is "

@@ -40,7 +40,7 @@ from typing import Any
 import ml_dtypes
 import numpy as np
 
-from biolens.core.errors import InputError
+from .errors import InputError
 
 __all__ = ["EXPAND_BYTES", "MAX_BYTES", "PtFileError", "UnsupportedPickle", "read_pt_file"]
 
@@ -95,7 +95,7 @@ class _ArrayStub:
 
 
 class _Storage:
-    def __init__(self, dtype: np.dtype, data: bytes, name: str) -> None:
+    def __init__(self, dtype: np.dtype | type[np.generic], data: bytes, name: str) -> None:
         dtype = np.dtype(dtype).newbyteorder("<")
         if len(data) % dtype.itemsize:
             raise PtFileError(f"storage {name} has {len(data)} bytes, not a whole number of {dtype} items")
