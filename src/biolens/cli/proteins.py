@@ -159,7 +159,7 @@ def train_command(data, task, encoder, head, out, test_data, split_method, ident
     if test_data:
         loaded = combine(loaded, _load(task, test_data, **task_opts))
     if head == "auto":
-        head = "per_residue" if loaded.task.kind == "per_residue" else ("cnn" if encoder == "onehot" else "mlp")
+        head = "per_residue" if loaded.task.spec.per_residue else ("cnn" if encoder == "onehot" else "mlp")
     config = RunConfig(
         pooling=pooling, class_weights=not no_class_weights, calibration=calibration, threshold_rule=threshold_rule, finetune=finetune, finetune_last=finetune_last, encoder_lr=encoder_lr,
         too_long=too_long, bootstrap=bootstrap, size_curve=_fractions(size_curve),

@@ -32,6 +32,10 @@ from ._base import KINDS as KINDS
 from ._base import SPLIT_NAMES as SPLIT_NAMES
 from ._base import Task as Task
 from ._base import TaskData as TaskData
+from ._kinds import TASK_KINDS as TASK_KINDS
+from ._kinds import TaskKind as TaskKind
+from ._kinds import register_kind as register_kind
+from ._kinds import task_kind as task_kind
 from .deeploc import load_deeploc as load_deeploc
 from .enzyme import load_enzyme as load_enzyme
 from .flip import load_gb1 as load_gb1
@@ -40,7 +44,8 @@ from .generic import load_table as load_table
 from .go import load_go as load_go
 from .solubility import load_solubility as load_solubility
 
-__all__ = ["KINDS", "SPLIT_NAMES", "TASK_NAMES", "Task", "TaskData", "combine", "load_task"]
+__all__ = ["KINDS", "SPLIT_NAMES", "TASK_KINDS", "TASK_NAMES", "Task", "TaskData", "TaskKind", "combine", "load_task",
+           "register_kind", "task_kind"]
 
 _LOADERS: dict[str, Callable[..., TaskData]] = {
     "solubility": load_solubility,
