@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
+from ..proteins.tasks import TABLE_TASKS
 from ._common import (
     console,
     err_console,
@@ -18,8 +19,7 @@ from ._common import (
 )
 
 PathType = click.Path(path_type=Path)
-TASK_CHOICES = ["solubility", "localization", "membrane", "enzyme", "go", "gb1", "secondary-structure",
-                "binary", "multiclass", "multilabel", "regression", "auto"]
+TASK_CHOICES = ["solubility", "localization", "membrane", "enzyme", "go", "gb1", "secondary-structure", *TABLE_TASKS]
 
 
 def _fractions(text: str) -> tuple[float, ...]:
@@ -41,7 +41,7 @@ def _load(task, data, *, sequence_column, id_column, label_columns, labels, on_m
         err_console.print("note: DeepLoc FASTA headers (>ID Location-M|S|U): task localization "
                           "(--task membrane for soluble vs membrane)", markup=False)
         task = "localization"
-    if task in ("binary", "multiclass", "multilabel", "regression", "auto"):
+    if task in TABLE_TASKS:
         options.update(sequence_column=sequence_column, id_column=id_column, label_columns=label_columns or None,
                        label_names=labels.split(",") if labels else None, on_missing=on_missing)
     elif task == "enzyme":
