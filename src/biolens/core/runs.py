@@ -213,6 +213,16 @@ class RunFolder:
                 "cannot be resumed or checked; its results stay readable. Use a new --out folder")
         return {k: saved[k] for k in ("kind", "settings", "data")}
 
+    def amend(self, settings: dict[str, Any]) -> None:
+        """Record new ``settings`` for the run in this folder (its lock held) and drop its result, so
+        it reads as unfinished until the new result is written: for a finished run continued past
+        its end (``biolens pretrain --steps`` more). The data identity and ``info`` stay."""
+        if self._lock is None:
+            raise RuntimeError("RunFolder.amend needs the folder's lock (call lock() or open() first)")
+        saved = self.config()
+        atomic_write_text(self.config_path, json.dumps({**saved, "settings": settings}, indent=2, default=str) + "\n")
+        self.result_path.unlink(missing_ok=True)
+
     def config(self) -> dict[str, Any]:
         """The whole saved ``config.json`` (identity and info)."""
         return read_json(self.config_path)
