@@ -44,7 +44,7 @@ def test_train_again_resumes_and_refuses_other_settings(run, capsys):
 
 
 def test_evaluate_prints_json(run, capsys):
-    assert main(["structure", "evaluate", str(run), "--structures", "sample:structures", "-q"]) == 0
+    assert main(["structure", "evaluate", str(run), "--structures", "sample:structures", "--split", "all", "-q"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["chains"] == 8 and result["rmsd"] > 0 and 0 < result["codebook_usage"] <= 1
     assert 1 <= result["perplexity"] <= 16 and 0 < result["lddt"] <= 1
