@@ -433,8 +433,8 @@ def _check_overlap(run_dir: str | Path, data: TaskData, exclude_seen: bool) -> t
     """``data`` (without the records the run saw, if ``exclude_seen``) and the overlap summary."""
     found = RunFolder(run_dir).overlap(data.sequences)
     if found is None:
-        note = ("overlap with the run's training data could not be checked: the run has no saved split hashes "
-                "(trained by an older biolens)")
+        note = (f"overlap with the run's training data could not be checked: {Path(run_dir) / 'split_hashes.npz'} "
+                "does not exist (a run trained by an older biolens, or not the run folder)")
         return replace(data, notes=[*data.notes, note]), {"checked": False}
     seen = np.asarray(found.pop("seen"), bool)
     overlap = {"checked": True, **found, "excluded": int(seen.sum()) if exclude_seen else 0}
