@@ -44,7 +44,7 @@ def test_train_again_resumes_and_refuses_other_settings(run, capsys):
 
 
 def test_evaluate_prints_json(run, capsys):
-    assert main(["structure", "evaluate", str(run), "--structures", "sample:structures", "-q"]) == 0
+    assert main(["structure", "evaluate", str(run), "--structures", "sample:structures", "--split", "all", "-q"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["chains"] == 8 and result["rmsd"] > 0 and 0 < result["codebook_usage"] <= 1
     assert 1 <= result["perplexity"] <= 16 and 0 < result["lddt"] <= 1
@@ -100,7 +100,8 @@ def test_other_model_kinds_train_and_evaluate(kind, tmp_path, capsys):
     args = ["structure", "train", "--structures", "sample:structures", "--out", str(out), "--preset", "tiny",
             "--model", kind, "--max-steps", "4", "-q"]
     assert main(args) == 0
-    assert main(["structure", "evaluate", str(out), "--structures", "sample:structures", "--no-3di", "-q"]) == 0
+    assert main(["structure", "evaluate", str(out), "--structures", "sample:structures", "--split", "all",
+                 "--no-3di", "-q"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["model"] == kind and result["chains"] == 8 and np.isfinite(result["rmsd"])
     if kind == "vae":

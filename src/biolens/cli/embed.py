@@ -160,13 +160,13 @@ def _extract(source: Path, out_dir: Path, encoder: str, layers: tuple[int, ...] 
 @click.command("encoders")
 def encoders_command() -> int:
     """List encoders: width, whether they can run here, and how to get their weights."""
-    from ..proteins.encoders.registry import list_encoders
+    from ..proteins.encoders.registry import hf_aliases, list_encoders
 
-    table = Table(title="biolens encoders")
+    table = Table(title="biolens encoders (a Hugging Face id under the name is the same encoder)")
     for col in ("name", "width", "here", "description", "weights licence; how to get"):
         table.add_column(col)
     for entry, ok, how in list_encoders():
-        name = entry.name if entry.width is not None else f"{entry.name}:PATH"
+        name = "\n".join([entry.name if entry.width is not None else f"{entry.name}:PATH", *hf_aliases(entry.name)])
         table.add_row(*map(escape, (name, str(entry.width or "-"), "yes" if ok else "no", entry.description, f"{entry.license}; {how}")))
     console.print(table)
     return 0

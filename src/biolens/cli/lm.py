@@ -23,7 +23,9 @@ PathType = click.Path(path_type=Path)
 @click.command("pretrain")
 @click.argument("corpus")
 @click.option("--out", "-o", type=PathType, required=True, help="Run folder (rerun the same command to resume a killed run).")
-@click.option("--steps", type=int, default=2000, show_default=True, help="Optimisation steps.")
+@click.option("--steps", type=int, default=2000, show_default=True,
+              help="Optimisation steps. More than a finished run in --out had: it is continued from its last state "
+                   "at the schedule's final learning rate.")
 @click.option("--size", "preset", type=click.Choice(["tiny", "small", "base"]), default="small", show_default=True,
               help="Model size: tiny 2x64, small 4x128, base 6x320 (layers x hidden; ESM2-8M's shape).")
 @click.option("--layers", type=int, default=None, help="Override the size's number of layers.")
@@ -58,6 +60,9 @@ def pretrain_command(corpus, out, steps, preset, layers, hidden, heads, ffn, lr,
     if not quiet:
         m = result.metrics
         resumed = f", resumed from step {result.resumed_from}" if result.resumed_from is not None else ""
+        if result.extended_from:
+            resumed += (f"; planned for {result.extended_from}, the steps after it ran at the schedule's final "
+                        "learning rate")
         if "perplexity" in m:
             err_console.print(f"held out: loss {m['loss']:.4f}, perplexity {m['perplexity']:.2f}, "
                               f"masked-residue accuracy {m['accuracy']:.3f} ({m['masked']} masked residues)")

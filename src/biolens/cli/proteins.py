@@ -54,7 +54,10 @@ def _load(task, data, *, sequence_column, id_column, label_columns, labels, on_m
 
 
 def _metrics_table(result) -> Table:
-    table = Table(title=f"{result.task} / {result.encoder} / {result.head}: test metrics (95% bootstrap intervals)")
+    overlap = getattr(result, "overlap", None) or {}
+    what = ("metrics on data that overlaps the run's training split" if overlap.get("warning") else
+            "metrics, not checked for training overlap" if overlap.get("checked") is False else "test metrics")
+    table = Table(title=f"{result.task} / {result.encoder} / {result.head}: {what} (95% bootstrap intervals)")
     names = list(result.metrics)
     table.add_column("model")
     for n in names:
@@ -191,10 +194,16 @@ def train_command(data, task, encoder, head, out, test_data, split_method, ident
 @click.option("--task", type=click.Choice(TASK_CHOICES), default=None, help="Loader for --data (default: the run's task).")
 @click.option("--out", "-o", type=PathType, default=None, help="Write the metrics as JSON here.")
 @click.option("--bootstrap", type=int, default=200, show_default=True)
+@click.option("--exclude-seen", is_flag=True,
+              help="Evaluate only the records of --data that are not in the run's training or validation split.")
 @_task_options
 @quiet_option
-def evaluate_command(run, data, task, out, bootstrap, quiet, **task_opts) -> int:
-    """Show a run's test metrics, or evaluate it on a new labelled file."""
+def evaluate_command(run, data, task, out, bootstrap, exclude_seen, quiet, **task_opts) -> int:
+    """Show a run's test metrics, or evaluate it on a new labelled file.
+
+    --data is checked against the run's training and validation sequences (by hash): records the run
+    has seen are counted, warned about and marked in the table's title (or left out with --exclude-seen).
+    """
     import json
 
     from ..core.files import atomic_write_text
@@ -204,7 +213,14 @@ def evaluate_command(run, data, task, out, bootstrap, quiet, **task_opts) -> int
         result = load_result(run)
     else:
         loaded = _load(task or _run_loader(run), data, **task_opts)
-        result = evaluate_run(run, loaded, n_resamples=bootstrap)
+        result = evaluate_run(run, loaded, n_resamples=bootstrap, exclude_seen=exclude_seen)
+        warning = (result.overlap or {}).get("warning")
+        if warning:
+            err_console.print(f"warning: {warning}", markup=False)
+        if not quiet:
+            for note in result.notes:
+                if note != warning:
+                    err_console.print(f"note: {note}", markup=False)
     if out is not None:
         atomic_write_text(out, json.dumps(result.to_json(), indent=2, default=float) + "\n")
     if not quiet:

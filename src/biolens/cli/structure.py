@@ -57,14 +57,16 @@ def train_command(structures, out, preset, kind, codebook_size, max_steps, seed,
 @structure_group.command("evaluate")
 @click.argument("run", type=PathType)
 @click.option("--structures", required=True, help="Folder of PDB/mmCIF files, or sample:structures.")
-@click.option("--split", type=click.Choice(["all", "train", "val", "test"]), default="all", show_default=True,
-              help="Only the files of this split (hash of path and the run's split seed).")
+@click.option("--split", type=click.Choice(["all", "train", "val", "test"]), default="test", show_default=True,
+              help="Only the files of this split (hash of path and the run's split seed; test: the files the run "
+                   "held out). On another folder than the run's, every file is new to the run: use --split all.")
 @click.option("--no-3di", is_flag=True, help="Leave out Foldseek 3Di statistics on the same chains.")
 @click.option("--on-invalid", type=click.Choice(["skip", "error"]), default="skip", show_default=True)
 @quiet_option
 def evaluate_command(run, structures, split, no_3di, on_invalid, quiet) -> int:
-    """Print JSON metrics of RUN on the chains in --structures: rmsd (mean backbone RMSD, Å),
-    codebook_usage, perplexity, lddt, and 3Di's usage and perplexity on the same chains."""
+    """Print JSON metrics of RUN on the chains in --structures (by default its held-out test files):
+    rmsd (mean backbone RMSD, Å), codebook_usage, perplexity, lddt, and 3Di's usage and perplexity
+    on the same chains."""
     from ..structure.run import evaluate_folder
 
     result = evaluate_folder(run, input_path(structures), split=split, threedi=not no_3di,

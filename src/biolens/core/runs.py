@@ -7,6 +7,9 @@ Layout (every domain)::
     RUN/checkpoint/    the trained model (core.checkpoint: model.eqx + meta.json)
     RUN/result.json    the run's result (a frozen :class:`RunResult`), written atomically, last
     RUN/report.html    the run's report
+    RUN/split_hashes.npz  per split, the sorted 64-bit prefixes of its sequences' hashes (the embedding
+                       store's :func:`~biolens.core.store.sequence_hash`): what ``evaluate`` checks new
+                       data against (:meth:`RunFolder.overlap`)
     RUN/.lock          held (``flock``) by the one process working in the folder
 
 :meth:`RunFolder.open` is the one start-up check: it takes the folder's lock (a second process
@@ -32,9 +35,9 @@ import numpy as np
 
 from .config import config_from_dict
 from .errors import RunLockedError, RunMismatchError
-from .files import atomic_write_text, read_json
+from .files import atomic_write, atomic_write_text, read_json
 
-__all__ = ["IN_MEMORY", "RunFolder", "RunResult", "content_digest", "identity_diff"]
+__all__ = ["IN_MEMORY", "RunFolder", "RunResult", "content_digest", "identity_diff", "sequence_keys"]
 
 CONFIG = "config.json"
 TRAIN = "train"
@@ -42,6 +45,7 @@ CHECKPOINT = "checkpoint"
 RESULT = "result.json"
 REPORT = "report.html"
 LOCK = ".lock"
+SPLIT_HASHES = "split_hashes.npz"
 
 R = TypeVar("R", bound="RunResult")
 
@@ -86,6 +90,18 @@ def content_digest(*parts: Any) -> str:
     h = hashlib.sha256()
     _feed(h, list(parts))
     return h.hexdigest()
+
+
+def sequence_keys(sequences: Any) -> np.ndarray:
+    """Sorted unique ``uint64`` keys of ``sequences``: the first 8 bytes of each one's
+    :func:`~biolens.core.store.sequence_hash` (a chance collision among 10⁶ sequences is ~10⁻⁸)."""
+    return np.unique(_keys(sequences))
+
+
+def _keys(sequences: Any) -> np.ndarray:
+    from .store import sequence_hash
+
+    return np.array([int(sequence_hash(s.upper())[:16], 16) for s in sequences], dtype=np.uint64)
 
 
 def _flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
@@ -197,6 +213,16 @@ class RunFolder:
                 "cannot be resumed or checked; its results stay readable. Use a new --out folder")
         return {k: saved[k] for k in ("kind", "settings", "data")}
 
+    def amend(self, settings: dict[str, Any]) -> None:
+        """Record new ``settings`` for the run in this folder (its lock held) and drop its result, so
+        it reads as unfinished until the new result is written: for a finished run continued past
+        its end (``biolens pretrain --steps`` more). The data identity and ``info`` stay."""
+        if self._lock is None:
+            raise RuntimeError("RunFolder.amend needs the folder's lock (call lock() or open() first)")
+        saved = self.config()
+        atomic_write_text(self.config_path, json.dumps({**saved, "settings": settings}, indent=2, default=str) + "\n")
+        self.result_path.unlink(missing_ok=True)
+
     def config(self) -> dict[str, Any]:
         """The whole saved ``config.json`` (identity and info)."""
         return read_json(self.config_path)
@@ -237,6 +263,34 @@ class RunFolder:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    # ------------------------------------------------------------------ the splits' sequences
+    @property
+    def split_hashes_path(self) -> Path:
+        return self.path / SPLIT_HASHES
+
+    def write_split_hashes(self, splits: Mapping[str, Any]) -> None:
+        """Save ``{split name: its sequences}`` as :func:`sequence_keys` (no sequence is stored)."""
+        arrays = {name: sequence_keys(seqs) for name, seqs in splits.items()}
+        atomic_write(self.split_hashes_path, lambda fh: np.savez_compressed(fh, **arrays))
+
+    def overlap(self, sequences: Any, splits: tuple[str, ...] = ("train", "valid")) -> dict[str, Any] | None:
+        """How many of ``sequences`` the run saw in each of ``splits``: ``{"train": n, "valid": n, "of": N,
+        "seen": [bool per sequence]}``; ``None`` when the folder has no saved hashes (an older run)."""
+        if not self.split_hashes_path.exists():
+            return None
+        from .npzfile import read_npz
+
+        saved = read_npz(self.split_hashes_path)
+        keys = _keys(sequences)
+        out: dict[str, Any] = {"of": len(keys)}
+        seen = np.zeros(len(keys), bool)
+        for name in splits:
+            hit = np.isin(keys, saved[name]) if name in saved else np.zeros(len(keys), bool)
+            out[name] = int(hit.sum())
+            seen |= hit
+        out["seen"] = seen.tolist()
+        return out
 
     # ---------------------------------------------------------------------------- the result
     @property

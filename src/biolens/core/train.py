@@ -50,6 +50,9 @@ class TrainConfig:
     ``warmup`` is a fraction of the total steps when < 1, else a number of steps.
     ``eval_every`` is in steps; ``None`` evaluates once per epoch. ``patience`` counts
     evaluations without improvement of ``monitor`` (``mode`` min or max); ``None`` never stops early.
+    ``extend_from``: the run was planned for that many steps and is continued past them (to
+    ``max_steps``): the planned schedule up to ``extend_from``, then its final learning rate,
+    constant; :func:`fit` continues a finished run found in ``run_dir`` from its last state.
     """
 
     learning_rate: float = 1e-3
@@ -69,6 +72,7 @@ class TrainConfig:
     log_every: int = 10
     checkpoint_every: int | None = 200
     seed: int = 0
+    extend_from: int | None = None
 
 
 @runtime_checkable
@@ -120,7 +124,16 @@ class FitResult:
 
 
 def make_optimizer(config: TrainConfig, total_steps: int) -> optax.GradientTransformation:
-    """Gradient clipping + Adam(W)/SGD with linear warm-up and cosine decay (or constant)."""
+    """Gradient clipping + Adam(W)/SGD with linear warm-up and cosine decay (or constant); past
+    ``config.extend_from`` steps, the schedule's last learning rate."""
+    lr = _schedule(config, config.extend_from or total_steps)
+    if config.extend_from:
+        final = config.learning_rate * (config.min_lr_ratio if config.schedule == "cosine" else 1.0)
+        lr = optax.join_schedules([lr, optax.constant_schedule(final)], [config.extend_from])
+    return _optimizer(config, lr)
+
+
+def _schedule(config: TrainConfig, total_steps: int) -> optax.Schedule:
     warmup = int(config.warmup * total_steps) if config.warmup < 1 else int(config.warmup)
     warmup = min(warmup, max(total_steps - 1, 0))
     if config.schedule == "cosine":
@@ -132,6 +145,10 @@ def make_optimizer(config: TrainConfig, total_steps: int) -> optax.GradientTrans
                                    optax.constant_schedule(config.learning_rate)], [warmup])
     else:
         raise TrainingError(f"unknown schedule {config.schedule!r}; use cosine or constant")
+    return lr
+
+
+def _optimizer(config: TrainConfig, lr: optax.Schedule) -> optax.GradientTransformation:
     if config.optimizer == "adamw":
         opt = optax.adamw(lr, weight_decay=config.weight_decay)
     elif config.optimizer == "adam":
@@ -249,7 +266,8 @@ class _RunFiles:
                 raise TrainingError(f"{self.path}: not a biolens training state; delete it or use a new --out folder")
             (size,) = struct.unpack("<Q", fh.read(8))
             meta = json.loads(fh.read(size))
-            saved = {k: v for k, v in meta["config"].items() if k not in ("patience", "max_epochs", "max_steps")}
+            saved = {k: v for k, v in meta["config"].items()
+                     if k not in ("patience", "max_epochs", "max_steps", "extend_from")}
             now = {k: v for k, v in config_to_dict(config).items() if k in saved}
             if saved != now:
                 diff = sorted(k for k in now if now[k] != saved.get(k))
@@ -319,6 +337,8 @@ def fit(
                                                                               config)
         tracker.load(tracked)
         best, resumed_from = tuple(best), prog.step
+        if config.extend_from is not None and prog.done and not prog.stopped and prog.step < total:
+            prog.done = False  # a finished run continued past its planned end
     elif files.dir is not None:
         (files.dir / LOG_FILE).unlink(missing_ok=True)
     start = time.perf_counter()

@@ -44,9 +44,9 @@ import numpy as np
 from jaxtyping import Array, Float, Int, PRNGKeyArray
 
 from ..core.config import config_to_dict
-from ..core.errors import InputError
+from ..core.errors import InputError, RunMismatchError
 from ..core.files import atomic_write_text
-from ..core.runs import IN_MEMORY, RunFolder, RunResult, content_digest
+from ..core.runs import IN_MEMORY, RunFolder, RunResult, content_digest, identity_diff
 from ..core.train import TrainConfig, fit
 from .esm2_io import CLS, EOS, ESM_TOKENS, MASK, PAD, save_esm2, tokenize
 from .esm2_model import ESM2, ESM2Config
@@ -255,6 +255,7 @@ class PretrainResult(RunResult):
     resumed_from: int | None
     seconds: float
     cpu_seconds_this_call: float
+    extended_from: int | None = None  # the run was planned for this many steps and continued to ``steps``
     model: ESM2 | None = field(default=None, metadata=IN_MEMORY)
     history: list[dict[str, Any]] | None = field(default=None, metadata=IN_MEMORY)
 
@@ -268,6 +269,11 @@ def pretrain(sequences: Sequence[str], out_dir: str | Path, config: PretrainConf
 
     Re-running into the same folder resumes a killed run from its last checkpoint (and returns a
     finished one); other settings or another corpus in that folder are refused, naming what differs.
+    A finished run asked for more ``steps`` (all else the same) is continued from its last state
+    (weights and optimizer): its planned schedule has ended, so the extra steps run at the
+    schedule's final learning rate (``learning_rate * min_lr_ratio``), constant. ``config.json``
+    records it (``settings.extended_to``), the result says ``extended_from``; the original schedule
+    is not replayed, so an extended run is not the run a larger ``steps`` from scratch would give.
     """
     config = config or PretrainConfig()
     check_config(config, len(set(sequences)))
@@ -277,10 +283,42 @@ def pretrain(sequences: Sequence[str], out_dir: str | Path, config: PretrainConf
     data = {"digest": content_digest(train, valid), "train": len(train), "valid": len(valid)}
     info = {"source": source, "sequences": len(sequences), "duplicates_dropped": dropped,
             "train_residues": sum(map(len, train))}
-    with RunFolder(out_dir).open(kind=KIND, settings=settings, data=data, info=info) as run:
-        if (done := run.read_result(PretrainResult)) is not None:
-            return _with_model(done, run)
-        return _pretrain(run, train, valid, config, progress)
+    folder = RunFolder(out_dir)
+    folder.lock()
+    try:
+        settings, planned = _extension(folder, settings, data, config.steps)
+        with folder.open(kind=KIND, settings=settings, data=data, info=info) as run:
+            if (done := run.read_result(PretrainResult)) is not None:
+                return _with_model(done, run)
+            return _pretrain(run, train, valid, config, progress, planned)
+    finally:
+        folder.close()
+
+
+def _extension(folder: RunFolder, settings: dict[str, Any], data: dict[str, Any],
+               steps: int) -> tuple[dict[str, Any], int | None]:
+    """The identity settings and planned step count when ``steps`` continues the run in ``folder``
+    past its planned end (the folder's settings are amended when it continues further than
+    before); ``(settings, None)`` otherwise, for the ordinary start-up check."""
+    saved = folder.identity()
+    if saved is None or saved["kind"] != KIND:
+        return settings, None
+    old = saved["settings"]
+    planned = old["pretrain"]["steps"]
+    reached = old.get("extended_to", planned)
+    extended = {**settings, "pretrain": {**settings["pretrain"], "steps": planned}, "extended_to": steps}
+    if steps <= planned or saved["data"] != data or identity_diff(
+            {**old, "extended_to": None}, {**extended, "extended_to": None}):
+        return settings, None  # not a continuation: open() accepts it or names what differs
+    if steps < reached:
+        raise RunMismatchError(f"{folder.path} holds a run extended to {reached} steps; --steps {steps} cannot shorten "
+                               f"it: use --steps {reached} to reuse it, more to extend it again, or a new --out folder")
+    if steps > reached:
+        if not folder.finished:
+            raise RunMismatchError(f"{folder.path} holds an unfinished run of {reached} steps: finish it first (the "
+                                   f"same command with --steps {reached}), then extend it with --steps {steps}")
+        folder.amend(extended)
+    return extended, planned
 
 
 def _with_model(result: PretrainResult, run: RunFolder) -> PretrainResult:
@@ -293,7 +331,7 @@ def _with_model(result: PretrainResult, run: RunFolder) -> PretrainResult:
 
 
 def _pretrain(run: RunFolder, train: list[str], valid: list[str], config: PretrainConfig,
-              progress: bool) -> PretrainResult:
+              progress: bool, planned: int | None = None) -> PretrainResult:
     atomic_write_text(run.path / "valid.fasta", "".join(f">valid{i}\n{s}\n" for i, s in enumerate(valid)))
     model = ESM2(model_config(config), key=jax.random.PRNGKey(config.seed))
     batches = CorpusBatches(train, crop=config.crop, token_budget=config.token_budget, seed=config.seed)
@@ -304,7 +342,7 @@ def _pretrain(run: RunFolder, train: list[str], valid: list[str], config: Pretra
         return evaluate_mlm(model, valid, crop=config.crop, token_budget=config.token_budget,
                             rate=config.mask_rate, seed=config.seed)
 
-    tcfg = _train_config(config)
+    tcfg = replace(_train_config(config), extend_from=planned)
     if not valid:
         tcfg = replace(tcfg, eval_every=None)
     started = time.process_time()
@@ -315,7 +353,8 @@ def _pretrain(run: RunFolder, train: list[str], valid: list[str], config: Pretra
     result = PretrainResult(out_dir=str(run.path), metrics=final, steps=res.steps, best_step=res.best_step,
                             parameters=sum(x.size for x in jax.tree.leaves(eqx.filter(res.model, eqx.is_array))),
                             resumed_from=res.resumed_from, seconds=res.seconds,
-                            cpu_seconds_this_call=time.process_time() - started, model=res.model, history=res.history)
+                            cpu_seconds_this_call=time.process_time() - started, extended_from=planned,
+                            model=res.model, history=res.history)
     fig = _curves(res.history)
     fig.savefig(run.path / "curves.png", dpi=110)
     _write_report(run, result, fig)
@@ -329,7 +368,9 @@ def _write_report(run: RunFolder, result: PretrainResult, fig: Any) -> None:
     saved = run.config()
     page = Report(f"masked-LM pretraining: {Path(saved['info']['source'] or 'corpus').name}")
     page.text(f"{saved['data']['train']:,} training and {saved['data']['valid']:,} held-out sequences; "
-              f"{result.parameters:,} parameters; {result.steps} steps.")
+              f"{result.parameters:,} parameters; {result.steps} steps"
+              + (f" (planned {result.extended_from}, then continued at the schedule's final learning rate)."
+                 if result.extended_from else "."))
     if "perplexity" in result.metrics:
         page.table([dict(result.metrics)])
     page.figure(fig, caption="loss, perplexity and masked-residue accuracy against step")

@@ -81,6 +81,11 @@ class TaskResult(RunResult):
     size_curve: list[dict[str, float | int]] = field(default_factory=list)  # n_train (int) and the metric
     notes: list[str] = field(default_factory=list)
     calibration: dict[str, Any] | None = None
+    #: evaluate_run on given data: how many of its records the run trained/validated on
+    #: (``{"checked": True, "train": n, "valid": n, "of": N, "excluded": n}``, with ``warning`` when some
+    #: were seen and kept; ``{"checked": False}``: an
+    #: older run without saved split hashes); ``None``: the run's own test split.
+    overlap: dict[str, Any] | None = None
     out_dir: str | None = None
     reused: bool = False
 
@@ -357,6 +362,7 @@ def _write(run: RunFolder, data, split, enc, config, fitted, result, pred_all) -
     if config.head.kind == "knn":
         meta["knn_references"] = int(fitted.model.head.references.shape[0])
     save_checkpoint(run.checkpoint_dir, fitted.model, meta)
+    run.write_split_hashes({name: [data.sequences[i] for i in split.index(name)] for name in ("train", "valid", "test")})
     threshold = (result.calibration or {}).get("threshold", 0.5)
     write_predictions(out / "predictions.csv", data.task, data.ids, pred_all, data.labels, split.assign, threshold)
     test = split.index("test")
@@ -398,14 +404,49 @@ def align_labels(data: TaskData, task: Task) -> TaskData:
     return replace(data, task=task, labels=y, notes=notes)
 
 
-def evaluate_run(run_dir: str | Path, data: TaskData, *, n_resamples: int = 200, cache: Any = True) -> TaskResult:
-    """Evaluate a trained run on every record of ``data`` (metrics with bootstrap intervals)."""
+def evaluate_run(run_dir: str | Path, data: TaskData, *, n_resamples: int = 200, cache: Any = True,
+                 exclude_seen: bool = False) -> TaskResult:
+    """Evaluate a trained run on every record of ``data`` (metrics with bootstrap intervals).
+
+    The records are checked, by sequence hash, against the run's training and validation splits:
+    the result's ``overlap`` counts them and a note says so; ``exclude_seen`` evaluates only the
+    records the run has not seen.
+
+    Raises:
+        InputError: ``exclude_seen`` and every record of ``data`` was seen in training.
+    """
 
     predictor = load_predictor(run_dir)
     data = align_labels(data, predictor.task)
+    data, overlap = _check_overlap(run_dir, data, exclude_seen)
     pred = predictor.predict(data.sequences, cache=cache)
     metrics = metrics_with_intervals(data.task.kind, data.labels, pred, data.masks, n_resamples=n_resamples,
                                      threshold=predictor.threshold)
     return TaskResult(task=data.task.name, kind=data.task.kind, encoder=predictor.encoder.name,
                       head=predictor.config.head.kind, primary=data.task.spec.primary, metrics=metrics, baselines={},
-                      deltas={}, counts={"test": len(data)}, timings={}, notes=data.notes, out_dir=str(run_dir))
+                      deltas={}, counts={"test": len(data)}, timings={}, notes=data.notes, out_dir=str(run_dir),
+                      overlap=overlap)
+
+
+def _check_overlap(run_dir: str | Path, data: TaskData, exclude_seen: bool) -> tuple[TaskData, dict[str, Any]]:
+    """``data`` (without the records the run saw, if ``exclude_seen``) and the overlap summary."""
+    found = RunFolder(run_dir).overlap(data.sequences)
+    if found is None:
+        note = (f"overlap with the run's training data could not be checked: {Path(run_dir) / 'split_hashes.npz'} "
+                "does not exist (a run trained by an older biolens, or not the run folder)")
+        return replace(data, notes=[*data.notes, note]), {"checked": False}
+    seen = np.asarray(found.pop("seen"), bool)
+    overlap = {"checked": True, **found, "excluded": int(seen.sum()) if exclude_seen else 0}
+    if not seen.any():
+        return data, overlap
+    if not exclude_seen:
+        note = (f"{int(seen.sum())} of {len(data)} records were in the run's training ({found['train']}) or "
+                f"validation ({found['valid']}) split: these metrics are not a held-out test (--exclude-seen "
+                "evaluates only the unseen records)")
+        return replace(data, notes=[*data.notes, note]), {**overlap, "warning": note}
+    if seen.all():
+        raise InputError(f"all {len(data)} records were in the run's training or validation split: nothing "
+                         "unseen to evaluate", source=data.source)
+    note = f"{int(seen.sum())} of {len(data)} records seen in training/validation were excluded"
+    kept = data.subset(np.flatnonzero(~seen))
+    return replace(kept, notes=[*kept.notes, note]), overlap

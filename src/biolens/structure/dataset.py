@@ -13,7 +13,9 @@ Rules for a folder (``--structures DIR``), applied recursively:
   run under ``"error"``.
 
 The split assigns each file to train/val/test from a hash of its path relative to ``DIR`` and
-a seed, so it is stable when files are added and is saved with every run.
+a seed, so it is stable when files are added and is saved with every run; a folder of at least
+:data:`MIN_FILES_FOR_HELD_OUT` files whose hashes leave test (or val) empty gets one file moved
+there (:func:`assign_splits`), so small folders, the shipped sample among them, have a test file.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ from ..core.progress import progress_bar
 from .features import residue_features
 from .read import SUFFIXES, Backbone, entry_name, read_backbones
 
-__all__ = ["Chain", "CropBatches", "FolderReport", "assign_split", "find_structure_files", "load_folder"]
+__all__ = ["MIN_FILES_FOR_HELD_OUT", "Chain", "CropBatches", "FolderReport", "assign_split", "assign_splits",
+           "find_structure_files", "load_folder"]
 
 
 @dataclass(eq=False)
@@ -101,10 +104,33 @@ def _chain_lists(files: list[Path]) -> dict[Path, dict[str, str]]:
     return out
 
 
+def _unit(relative: str, seed: int) -> float:
+    return int.from_bytes(hashlib.sha256(f"{seed}:{relative}".encode()).digest()[:8], "big") / 2**64
+
+
 def assign_split(relative: str, seed: int, *, val: float, test: float) -> str:
     """``train``, ``val`` or ``test`` from a hash of (seed, relative path)."""
-    u = int.from_bytes(hashlib.sha256(f"{seed}:{relative}".encode()).digest()[:8], "big") / 2**64
+    u = _unit(relative, seed)
     return "test" if u < test else "val" if u < test + val else "train"
+
+
+#: Fewest files for which :func:`assign_splits` guarantees a test (and a validation) file.
+MIN_FILES_FOR_HELD_OUT = 4
+
+
+def assign_splits(relatives: list[str], seed: int, *, val: float, test: float) -> dict[str, str]:
+    """:func:`assign_split` of every file, except that a split with a positive fraction which the
+    hash left empty gets the training file nearest to it in hash order (the lowest hash for test,
+    the next for val), when there are at least :data:`MIN_FILES_FOR_HELD_OUT` files: a small
+    folder still has a held-out test file. Deterministic for a given set of paths and seed."""
+    out = {rel: assign_split(rel, seed, val=val, test=test) for rel in relatives}
+    if len(relatives) < MIN_FILES_FOR_HELD_OUT:
+        return out
+    order = sorted(relatives, key=lambda rel: _unit(rel, seed))
+    for name, fraction in (("test", test), ("val", val)):
+        if fraction > 0 and name not in out.values():
+            out[next(rel for rel in order if out[rel] == "train")] = name
+    return out
 
 
 def _threedi(backbone: Backbone) -> np.ndarray:
@@ -137,21 +163,31 @@ def _add_file(report: FolderReport, chains: list[Chain], backbones: list[Backbon
 def load_folder(
     root: str | Path, *, neighbours: int, on_invalid: str = "skip", threedi: bool = False,
     split_seed: int = 0, val: float = 0.05, test: float = 0.10, splits: tuple[str, ...] | None = None,
-    progress: bool = False,
+    progress: bool = False, saved_split: dict[str, str] | None = None,
 ) -> tuple[list[Chain], FolderReport]:
     """Read every usable chain under ``root`` with its features (and 3Di states), by the
-    module's rules; ``splits`` keeps only files of those splits."""
+    module's rules; ``splits`` keeps only files of those splits. ``saved_split`` (a run's
+    ``split.json``, resolved path -> split) decides the split of the files it names."""
     if on_invalid not in ("skip", "error"):
         raise ValueError(f"on_invalid must be 'skip' or 'error', got {on_invalid!r}")
     root = Path(root)
     files = find_structure_files(root)
     lists = _chain_lists(files)
     report, chains = FolderReport(str(root)), []
+    assigned = assign_splits([p.relative_to(root).as_posix() for p in files], split_seed, val=val, test=test)
+    for path in files if saved_split else ():
+        rel = path.relative_to(root).as_posix()
+        assigned[rel] = saved_split.get(str(path.resolve()), assigned[rel])
+    if splits is not None and not set(assigned.values()) & set(splits):
+        few = (f" (a folder of fewer than {MIN_FILES_FOR_HELD_OUT} files may have none)"
+               if len(files) < MIN_FILES_FOR_HELD_OUT else "")
+        raise InputError(f"none of its {len(files)} structure files is in the {' or '.join(splits)} split{few}; "
+                         "evaluate another split (--split all, train, val or test)", source=str(root))
     with progress_bar(len(files), "reading structures", enabled=progress) as advance:
         for path in files:
             advance(1)
             rel = path.relative_to(root).as_posix()
-            split = assign_split(rel, split_seed, val=val, test=test)
+            split = assigned[rel]
             if splits is not None and split not in splits:
                 continue
             use, chain = _listed_chain(path, lists)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import InputError
+from ..core.files import read_json
 from .dataset import Chain, load_folder
 from .evaluate import evaluate_chains, threedi_stats
 from .features import residue_features
@@ -21,7 +22,7 @@ __all__ = ["decode_text", "evaluate_folder", "tokenize_file"]
 
 
 def evaluate_folder(
-    run: str | Path, structures: str | Path, *, split: str = "all", threedi: bool = True, on_invalid: str = "skip",
+    run: str | Path, structures: str | Path, *, split: str = "test", threedi: bool = True, on_invalid: str = "skip",
     progress: bool = False, log: Callable[[str], Any] | None = None,
 ) -> dict[str, Any]:
     """Metrics of a run on the chains of a folder (``split`` filters files as the run split
@@ -31,7 +32,7 @@ def evaluate_folder(
     chains, report = load_folder(
         structures, neighbours=config.model.neighbours, on_invalid=on_invalid, threedi=need3di,
         split_seed=config.split_seed, val=config.val_fraction, test=config.test_fraction,
-        splits=None if split == "all" else (split,), progress=progress,
+        splits=None if split == "all" else (split,), progress=progress, saved_split=_saved_split(run),
     )
     for line in report.lines() if log else []:
         log(line)
@@ -42,6 +43,15 @@ def evaluate_folder(
         result["3di"] = threedi_stats(chains)
     result["skipped_files"] = len(report.skipped)
     return result
+
+
+def _saved_split(run: str | Path) -> dict[str, str] | None:
+    """The run's ``split.json`` as resolved path -> split (``None`` for a run without one)."""
+    path = Path(run) / "split.json"
+    if not path.is_file():
+        return None
+    saved = read_json(path)
+    return {str(Path(f).resolve()): name for name, files in saved.items() for f in files}
 
 
 def _codebook_size(model: Any, book: Any) -> int | None:

@@ -286,7 +286,8 @@ def test_named_model_lookup_and_missing_weights_message(tiny, tmp_path, monkeypa
 
     monkeypatch.setattr(hub, "snapshot_download", offline)
     available, how = prott5.availability("prott5-xl")  # looks in the cache, never downloads
-    assert not available and [c[1] for c in calls] == [True]
+    assert not available and [c[:2] for c in calls] == [("Rostlab/prot_t5_xl_half_uniref50-enc", True),
+                                                         ("Rostlab/prot_t5_xl_uniref50", True)]
     for part in ["Rostlab/prot_t5_xl_half_uniref50-enc", "AFL-3.0", "spiece.model", "pytorch_model.bin",
                  "$BIOLENS_WEIGHTS_DIR/prot_t5_xl_half_uniref50-enc", "weights="]:  # fmt: skip
         assert part in how, part

@@ -3,7 +3,8 @@
 Names: ``onehot``, ``composition``, ``dipeptide``, ``unirep-64|256|1900``,
 ``esm2-8m|35m|150m|650m|3b`` (or ``esm2:DIR`` for any local Hugging Face ESM2 folder),
 ``esmc-300m|600m`` (or ``esmc:DIR``), ``prott5-xl`` (or ``prott5:DIR``) and
-``mlm:RUN`` (a masked LM pretrained with ``biolens pretrain``). Families that need weights or
+``mlm:RUN`` (a masked LM pretrained with ``biolens pretrain``); the Hugging Face ids of those
+models (``facebook/esm2_t6_8M_UR50D``..., :data:`HF_IDS`) name the same entries. Families that need weights or
 optional packages are imported lazily; :func:`list_encoders` says what is available here.
 """
 
@@ -17,7 +18,8 @@ from typing import Any
 from ...core.errors import InputError
 from .base import Encoder
 
-__all__ = ["ENCODERS", "HF_IDS", "EncoderEntry", "availability", "canonical_name", "get_encoder", "list_encoders"]
+__all__ = ["ENCODERS", "HF_IDS", "EncoderEntry", "availability", "canonical_name", "get_encoder", "hf_aliases",
+           "list_encoders"]
 
 
 @dataclass(frozen=True)
@@ -57,15 +59,16 @@ _ENTRIES = [
     EncoderEntry("esmc-300m", "esmc", 960, "ESM C 300M, 30 x 960 (EvolutionaryScale/esmc-300m-2024-12)", "Cambrian Open License"),
     EncoderEntry("esmc-600m", "esmc", 1152, "ESM C 600M, 36 x 1152 (EvolutionaryScale/esmc-600m-2024-12)", "Cambrian Non-Commercial License"),
     EncoderEntry("esmc", "esmc", None, "ESM C from a local folder or .pth/.safetensors file: esmc:DIR", "see the model's"),
-    EncoderEntry("prott5-xl", "prott5", 1024, "ProtT5-XL-UniRef50 encoder, 24 x 1024 (Rostlab/prot_t5_xl_half_uniref50-enc)",
+    EncoderEntry("prott5-xl", "prott5", 1024, "ProtT5-XL-UniRef50 encoder, 24 x 1024 (Rostlab/prot_t5_xl_half_uniref50-enc; or Rostlab/prot_t5_xl_uniref50)",
                  "AFL-3.0 (ProtTrans)"),
     EncoderEntry("prott5", "prott5", None, "a T5 encoder from a local Hugging Face folder: prott5:DIR", "see the model's"),
     EncoderEntry("mlm", "mlm", None, "a masked LM trained with `biolens pretrain`: mlm:RUN", "yours"),
 ]
 ENCODERS: dict[str, EncoderEntry] = {e.name: e for e in _ENTRIES}
 
-# Hugging Face model ids accepted as encoder names (``--encoder facebook/esm2_t6_8M_UR50D``).
-# Other families (EvolutionaryScale ESM C, Rostlab ProtT5) add their ids here with their entries.
+# Hugging Face model ids accepted as encoder names (``--encoder facebook/esm2_t6_8M_UR50D``, any case).
+# The weights are still found locally as the entry's (weights=, $BIOLENS_WEIGHTS_DIR, the Hub cache).
+# ``Rostlab/prot_t5_xl_uniref50`` is the full encoder-decoder whose encoder ``prott5-xl`` is (in float16).
 HF_IDS: dict[str, str] = {
     "facebook/esm2_t6_8M_UR50D": "esm2-8m",
     "facebook/esm2_t12_35M_UR50D": "esm2-35m",
@@ -73,6 +76,9 @@ HF_IDS: dict[str, str] = {
     "facebook/esm2_t33_650M_UR50D": "esm2-650m",
     "facebook/esm2_t36_3B_UR50D": "esm2-3b",
     "Rostlab/prot_t5_xl_half_uniref50-enc": "prott5-xl",
+    "Rostlab/prot_t5_xl_uniref50": "prott5-xl",
+    "EvolutionaryScale/esmc-300m-2024-12": "esmc-300m",
+    "EvolutionaryScale/esmc-600m-2024-12": "esmc-600m",
 }
 _HF_LOWER = {k.lower(): v for k, v in HF_IDS.items()}
 
@@ -80,6 +86,12 @@ _HF_LOWER = {k.lower(): v for k, v in HF_IDS.items()}
 def canonical_name(spec: str) -> str:
     """The registry name for ``spec``: a Hugging Face id becomes its entry (``esm2-8m``)."""
     return _HF_LOWER.get(spec.strip().lower(), spec)
+
+
+def hf_aliases(name: str) -> list[str]:
+    """The Hugging Face ids that name the registry entry ``name``."""
+    return [hf_id for hf_id, target in HF_IDS.items() if target == name]
+
 
 _BUILT: OrderedDict[tuple, Encoder] = OrderedDict()
 _MAX_BUILT = 4
@@ -90,7 +102,9 @@ def _entry(spec: str) -> tuple[EncoderEntry, str | None]:
     entry = ENCODERS.get(name)
     if entry is None or (entry.width is None and not sep):
         known = ", ".join(n if ENCODERS[n].width is not None else f"{n}:PATH" for n in ENCODERS)
-        raise InputError(f"unknown encoder {spec!r}; known encoders: {known}")
+        hub = (f"; Hugging Face ids known: {', '.join(HF_IDS)} (another model: esm2:DIR, esmc:DIR or prott5:DIR "
+               "with its downloaded folder)" if "/" in name and not name.startswith(("/", ".", "~")) else "")
+        raise InputError(f"unknown encoder {spec!r}; known encoders: {known}{hub}")
     if sep and entry.width is not None:
         raise InputError(f"encoder {name!r} takes no ':' argument (got {spec!r})")
     return entry, (arg or None)

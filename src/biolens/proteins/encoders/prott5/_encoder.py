@@ -3,7 +3,8 @@
 Weights for ``prott5-xl`` are looked up, in order: the ``weights=`` option (a folder in the
 Hugging Face layout of ``Rostlab/prot_t5_xl_half_uniref50-enc`` -- the encoder in float16, 2.4 GB,
 which Rostlab's own embedding script uses -- or of the full ``Rostlab/prot_t5_xl_uniref50``);
-``$BIOLENS_WEIGHTS_DIR/prot_t5_xl_half_uniref50-enc``; the local Hugging Face cache; a download
+``$BIOLENS_WEIGHTS_DIR/prot_t5_xl_half_uniref50-enc``; the local Hugging Face cache; the same two
+places for the full ``prot_t5_xl_uniref50`` (its encoder is the same model, in float32); a download
 from the Hub when the ``hub`` extra is installed and the network answers. Files:
 :mod:`biolens.proteins.encoders.prott5._io`; the model: :mod:`~biolens.proteins.encoders.prott5._model`.
 
@@ -34,6 +35,8 @@ from ..esm2 import ESM2Encoder, _layer, find_hub_folder
 __all__ = ["HUB_REPOS", "LICENSE", "ProtT5Encoder", "availability", "build", "find_weights"]
 
 HUB_REPOS = {"prott5-xl": "Rostlab/prot_t5_xl_half_uniref50-enc"}
+#: The full encoder-decoder checkpoint of the same encoder, accepted when found locally.
+FULL_REPOS = {"prott5-xl": "Rostlab/prot_t5_xl_uniref50"}
 LICENSE = "AFL-3.0 (ProtTrans repository; the model card states none)"
 _HUB_FILES = ["config.json", "spiece.model", "model.safetensors", "model.safetensors.index.json",
               "model-*.safetensors", "pytorch_model.bin"]  # fmt: skip
@@ -135,7 +138,21 @@ def _missing(name: str, repo: str, reason: str) -> str:
 def find_weights(name: str, weights: str | Path | None = None, *, download: bool = True) -> Path:
     """The folder holding ``name``'s weights (search order: the module docstring)."""
     repo = HUB_REPOS[name]
-    return find_hub_folder(repo, weights, download=download, missing=lambda why: _missing(name, repo, why), files=_HUB_FILES)
+
+    def missing(why: str) -> str:
+        return _missing(name, repo, why)
+
+    if weights is not None or name not in FULL_REPOS:
+        return find_hub_folder(repo, weights, download=download, missing=missing, files=_HUB_FILES)
+    for local in (repo, FULL_REPOS[name]):  # the full checkpoint, when that is what is here (never downloaded)
+        try:
+            return find_hub_folder(local, None, download=False, missing=str, files=_HUB_FILES)
+        except MissingWeightsError:
+            pass
+    if not download:
+        raise MissingWeightsError(missing(f"neither it nor {FULL_REPOS[name]} is in $BIOLENS_WEIGHTS_DIR or the "
+                                          "Hugging Face cache"))
+    return find_hub_folder(repo, None, download=True, missing=missing, files=_HUB_FILES)
 
 
 def build(name: str, arg: str | None, **options: Any) -> Encoder:
