@@ -11,17 +11,17 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.alphabets import PROTEIN, InvalidPolicy, validate_records
-from ..core.batching import plan_batches
-from ..core.errors import InputError
-from ..core.parallel import ordered_map
-from ..core.progress import progress_bar
-from ..core.seqio import Record
-from ..core.store import EmbeddingStore, default_store_path, sequence_hash
-from .encoders.base import Encoder
-from .encoders.pooling import check_pooling, pool, pool_residues, pooled_width, residue_states
-from .encoders.registry import get_encoder
-from .windows import plan_windows, stitch
+from ...core.alphabets import PROTEIN, InvalidPolicy, validate_records
+from ...core.batching import plan_batches
+from ...core.errors import InputError
+from ...core.parallel import ordered_map
+from ...core.progress import progress_bar
+from ...core.seqio import Record
+from ...core.store import EmbeddingStore, default_store_path, sequence_hash
+from ..encoders._base import Encoder
+from ..encoders._pooling import check_pooling, pool, pool_residues, pooled_width, residue_states
+from ..encoders._registry import get_encoder
+from ._windows import plan_windows, stitch
 
 __all__ = ["EmbedStats", "checked_sequences", "embed", "embed_sequences", "open_store", "stack_pooled", "store_key"]
 
@@ -79,7 +79,7 @@ def store_key(pooling: str, per_residue: bool, length: int, encoder: Encoder, ov
     return key
 
 
-def _check_request(encoder: Encoder, pooling: str, per_residue: bool, overlap: int, token_budget: int | None,
+def check_request(encoder: Encoder, pooling: str, per_residue: bool, overlap: int, token_budget: int | None,
                    longest: int) -> None:
     """Options checked before any work (the CLI names them as --overlap / --token-budget); the
     overlap must be below the encoder's window when some protein (``longest``) needs windows."""
@@ -115,7 +115,7 @@ def embed_sequences(
     the next result is taken, so a killed run loses at most the batches in flight and resumes
     where it stopped.
     """
-    _check_request(encoder, pooling, per_residue, overlap, token_budget, max(map(len, sequences), default=0))
+    check_request(encoder, pooling, per_residue, overlap, token_budget, max(map(len, sequences), default=0))
     start = time.perf_counter()
     stats = EmbedStats(records=len(sequences), residues=sum(map(len, sequences)))
     hashes = [sequence_hash(s) for s in sequences]

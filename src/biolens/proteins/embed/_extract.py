@@ -19,12 +19,12 @@ from typing import Any
 
 import numpy as np
 
-from ..core.errors import InputError
-from ..core.files import atomic_write
-from ..core.seqio import Record
-from ..core.store import EmbeddingStore
-from .embed import EmbedStats, embed_sequences
-from .encoders.registry import get_encoder
+from ...core.errors import InputError
+from ...core.files import atomic_write
+from ...core.seqio import Record
+from ...core.store import EmbeddingStore
+from ..encoders._registry import get_encoder
+from ._driver import EmbedStats, embed_sequences
 
 __all__ = ["INCLUDE", "ExtractResult", "extract"]
 

@@ -13,7 +13,7 @@ import numpy as np
 from jaxtyping import Bool, Float
 
 from ...core.errors import InputError
-from .base import Encoder, TokenStates
+from ._base import Encoder, TokenStates
 
 __all__ = ["POOLINGS", "check_finetune_pooling", "check_pooling", "pool", "pool_states", "pooled_width",
            "residue_states"]

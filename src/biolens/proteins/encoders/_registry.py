@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...core.errors import InputError
-from .base import Encoder
+from ._base import Encoder
 
 __all__ = ["ENCODERS", "HF_IDS", "EncoderEntry", "availability", "canonical_name", "get_encoder", "list_encoders"]
 

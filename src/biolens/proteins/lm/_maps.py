@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 from jaxtyping import Float
 
-from ..core.errors import InputError
-from ..report.maps import interactive_map, project_2d, scatter_map
-from .encoders.base import Encoder
-from .language_model import AMINO_ACIDS
+from ...core.errors import InputError
+from ...report.maps import interactive_map, project_2d, scatter_map
+from ..encoders._base import Encoder
+from ._scoring import AMINO_ACIDS
 
 __all__ = ["PROPERTY_GROUPS", "MapResult", "probability_figure", "property_group", "protein_map", "token_embeddings",
            "token_map"]
@@ -41,7 +41,7 @@ def property_group(token: str) -> str:
 
 
 def _unirep_tokens() -> list[str]:
-    from .encoders.unirep import UNIREP_CODES
+    from ..encoders.unirep._encoder import UNIREP_CODES
 
     names = ["<pad>"] + [""] * 25
     for letter, code in UNIREP_CODES.items():
@@ -52,9 +52,9 @@ def _unirep_tokens() -> list[str]:
 
 def token_embeddings(encoder: Encoder) -> tuple[list[str], Float[np.ndarray, "V E"]]:
     """The token names and input embedding table of an ESM2-family or UniRep encoder."""
-    from .encoders.esm2 import ESM2Encoder
-    from .encoders.unirep import UniRepEncoder
-    from .esm2_io import ESM_TOKENS
+    from ..encoders.esm2._encoder import ESM2Encoder
+    from ..encoders.esm2._io import ESM_TOKENS
+    from ..encoders.unirep._encoder import UniRepEncoder
 
     if isinstance(encoder, ESM2Encoder):
         # ESM C's table has 64 rows; ids past ESM_TOKENS are never produced by the tokenizer
@@ -101,7 +101,7 @@ def probability_figure(probs: Float[np.ndarray, "P 20"], sequence: str, position
                        title: str = "", columns: int = 3) -> Any:
     """One bar chart per 0-based position: the probability of each amino acid; the true residue's
     bar is drawn in another colour and marked with a triangle."""
-    from ..report.figures import new_figure
+    from ...report.figures import new_figure
 
     rows = -(-len(positions) // columns)
     fig, _ = new_figure(width=4.2 * min(columns, len(positions)), height=2.6 * rows)

@@ -26,9 +26,9 @@ from typing import Any
 import numpy as np
 from jaxtyping import Float
 
-from ..core.alphabets import ascii_upper
-from ..core.errors import InputError
-from .language_model import AMINO_ACIDS, AutoregressiveLM, MaskedLM
+from ...core.alphabets import ascii_upper
+from ...core.errors import InputError
+from ._scoring import AMINO_ACIDS, AutoregressiveLM, MaskedLM
 
 __all__ = ["METHODS", "Mutation", "VariantTable", "apply_mutations", "dms_figure", "dms_scores", "mutations_from_sequence",
            "parse_mutations", "read_variants", "score_variants"]
@@ -112,7 +112,7 @@ class VariantTable:
 
 
 def _open_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
-    from ..core.seqio import read_text
+    from ...core.seqio import read_text
 
     lines = read_text(path).split("\n")  # not str.splitlines(): that also splits at \x0c, \u2028, ...
     delimiter = "\t" if path.suffix.lower() in (".tsv", ".tab") or "\t" in lines[0] else ","
@@ -220,8 +220,8 @@ def dms_scores(lm: MaskedLM | AutoregressiveLM, wild_type: str, method: str | No
 def dms_figure(scores: Float[np.ndarray, "L 20"], wild_type: str, *, title: str = "", per_row: int = 120) -> Any:
     """Heat map of a deep mutational scan (amino acids x positions, centred at zero; the wild type
     dotted), one panel per ``per_row`` positions."""
-    from ..interpret import mutation_heatmap
-    from ..report.figures import new_figure
+    from ...interpret import mutation_heatmap
+    from ...report.figures import new_figure
 
     panels = max(1, -(-len(wild_type) // per_row))
     fig, axes = new_figure(width=min(16, 3 + len(wild_type[:per_row]) * 0.11), height=3.2 * panels, ncols=1)

@@ -1,6 +1,6 @@
 """Pretraining a small masked protein language model: :func:`pretrain`.
 
-The model is biolens' :class:`~biolens.proteins.esm2_model.ESM2` (the ESM2 architecture, of a
+The model is biolens' :class:`~biolens.proteins.encoders.esm2.ESM2` (the ESM2 architecture, of a
 size chosen by :data:`PRESETS` or by hand), trained with ESM's objective (Devlin et al. 2019;
 Rives et al. 2021): 15% of the residues of every sequence are chosen, of those 80% become
 ``<mask>``, 10% a random amino acid and 10% stay; the loss is the cross-entropy of the original
@@ -43,14 +43,14 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int, PRNGKeyArray
 
-from ..core.config import config_to_dict
-from ..core.errors import InputError
-from ..core.files import atomic_write_text
-from ..core.runs import IN_MEMORY, RunFolder, RunResult, content_digest
-from ..core.train import TrainConfig, fit
-from .esm2_io import CLS, EOS, ESM_TOKENS, MASK, PAD, save_esm2, tokenize
-from .esm2_model import ESM2, ESM2Config
-from .predictor import ResidueBatches
+from ...core.config import config_to_dict
+from ...core.errors import InputError
+from ...core.files import atomic_write_text
+from ...core.runs import IN_MEMORY, RunFolder, RunResult, content_digest
+from ...core.train import TrainConfig, fit
+from ..encoders.esm2._io import CLS, EOS, ESM_TOKENS, MASK, PAD, save_esm2, tokenize
+from ..encoders.esm2._model import ESM2, ESM2Config
+from ..supervised._predictor import ResidueBatches
 
 __all__ = ["PRESETS", "PretrainConfig", "PretrainResult", "evaluate_mlm", "mask_tokens", "masked_lm_loss",
            "model_config", "pretrain", "split_corpus"]
@@ -284,8 +284,8 @@ def pretrain(sequences: Sequence[str], out_dir: str | Path, config: PretrainConf
 
 
 def _with_model(result: PretrainResult, run: RunFolder) -> PretrainResult:
-    from ..core.train import LOG_FILE
-    from .esm2_io import load_esm2
+    from ...core.train import LOG_FILE
+    from ..encoders.esm2._io import load_esm2
 
     log = run.train_dir / LOG_FILE
     history = [json.loads(line) for line in log.read_text().splitlines() if line.strip()] if log.exists() else []
@@ -324,7 +324,7 @@ def _pretrain(run: RunFolder, train: list[str], valid: list[str], config: Pretra
 
 
 def _write_report(run: RunFolder, result: PretrainResult, fig: Any) -> None:
-    from ..report import Report
+    from ...report import Report
 
     saved = run.config()
     page = Report(f"masked-LM pretraining: {Path(saved['info']['source'] or 'corpus').name}")
@@ -338,7 +338,7 @@ def _write_report(run: RunFolder, result: PretrainResult, fig: Any) -> None:
 
 
 def _curves(history: list[dict[str, Any]]) -> Any:
-    from ..report.figures import new_figure
+    from ...report.figures import new_figure
 
     train = [r for r in history if r.get("split") == "train"]
     val = [r for r in history if r.get("split") == "val" and math.isfinite(r.get("loss", float("nan")))]

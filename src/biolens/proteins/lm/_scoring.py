@@ -1,6 +1,6 @@
 """Protein language models as residue predictors: masked LMs (ESM2, ESM C, ``mlm:RUN``) and UniRep.
 
-* :class:`MaskedLM` -- an :class:`~biolens.proteins.esm2_model.ESM2` with its LM head:
+* :class:`MaskedLM` -- an :class:`~biolens.proteins.encoders.esm2.ESM2` with its LM head:
   :meth:`~MaskedLM.masked_log_probs` masks each chosen position on its own (one row per
   position, batched) and reads the log-probabilities there; :meth:`~MaskedLM.log_probs` reads
   every position of one unmasked pass.
@@ -26,9 +26,9 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int
 
-from ..core.batching import pad_apply
-from ..core.errors import InputError
-from .encoders.base import Encoder
+from ...core.batching import pad_apply
+from ...core.errors import InputError
+from ..encoders._base import Encoder
 
 __all__ = ["AMINO_ACIDS", "AutoregressiveLM", "MaskedLM", "language_model", "residue_log_probs"]
 
@@ -43,7 +43,7 @@ class MaskedLM:
     kind = "masked"
 
     def __init__(self, model: Any, name: str) -> None:
-        from .esm2_io import ESM_TOKENS
+        from ..encoders.esm2._io import ESM_TOKENS
 
         if model.lm_head is None:
             raise InputError(f"{name} has no masked-LM head (its checkpoint stores the encoder only)")
@@ -52,7 +52,7 @@ class MaskedLM:
 
     def _rows(self, tokens: Int[np.ndarray, "R T"]) -> Float[np.ndarray, "R T 20"]:
         """Amino-acid log-probabilities of every row, ``ROWS`` rows per compiled call."""
-        from .esm2_io import PAD
+        from ..encoders.esm2._io import PAD
 
         aa_ids = jnp.asarray(self.aa_ids)
         return pad_apply(lambda chunk: _aa_log_probs(self.model, jnp.asarray(chunk), aa_ids), tokens,
@@ -60,7 +60,7 @@ class MaskedLM:
 
     def masked_log_probs(self, sequence: str, positions: Sequence[int]) -> Float[np.ndarray, "P 20"]:
         """``log p(a | sequence with position i masked)`` for each 0-based position ``i``."""
-        from .esm2_io import MASK, tokenize
+        from ..encoders.esm2._io import MASK, tokenize
 
         positions = _check_positions(sequence, positions)
         tokens = np.repeat(tokenize([sequence]), len(positions), axis=0)
@@ -70,7 +70,7 @@ class MaskedLM:
 
     def log_probs(self, sequence: str) -> Float[np.ndarray, "L 20"]:
         """Log-probabilities at every residue from one pass over the unmasked sequence."""
-        from .esm2_io import tokenize
+        from ..encoders.esm2._io import tokenize
 
         return self._rows(tokenize([sequence]))[0, 1 : len(sequence) + 1]
 
@@ -87,7 +87,7 @@ class AutoregressiveLM:
     kind = "autoregressive"
 
     def __init__(self, encoder: Any) -> None:
-        from .encoders.unirep import UNIREP_CODES
+        from ..encoders.unirep._encoder import UNIREP_CODES
 
         with np.load(encoder.path, allow_pickle=False) as arrays:
             if "dense.w" not in arrays.files:
@@ -97,8 +97,8 @@ class AutoregressiveLM:
         self.aa_classes = np.array([UNIREP_CODES[a] - 1 for a in AMINO_ACIDS])
 
     def _log_softmax(self, sequences: Sequence[str]) -> list[Float[np.ndarray, "L1 25"]]:
-        from .encoders._mlstm import encode
-        from .encoders.unirep import token_ids
+        from ..encoders.unirep._encoder import token_ids
+        from ..encoders.unirep._mlstm import encode
 
         enc = self.encoder
         length = max(map(len, sequences))
@@ -116,7 +116,7 @@ class AutoregressiveLM:
 
     def log_likelihoods(self, sequences: Sequence[str], batch: int = 64) -> Float[np.ndarray, " N"]:
         """``sum_i log p(residue i | residues < i)`` of each sequence (the end token not counted)."""
-        from .encoders.unirep import UNIREP_CODES
+        from ..encoders.unirep._encoder import UNIREP_CODES
 
         out = []
         for start in range(0, len(sequences), batch):
@@ -139,9 +139,9 @@ def _check_positions(sequence: str, positions: Sequence[int]) -> list[int]:
 
 def language_model(encoder: str | Encoder, **options: Any) -> MaskedLM | AutoregressiveLM:
     """The residue predictor behind an encoder name (``esm2-8m``, ``esm2:DIR``, ``mlm:RUN``, ``unirep-64``...)."""
-    from .encoders.esm2 import ESM2Encoder
-    from .encoders.registry import get_encoder
-    from .encoders.unirep import UniRepEncoder
+    from ..encoders._registry import get_encoder
+    from ..encoders.esm2._encoder import ESM2Encoder
+    from ..encoders.unirep._encoder import UniRepEncoder
 
     enc = get_encoder(encoder, **options)
     if isinstance(enc, ESM2Encoder) and getattr(enc.model, "lm_head", None) is not None:

@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..core.config import config_from_dict
-from ..core.errors import InputError
-from ..core.files import read_json
-from ..core.train import TrainConfig
-from .heads import HeadConfig
-from .splits import SplitConfig
+from ...core.config import config_from_dict
+from ...core.errors import InputError
+from ...core.files import read_json
+from ...core.train import TrainConfig
+from ._heads import HeadConfig
+from ._splits import SplitConfig
 
 __all__ = ["RunConfig", "load_run_config"]
 
@@ -61,8 +61,8 @@ def load_run_config(meta: dict[str, Any], run_dir: str | Path) -> RunConfig:
     ``config.json`` must agree (an edited one is refused, naming the fields); checkpoints from before
     the run contract kept the settings only in ``config.json``.
     """
-    from ..core.errors import CheckpointMismatchError
-    from ..core.runs import identity_diff
+    from ...core.errors import CheckpointMismatchError
+    from ...core.runs import identity_diff
 
     path = Path(run_dir) / "config.json"
     saved = read_json(path) if path.exists() else {}

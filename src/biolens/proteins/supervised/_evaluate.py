@@ -26,9 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from ..core.bootstrap import bootstrap_many
-from .encoders.onehot import CompositionEncoder, residue_profile
-from .tasks import Task, task_kind
+from ...core.bootstrap import bootstrap_many
+from ..encoders.onehot._encoder import CompositionEncoder, residue_profile
+from ..tasks import Task, task_kind
 
 __all__ = ["baselines", "metrics_with_intervals", "paired_delta", "task_metrics"]
 

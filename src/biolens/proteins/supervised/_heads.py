@@ -27,8 +27,8 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float, PRNGKeyArray
 
-from ..core.errors import InputError
-from .knn import KNNHead
+from ...core.errors import InputError
+from ._knn import KNNHead
 
 __all__ = ["HEADS", "AttentionHead", "CNNHead", "HeadConfig", "KNNHead", "LinearHead", "MLPHead", "PerResidueHead",
            "build_head"]

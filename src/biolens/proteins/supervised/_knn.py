@@ -23,8 +23,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int, PRNGKeyArray
 
-from ..core.errors import InputError
-from .tasks import task_kind
+from ...core.errors import InputError
+from ..tasks import task_kind
 
 __all__ = ["METRICS", "KNNHead", "knn_targets", "nearest_neighbours", "transfer_annotations"]
 

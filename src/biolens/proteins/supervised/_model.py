@@ -11,18 +11,18 @@ import equinox as eqx
 import jax
 import numpy as np
 
-from ..core.calibration import BinaryCalibration
-from ..core.checkpoint import check_encoder, load_checkpoint, read_meta
-from ..core.config import config_from_dict
-from ..core.errors import InputError
-from .embed import embed_sequences
-from .encoders.base import DifferentiableEncoder, Encoder
-from .encoders.pooling import check_finetune_pooling, pooled_width
-from .heads import HEADS, HeadConfig, KNNHead, build_head
-from .predictor import Batch, ResidueBatches, TaskModel, pooled_batches, predict_batches
-from .run_config import RunConfig, load_run_config
-from .splits import Split
-from .tasks import Task, TaskData
+from ...core.calibration import BinaryCalibration
+from ...core.checkpoint import check_encoder, load_checkpoint, read_meta
+from ...core.config import config_from_dict
+from ...core.errors import InputError
+from ..embed._driver import embed_sequences
+from ..encoders._base import DifferentiableEncoder, Encoder
+from ..encoders._pooling import check_finetune_pooling, pooled_width
+from ..tasks import Task, TaskData
+from ._config import RunConfig, load_run_config
+from ._heads import HEADS, HeadConfig, KNNHead, build_head
+from ._predictor import Batch, ResidueBatches, TaskModel, pooled_batches, predict_batches
+from ._splits import Split
 
 __all__ = ["Features", "Predictor", "build_model", "check_task_data", "load_predictor", "make_batches",
            "make_features", "predict"]
@@ -211,7 +211,7 @@ class Predictor:
     def predict(self, sequences: list[str], *, cache: Any = True, progress: bool = False) -> Any:
         """Outputs for validated sequences: P(positive) ``(N,)``, probabilities ``(N, C|L)``,
         values ``(N,)``, or per-residue ``(L_i, C)`` probabilities."""
-        from .embed import open_store
+        from ..embed._driver import open_store
 
         kind, spec = self.task.kind, self.task.spec
         labels = ([np.zeros(len(s), np.int64) for s in sequences] if spec.per_residue
@@ -247,7 +247,7 @@ class Predictor:
 def load_predictor(run_dir: str | Path, *, encoder: Encoder | None = None) -> Predictor:
     """Load a run's checkpoint; what it was trained with comes from its ``meta.json`` (a ``config.json``
     that disagrees is refused), and an encoder whose fingerprint differs from the training one is refused."""
-    from .encoders.registry import get_encoder
+    from ..encoders._registry import get_encoder
 
     run_dir = Path(run_dir)
     ckpt = run_dir / "checkpoint"

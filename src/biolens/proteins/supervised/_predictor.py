@@ -4,7 +4,7 @@ Two ways to feed the head:
 
 * frozen encoder (the default): embeddings are computed once through the embedding driver and
   cached in the store; the head trains on them (pooled vectors or per-residue states);
-* fine-tuning: a :class:`~biolens.proteins.encoders.base.DifferentiableEncoder` runs inside the
+* fine-tuning: a :class:`~biolens.proteins.encoders.DifferentiableEncoder` runs inside the
   loss, so gradients reach all of its layers or the last ``k`` (``finetune_last``).
 """
 
@@ -19,10 +19,10 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Bool, Float
 
-from ..core.batching import bucket_length, default_buckets
-from ..core.train import ArrayBatches
-from .encoders.pooling import pool_states
-from .tasks import task_kind
+from ...core.batching import bucket_length, default_buckets
+from ...core.train import ArrayBatches
+from ..encoders._pooling import pool_states
+from ..tasks import task_kind
 
 __all__ = ["Batch", "ResidueBatches", "TaskModel", "compact_residues", "make_loss", "output_transform", "predict_batches"]
 
@@ -167,7 +167,7 @@ def predict_batches(model: TaskModel, kind: str, batches: Any, n: int, lengths: 
     infer = eqx.nn.inference_mode(model)
     run = lambda m, batch: _forward(m, batch, kind)  # noqa: E731
     if isinstance(batches, dict):
-        from ..core.train import batched_apply
+        from ...core.train import batched_apply
 
         out = batched_apply(lambda b: run(infer, b), batches, batch_size=512)
     else:

@@ -9,11 +9,11 @@ from typing import Any
 
 import numpy as np
 
-from ..core import metrics as M
-from ..core.files import atomic_write_text
-from ..report import Report, learning_curves
-from ..report.figures import new_figure
-from .tasks import Task
+from ...core import metrics as M
+from ...core.files import atomic_write_text
+from ...report import Report, learning_curves
+from ...report.figures import new_figure
+from ..tasks import Task
 
 __all__ = ["prediction_table", "write_predictions", "write_report"]
 
@@ -90,7 +90,7 @@ def _bars(labels: list[str], values: list[float], what: str) -> Any:
 
 
 def _reliability(y, pred, calibration: dict[str, Any]) -> Any:
-    from ..core.calibration import expected_calibration_error, reliability_curve
+    from ...core.calibration import expected_calibration_error, reliability_curve
 
     curve = reliability_curve(np.asarray(y), np.asarray(pred))
     fig, ax = new_figure(width=4.5, height=4)
@@ -165,7 +165,7 @@ def _metric_rows(result) -> list[dict[str, Any]]:
 
 
 def write_report(path: Path, task: Task, result, history, y_test, pred_test, masks_test, settings: dict) -> None:
-    """The run's HTML page (see the module docstring of :mod:`biolens.proteins.run`)."""
+    """The run's HTML page (see the module docstring of :mod:`biolens.proteins.supervised`)."""
     page = Report(f"{task.name} / {result.encoder} / {result.head}")
     page.text(f"{task.description or task.kind} -- {task.kind}, {len(task.label_names)} label(s). Split: "
               + ", ".join(f"{k} {v}" for k, v in result.counts.items()))

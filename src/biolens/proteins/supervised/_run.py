@@ -32,20 +32,22 @@ import equinox as eqx
 import jax
 import numpy as np
 
-from ..core.calibration import BinaryCalibration, fit_calibration
-from ..core.checkpoint import save_checkpoint
-from ..core.config import config_to_dict
-from ..core.errors import InputError
-from ..core.files import read_json
-from ..core.losses import balanced_class_weights
-from ..core.runs import RunFolder, RunResult, content_digest
-from ..core.train import fit
-from .embed import open_store
-from .encoders.base import Encoder
-from .encoders.registry import get_encoder
-from .evaluation import baselines, metrics_with_intervals, task_metrics
-from .heads import HeadConfig
-from .model_io import (
+from ...core.calibration import BinaryCalibration, fit_calibration
+from ...core.checkpoint import save_checkpoint
+from ...core.config import config_to_dict
+from ...core.errors import InputError
+from ...core.files import read_json
+from ...core.losses import balanced_class_weights
+from ...core.runs import RunFolder, RunResult, content_digest
+from ...core.train import fit
+from ..embed._driver import open_store
+from ..encoders._base import Encoder
+from ..encoders._registry import get_encoder
+from ..tasks import Task, TaskData
+from ._config import RunConfig, load_run_config
+from ._evaluate import baselines, metrics_with_intervals, task_metrics
+from ._heads import HeadConfig
+from ._model import (
     Features,
     _labels_for,
     build_model,
@@ -55,9 +57,7 @@ from .model_io import (
     make_features,
     predict,
 )
-from .run_config import RunConfig, load_run_config
-from .splits import Split, make_split, read_split
-from .tasks import Task, TaskData
+from ._splits import Split, make_split, read_split
 
 __all__ = ["RunConfig", "TaskResult", "data_identity", "evaluate_run", "load_result", "load_run_config", "run_task"]
 
@@ -240,7 +240,7 @@ def _weights(data: TaskData, train: np.ndarray, enabled: bool, balanced: bool = 
 def train_on(data: TaskData, train: np.ndarray, valid: np.ndarray, encoder: Encoder, feats: Features,
              config: RunConfig, *, run_dir: Path | None = None, progress: bool = False) -> Fitted:
     """Train a task model on records ``train``, early-stopping on ``valid`` (see :class:`RunConfig`)."""
-    from .predictor import make_loss
+    from ._predictor import make_loss
 
     kind = data.task.kind
     target = _targets(data, train)
@@ -282,7 +282,7 @@ def _encoder_rescale(config: RunConfig):
 
 def _fit_knn(data: TaskData, train: np.ndarray, model: Any, feats: Features, config: RunConfig, target, width: int) -> Fitted:
     """The knn head needs no training: it keeps the training proteins' (standardised) features and targets."""
-    from .knn import KNNHead, knn_targets
+    from ._knn import KNNHead, knn_targets
 
     x = (feats.pooled[train] - np.asarray(model.shift)) / np.asarray(model.scale)
     y = knn_targets(data.task.kind, _labels_for(data, train, target), data.task.n_outputs)
@@ -346,7 +346,7 @@ def _size_curve(data, split, enc, feats, config, result) -> list[dict[str, float
 def _write(run: RunFolder, data, split, enc, config, fitted, result, pred_all) -> None:
     """The checkpoint (everything prediction needs, the whole RunConfig included), predictions, report,
     and last ``result.json`` (its presence marks the run finished)."""
-    from .report import write_predictions, write_report
+    from ._report import write_predictions, write_report
 
     out = run.path
     meta = {"task": data.task.to_json(), "label_names": list(data.task.label_names), "encoder": enc.name,

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.errors import InputError
-from ..core.files import atomic_write_text
-from .tasks import SPLIT_NAMES, TaskData
+from ...core.errors import InputError
+from ...core.files import atomic_write_text
+from ..tasks import SPLIT_NAMES, TaskData
 
 __all__ = ["Split", "SplitConfig", "make_split", "mmseqs_clusters", "read_split"]
 

@@ -3,7 +3,7 @@
 Weights for a named model are looked up, in order: the ``weights=`` option; the folder
 ``$BIOLENS_WEIGHTS_DIR/<repo name>`` (e.g. ``esm2_t6_8M_UR50D``); the local Hugging Face cache;
 a download from the Hub when the ``hub`` extra is installed and the network answers. A folder
-holds ``config.json`` and ``model.safetensors`` (see :mod:`biolens.proteins.esm2_io`).
+holds ``config.json`` and ``model.safetensors`` (see :mod:`biolens.proteins.encoders.esm2`).
 
 States are the hidden states at ``layer`` (default: the final, normalised one); ``cls`` is the
 ``<cls>`` token's state; the residue mask excludes ``<cls>``, ``<eos>`` and padding. Proteins
@@ -27,9 +27,9 @@ from typing import Any
 
 import numpy as np
 
-from ...core.batching import bucket_length, default_buckets, octave_bucket
-from ...core.errors import InputError, MissingWeightsError
-from .base import Encoder, TokenStates
+from ....core.batching import bucket_length, default_buckets, octave_bucket
+from ....core.errors import InputError, MissingWeightsError
+from .._base import Encoder, TokenStates
 
 __all__ = ["HUB_REPOS", "ESM2Encoder", "availability", "build", "find_weights"]
 
@@ -46,13 +46,13 @@ _OPTIONS = {"weights", "layer"}
 
 
 class ESM2Encoder(Encoder):
-    """An :class:`~biolens.proteins.esm2_model.ESM2` model as a protein encoder.
+    """An :class:`~biolens.proteins.encoders.esm2.ESM2` model as a protein encoder.
 
     Args:
-        model: the model (loaded with :func:`~biolens.proteins.esm2_io.load_esm2`, or random).
+        model: the model (loaded with :func:`~biolens.proteins.encoders.esm2.load_esm2`, or random).
         name: the encoder's name (part of the fingerprint).
         layer: hidden-state index (0 = embeddings ... ``N`` = final; negatives count back).
-        digest: a hash of the weights (:func:`~biolens.proteins.esm2_io.weights_digest`).
+        digest: a hash of the weights (:func:`~biolens.proteins.encoders.esm2.weights_digest`).
     """
 
     has_cls = True
@@ -76,7 +76,7 @@ class ESM2Encoder(Encoder):
 
     @classmethod
     def from_folder(cls, folder: str | Path, *, name: str, layer: int | None = None) -> ESM2Encoder:
-        from ..esm2_io import load_esm2, weights_digest
+        from ._io import load_esm2, weights_digest
 
         return cls(load_esm2(folder), name=name, layer=layer, digest=weights_digest(folder))
 
@@ -90,7 +90,7 @@ class ESM2Encoder(Encoder):
         return self.model
 
     def tokenize(self, sequences: Sequence[str], rows: int, length: int) -> dict[str, np.ndarray]:
-        from ..esm2_io import tokenize
+        from ._io import tokenize
 
         return {"tokens": tokenize(sequences, rows=rows, length=length + 2)}
 
@@ -100,7 +100,7 @@ class ESM2Encoder(Encoder):
         has no dropout: ``key`` is unused)."""
         import jax
 
-        from ..esm2_io import CLS, EOS, PAD
+        from ._io import CLS, EOS, PAD
 
         model, tokens = module.joined(), batch["tokens"]
         states = jax.vmap(lambda t: model(t, layer=module.hi, logits=False).hidden)(tokens)
@@ -111,7 +111,7 @@ class ESM2Encoder(Encoder):
         LayerNorm too when ``layer`` is the last); the LM head is dropped."""
         import equinox as eqx
 
-        from ._finetune import tune_layers
+        from .._finetune import tune_layers
 
         if last is not None and last < 0:
             raise InputError(f"finetune_last must be >= 0, got {last}")
@@ -126,8 +126,8 @@ class ESM2Encoder(Encoder):
         return self._digest
 
     def encode_batch(self, sequences: Sequence[str], rows: int, length: int) -> TokenStates:
-        from ..esm2_io import tokenize
-        from ..esm2_model import batch_hidden
+        from ._io import tokenize
+        from ._model import batch_hidden
 
         n = len(sequences)
         computed_rows, tokens = self.batch_shape(sequences, rows, length)

@@ -25,9 +25,9 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Int
 
-from ..core.errors import InputError, MissingWeightsError
-from ..core.files import file_digest, read_json, text_digest
-from .esm2_model import ESM2, ESM2Config
+from ....core.errors import InputError, MissingWeightsError
+from ....core.files import file_digest, read_json, text_digest
+from ._model import ESM2, ESM2Config
 
 __all__ = [
     "CLS",
@@ -298,7 +298,7 @@ def save_esm2(model: ESM2, folder: str | Path) -> Path:
     """
     from safetensors.numpy import save_file
 
-    from ..core.files import atomic_path, atomic_write_text
+    from ....core.files import atomic_path, atomic_write_text
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -313,7 +313,7 @@ def save_tokenizer(folder: str | Path) -> Path:
     """Write the tokenizer files ``transformers.EsmTokenizer`` reads (``vocab.txt``,
     ``tokenizer_config.json``, ``special_tokens_map.json``), so ``AutoTokenizer`` loads the
     folder; ids are :data:`ESM_TOKENS`' (those of ``facebook/esm2_*``)."""
-    from ..core.files import atomic_write_text
+    from ....core.files import atomic_write_text
 
     folder = Path(folder)
     special = {"cls_token": "<cls>", "eos_token": "<eos>", "mask_token": "<mask>", "pad_token": "<pad>",

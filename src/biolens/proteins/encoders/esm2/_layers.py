@@ -1,4 +1,4 @@
-"""The building blocks of :class:`~biolens.proteins.esm2_model.ESM2`, each on one sequence.
+"""The building blocks of :class:`~biolens.proteins.encoders.esm2.ESM2`, each on one sequence.
 
 Shapes: ``T`` tokens, ``D`` hidden size, ``H`` heads, ``K = D / H`` head size, ``F`` feed-forward size.
 """

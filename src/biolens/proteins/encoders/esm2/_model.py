@@ -8,7 +8,7 @@ transformer layers (self-attention with a key-padding mask, exact-erf GELU feed-
 ``ESM2.__call__`` takes one unbatched token sequence; batch with ``jax.vmap``. The layers are
 stacked along a leading axis (built with ``eqx.filter_vmap``) and run with ``lax.scan``, so a
 model compiles once, not once per layer. :class:`ESM2Config` is the one place that maps to and
-from a Hugging Face ``config.json``. Tokens and Hugging Face checkpoints: :mod:`biolens.proteins.esm2_io`.
+from a Hugging Face ``config.json``. Tokens and Hugging Face checkpoints: :mod:`biolens.proteins.encoders.esm2`.
 
 Shapes: ``T`` tokens (``<cls>`` + residues + ``<eos>`` + padding), ``D`` hidden size, ``H`` heads,
 ``K = D / H`` head size, ``V`` vocabulary, ``N`` layers.
@@ -26,8 +26,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray
 
-from ..core.errors import InputError
-from ._esm2_layers import Dense, LayerNorm, TransformerLayer, rotary_tables
+from ....core.errors import InputError
+from ._layers import Dense, LayerNorm, TransformerLayer, rotary_tables
 
 __all__ = ["ESM2", "MASK_RATIO_TRAIN", "ESM2Config", "ESM2Output", "rotary_inv_freq"]
 

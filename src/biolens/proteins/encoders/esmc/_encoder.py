@@ -5,7 +5,7 @@ EvolutionaryScale layout, ``DIR/data/weights/esmc_300m_2024_12_v0.pth``, an ESM+
 ``config.json`` + ``model.safetensors``, or the weight file itself); ``$BIOLENS_WEIGHTS_DIR/<repo
 name>`` (e.g. ``esmc-300m-2024-12``); the local Hugging Face cache of the EvolutionaryScale
 repository; a download from the Hub when the ``hub`` extra is installed and the network answers.
-Files: :mod:`biolens.proteins.esmc_io`; the model: :mod:`biolens.proteins.esmc_model`.
+Files: :mod:`biolens.proteins.encoders.esmc`; the model: :mod:`biolens.proteins.encoders.esmc`.
 
 Licences (the ``esm`` package's LICENSE.md): ESM C 300M -- Cambrian Open License Agreement;
 ESM C 600M -- Cambrian Non-Commercial License Agreement.
@@ -22,9 +22,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ...core.errors import InputError, MissingWeightsError
-from .base import Encoder
-from .esm2 import ESM2Encoder, _layer
+from ....core.errors import InputError, MissingWeightsError
+from .._base import Encoder
+from ..esm2._encoder import ESM2Encoder, _layer
 
 __all__ = ["HUB_REPOS", "LICENSES", "ESMCEncoder", "availability", "build", "find_weights"]
 
@@ -37,13 +37,13 @@ _OPTIONS = {"weights", "layer"}
 
 
 class ESMCEncoder(ESM2Encoder):
-    """An :class:`~biolens.proteins.esmc_model.ESMC` model as a protein encoder (ESM2's machinery)."""
+    """An :class:`~biolens.proteins.encoders.esmc.ESMC` model as a protein encoder (ESM2's machinery)."""
 
     max_residues = 2046
 
     @classmethod
     def from_folder(cls, folder: str | Path, *, name: str, layer: int | None = None) -> ESMCEncoder:
-        from ..esmc_io import find_weight_file, load_esmc, weights_digest
+        from ._io import find_weight_file, load_esmc, weights_digest
 
         path = Path(folder)
         file = find_weight_file(path) if path.is_dir() else path
@@ -61,7 +61,7 @@ def _missing(name: str, repo: str, reason: str) -> str:
 
 
 def _has_weights(folder: Path) -> bool:
-    from ..esmc_io import find_weight_file
+    from ._io import find_weight_file
 
     try:
         find_weight_file(folder)

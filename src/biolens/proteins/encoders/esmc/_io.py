@@ -1,6 +1,6 @@
 """ESM C weight files: EvolutionaryScale's ``.pth`` state dicts and ESM++ safetensors folders.
 
-Tokens are ESM2's (:func:`biolens.proteins.esm2_io.tokenize`): the ``esm`` package's
+Tokens are ESM2's (:func:`biolens.proteins.encoders.esm2.tokenize`): the ``esm`` package's
 ``EsmSequenceTokenizer`` has the same ids (``<cls>`` 0, ``<pad>`` 1, ``<eos>`` 2, ``<unk>`` 3,
 residues 4-30, ``|`` 31 where ESM2 has ``<null_1>``, ``<mask>`` 32); embeddings have 64 rows.
 
@@ -37,9 +37,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..core.errors import InputError, MissingWeightsError
-from ..core.files import file_digest, read_json, text_digest
-from .esmc_model import ESMC, ESMCConfig
+from ....core.errors import InputError, MissingWeightsError
+from ....core.files import file_digest, read_json, text_digest
+from ._model import ESMC, ESMCConfig
 
 __all__ = ["PTH_FILES", "find_weight_file", "load_esmc", "read_state_dict", "state_dict_of", "weights_digest"]
 
@@ -76,7 +76,7 @@ def weights_digest(path: str | Path) -> str:
 
 
 def _read_pth(path: Path) -> dict[str, np.ndarray]:
-    from ..core.ptfile import UnsupportedPickle, read_pt_file
+    from ....core.ptfile import UnsupportedPickle, read_pt_file
 
     try:
         obj = read_pt_file(path)

@@ -28,9 +28,9 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray
 
-from ..core.errors import InputError
-from ._esm2_layers import Dense, LayerNorm, apply_rotary, head_attention, rotary_tables
-from .esm2_model import ESM2Output
+from ....core.errors import InputError
+from ..esm2._layers import Dense, LayerNorm, apply_rotary, head_attention, rotary_tables
+from ..esm2._model import ESM2Output
 
 __all__ = ["ESMC", "ESMCBlock", "ESMCConfig", "NormNoBias"]
 
@@ -203,7 +203,7 @@ class ESMC(eqx.Module):
         self, tokens: Int[Array, " T"], *, layer: int | None = None, all_hidden: bool = False, logits: bool = True
     ) -> ESM2Output:
         """Run the model on one token sequence (``<cls>``, residues, ``<eos>``, then ``<pad>``);
-        arguments as for :meth:`~biolens.proteins.esm2_model.ESM2.__call__`."""
+        arguments as for :meth:`~biolens.proteins.encoders.esm2.ESM2.__call__`."""
         n, layer = self.config.num_layers, self.resolve_layer(layer)
         if logits and self.lm_head is None:
             raise InputError("these ESM C weights have no sequence head; call with logits=False")

@@ -12,8 +12,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ...core.errors import InputError, MissingWeightsError
-from .base import Encoder
+from ....core.errors import InputError, MissingWeightsError
+from .._base import Encoder
 
 __all__ = ["SHIPPED", "availability", "build", "resolve_run"]
 
@@ -47,7 +47,7 @@ def resolve_run(arg: str) -> tuple[Path, str]:
 
 def build(name: str, arg: str | None, **options: Any) -> Encoder:
     """Registry hook: ``mlm:RUN`` with option ``layer=``."""
-    from .esm2 import ESM2Encoder, _layer
+    from ..esm2._encoder import ESM2Encoder, _layer
 
     unknown = sorted(set(options) - {"layer"})
     if unknown:

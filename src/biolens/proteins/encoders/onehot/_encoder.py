@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 from jaxtyping import Float
 
-from ...core.alphabets import PROTEIN
-from .base import Encoder, TokenStates
+from ....core.alphabets import PROTEIN
+from .._base import Encoder, TokenStates
 
 __all__ = ["CompositionEncoder", "OneHotEncoder", "residue_profile"]
 
@@ -110,7 +110,7 @@ class CompositionEncoder(Encoder):
 def build(name: str, arg: str | None, **options: Any) -> Encoder:
     """Registry hook: ``onehot``, ``composition`` or ``dipeptide`` (no options)."""
     if options:
-        from ...core.errors import InputError
+        from ....core.errors import InputError
 
         raise InputError(f"encoder {name} takes no options (got {sorted(options)})")
     if name == "onehot":

@@ -33,10 +33,10 @@ from typing import Any
 import numpy as np
 from jaxtyping import Int
 
-from ...core.errors import InputError, MissingWeightsError
-from ...core.files import file_digest
-from ...core.npzfile import npz_names, read_npz
-from .base import Encoder, TokenStates
+from ....core.errors import InputError, MissingWeightsError
+from ....core.files import file_digest
+from ....core.npzfile import npz_names, read_npz
+from .._base import Encoder, TokenStates
 
 __all__ = ["UNIREP_CODES", "UniRepEncoder", "availability", "build", "published_weights", "token_ids"]
 
@@ -225,7 +225,7 @@ class UniRepEncoder(Encoder):
 
     def finetune(self, module: Any, last: int | None) -> tuple[Any, Any]:
         """Train every weight (``last=None``) or cells ``layer-last+1..layer``."""
-        from ._finetune import tune_layers
+        from .._finetune import tune_layers
 
         if last is not None and last < 0:
             raise InputError(f"finetune_last must be >= 0, got {last}")
