@@ -5,7 +5,6 @@ and special tokens never count, the width rule matches what pooling returns, and
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import jax
@@ -13,12 +12,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tests/: the toy encoders
-
 from biolens.cli import main
 from biolens.core.errors import InputError
 from biolens.data import sample_path
-from biolens.proteins.encoders.pooling import (
+from biolens.proteins.encoders import (
     POOLINGS,
     check_finetune_pooling,
     pool,
