@@ -55,9 +55,11 @@ class GreedyOption(click.Option):
 
     def add_to_parser(self, parser: Any, ctx: click.Context) -> None:
         super().add_to_parser(parser, ctx)
+        wrapped: set[int] = set()  # the spellings (--repr-layers, --repr_layers) share one parser option
         for name in self.opts:
             opt = parser._long_opt.get(name) or parser._short_opt.get(name)
-            if opt is not None:
+            if opt is not None and id(opt) not in wrapped:
+                wrapped.add(id(opt))
                 opt.process = self._greedy(opt.process)
 
     def _greedy(self, process: Callable) -> Callable:

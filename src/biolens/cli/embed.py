@@ -78,7 +78,10 @@ def embed_command(input, out, out_dir, repr_layers, include, encoder, pooling, p
         raise InputError("--repr-layers and --include write one file per protein: use them with --out-dir")
     if out is not None and out.suffix.lower() not in EXPORT_FORMATS:
         raise InputError(f"--out must end in one of {EXPORT_FORMATS}, got {out.name!r}")
-    check_output(out, "--out file")  # before any work: a folder, a read-only place
+    if out is not None:  # before any work: a folder, a read-only place
+        check_output(out, "--out file")
+    else:
+        check_output(out_dir, "--out-dir folder", folder=True)
     source = input_path(input)
     if out_dir is not None:
         if backend != "local" or per_residue or layer is not None or dtype is not None:
