@@ -178,7 +178,9 @@ def _run(chunks, encoder: str | Encoder, *, options: dict, pooling: str, per_res
          address: str | None, workers: int | None, num_gpus: float, shard_size: int, token_budget: int | None,
          overlap: int, compile_cache: str | Path | None, dedupe: bool, progress: bool, source: str) -> RayEmbedResult:
     enc = get_encoder(encoder, **options)
-    check_request(enc, pooling, per_residue)
+    # lengths are not known before the stream is read: the window rule for --overlap is checked again
+    # by each worker's embed_sequences with its shard's longest protein
+    check_request(enc, pooling, per_residue, overlap, token_budget, longest=0)
     if shard_size < 1:
         raise InputError(f"shard_size must be >= 1, got {shard_size}")
     start = time.perf_counter()
