@@ -70,7 +70,8 @@ def test_train_finetune_with_pooling_trains_saves_and_predicts(pooling, tmp_path
     assert code == 0
     meta = json.loads((run / "checkpoint" / "meta.json").read_text())
     assert meta["pooling"] == pooling and meta["finetune"]
-    assert json.loads((run / "metrics.json").read_text())["finished"]
+    result = json.loads((run / "result.json").read_text())  # written last: the run finished
+    assert result["primary"] == "auroc" and 0.0 <= result["metrics"]["auroc"]["value"] <= 1.0
     fasta = tmp_path / "new.fasta"
     fasta.write_text(">a\nMKVLAAGIVGLLLAQ\n>b\nMDEEKKRRSSTTPP\n")
     assert main(["predict", str(run), str(fasta), "--out", str(tmp_path / "p.csv"), "--quiet"]) == 0
