@@ -192,7 +192,7 @@ def _padding(seqs: list[str], budget: int, tile_rows: int, tile_steps: int) -> d
     import numpy as np
 
     from biolens.core.batching import plan_batches
-    from biolens.proteins.encoders._mlstm import plan_lanes
+    from biolens.proteins.encoders.unirep import plan_lanes
 
     lengths = np.array([len(s) for s in seqs])
     batches = plan_batches(lengths.tolist(), token_budget=budget)
@@ -259,8 +259,7 @@ def worker_esm2_biolens(params: dict[str, Any]) -> dict[str, Any]:
     import numpy as np
 
     from biolens.proteins.embed import embed_sequences
-    from biolens.proteins.encoders.esm2 import ESM2Encoder
-    from biolens.proteins.esm2_model import ESM2, ESM2Config
+    from biolens.proteins.encoders.esm2 import ESM2, ESM2Config, ESM2Encoder
 
     seqs = load_proteins(params["data"], params["limit"])
     start = time.perf_counter()
@@ -292,8 +291,7 @@ def worker_esm2_biolens(params: dict[str, Any]) -> dict[str, Any]:
 def _esm2_padding(seqs: list[str], encoder: Any, budget: int) -> dict[str, float]:
     """Trunk FLOPs biolens computes (windows, padded rows and token positions) per useful FLOP."""
     from biolens.core.batching import plan_batches
-    from biolens.proteins.embed import DEFAULT_OVERLAP
-    from biolens.proteins.windows import plan_windows
+    from biolens.proteins.embed import DEFAULT_OVERLAP, plan_windows
 
     config = encoder.model.config
     pieces = []
@@ -316,7 +314,7 @@ def worker_esm2_transformers(params: dict[str, Any]) -> dict[str, Any]:
     import torch
     from transformers import EsmModel, EsmTokenizer
 
-    from biolens.proteins.esm2_io import ESM_TOKENS
+    from biolens.proteins.encoders.esm2 import ESM_TOKENS
 
     seqs = load_proteins(params["data"], params["limit"])
     with tempfile.TemporaryDirectory() as tmp:
@@ -424,7 +422,7 @@ def section_peak(args: argparse.Namespace) -> dict[str, Any]:
 def section_unirep(args: argparse.Namespace) -> dict[str, Any]:
     import numpy as np
 
-    from biolens.proteins.encoders._mlstm import mlstm_flops_per_token
+    from biolens.proteins.encoders.unirep import mlstm_flops_per_token
 
     seqs = load_proteins(args.data, args.limit)
     residues = sum(map(len, seqs))
@@ -481,7 +479,7 @@ def _esm2_reference(args, name, folder, tmp, seqs, ours_path, flops, peak) -> di
 
 
 def section_esm2(args: argparse.Namespace) -> dict[str, Any]:
-    from biolens.proteins.esm2_model import ESM2Config
+    from biolens.proteins.encoders.esm2 import ESM2Config
 
     seqs = load_proteins(args.data, args.limit)
     residues = sum(map(len, seqs))

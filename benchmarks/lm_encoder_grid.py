@@ -21,8 +21,7 @@ from pathlib import Path
 
 from biolens.core.train import TrainConfig
 from biolens.data import resolve_input
-from biolens.proteins.heads import HeadConfig
-from biolens.proteins.run import RunConfig, run_task
+from biolens.proteins.supervised import HeadConfig, RunConfig, run_task
 from biolens.proteins.tasks import load_task
 
 TASKS = {

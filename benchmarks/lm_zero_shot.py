@@ -32,9 +32,13 @@ from scipy.stats import spearmanr
 from biolens.core.alphabets import PROTEIN
 from biolens.core.seqio import load_sequences
 from biolens.data import resolve_input
-from biolens.proteins.language_model import AMINO_ACIDS, language_model
-from biolens.proteins.mutations import mutations_from_sequence, score_variants
-from biolens.proteins.pretrain import evaluate_mlm
+from biolens.proteins.lm import (
+    AMINO_ACIDS,
+    evaluate_mlm,
+    language_model,
+    mutations_from_sequence,
+    score_variants,
+)
 from biolens.proteins.tasks import load_task
 
 GB1_SITES = {39: "V", 40: "D", 41: "G", 54: "V"}  # 1-based wild-type residues at FLIP's four sites

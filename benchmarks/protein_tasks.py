@@ -1,6 +1,6 @@
 """Measure protein property tasks on the full public files (not the shipped samples).
 
-Runs :func:`biolens.proteins.run.run_task` for each task x encoder x head and prints one JSON
+Runs :func:`biolens.proteins.supervised.run_task` for each task x encoder x head and prints one JSON
 line per run (test metric with its 95% bootstrap interval, baselines, timings). Run folders go
 under ``--out``; re-running reuses finished runs and cached embeddings.
 
@@ -16,8 +16,7 @@ import time
 from pathlib import Path
 
 from biolens.core.train import TrainConfig
-from biolens.proteins.heads import HeadConfig
-from biolens.proteins.run import RunConfig, run_task
+from biolens.proteins.supervised import HeadConfig, RunConfig, run_task
 from biolens.proteins.tasks import combine, load_task
 
 GRID = {

@@ -26,11 +26,19 @@ import numpy as np
 from biolens.core import metrics as M
 from biolens.core.train import TrainConfig
 from biolens.proteins.embed import embed_sequences, open_store
-from biolens.proteins.encoders.registry import get_encoder
-from biolens.proteins.heads import HeadConfig
-from biolens.proteins.model_io import Features
-from biolens.proteins.run import RunConfig, _calibrate, _predict_all, train_on
-from biolens.proteins.splits import SplitConfig, make_split
+from biolens.proteins.encoders import get_encoder
+from biolens.proteins.supervised import (
+    Features,
+    HeadConfig,
+    RunConfig,
+    SplitConfig,
+    make_split,
+    train_on,
+)
+from biolens.proteins.supervised._run import (  # the recipe steps, one by one
+    _calibrate,
+    _predict_all,
+)
 from biolens.proteins.tasks import load_task
 
 

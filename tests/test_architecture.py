@@ -40,6 +40,21 @@ ALLOWED: dict[str, set[str]] = {
     "__main__": {"cli"},
 }
 
+#: Inside ``proteins`` (same rule, one level down): ``tasks`` (loaders, the task-kind table) and
+#: ``encoders`` (the contract, pooling, the registry and one subpackage per family) at the bottom;
+#: ``embed`` (the driver over an encoder and the store); ``supervised`` (config, heads, model,
+#: evaluate, splits, run, predictor, report); ``lm`` (scoring, mutations, maps, pretraining, which
+#: reuses the supervised splits); ``proteins/__init__`` re-exports the public names of all of them.
+PROTEIN_LAYERS: dict[str, set[str]] = {
+    "tasks": set(),
+    "encoders": set(),
+    "embed": {"encoders"},
+    "supervised": {"encoders", "embed", "tasks"},
+    "lm": {"encoders", "embed", "tasks", "supervised"},
+    "run": {"supervised"},  # the deprecated alias module of the old import path
+    "": {"tasks", "encoders", "embed", "supervised", "lm"},  # biolens/proteins/__init__.py
+}
+
 
 @dataclass(frozen=True)
 class Edge:
@@ -152,21 +167,27 @@ def _cycle_in(graph: dict[str, list[Edge]], component: set[str]) -> list[Edge]:
     raise AssertionError(f"no cycle through {start}")  # cannot happen in a component
 
 
-def _part(module: str) -> str:
+def _part(module: str, depth: int = 1) -> str:
     parts = module.split(".")
-    return parts[1] if len(parts) > 1 else ""
+    return parts[depth] if len(parts) > depth else ""
 
 
-def layer_violations(graph: dict[str, list[Edge]], allowed: dict[str, set[str]]) -> list[str]:
+def layer_violations(graph: dict[str, list[Edge]], allowed: dict[str, set[str]], within: str = "") -> list[str]:
+    """Edges against ``allowed`` among the parts of ``within`` (a package; the top level by default)."""
+    depth = within.count(".") + 1 if within else 1
+    inside = (lambda m: m == within or m.startswith(within + ".")) if within else (lambda m: True)
     out = []
     for edges in graph.values():
         for e in edges:
-            a, b = _part(e.source), _part(e.target)
+            if not (inside(e.source) and inside(e.target)):
+                continue
+            a, b = _part(e.source, depth), _part(e.target, depth)
+            top = within or "biolens"
             if a not in allowed:
-                out.append(f"{e.where}: biolens.{a} is not in the layer table")
+                out.append(f"{e.where}: {top}.{a} is not in the layer table")
             elif a != b and b not in allowed[a]:
-                out.append(f"{e.where}: {e.source} imports {e.target} ({a or 'biolens'} may import "
-                           f"{sorted(allowed[a]) or 'nothing of biolens'})")
+                out.append(f"{e.where}: {e.source} imports {e.target} ({a or top} may import "
+                           f"{sorted(allowed[a]) or f'nothing of {top}'})")
     return sorted(out)
 
 
@@ -204,6 +225,13 @@ def test_data_flows_one_way(graph):
     assert not problems, "imports against the layer table:\n" + "\n".join(problems)
 
 
+def test_proteins_subpackages_flow_one_way(graph):
+    problems = layer_violations(graph, PROTEIN_LAYERS, within="biolens.proteins")
+    assert not problems, "imports against the proteins layer table:\n" + "\n".join(problems)
+    parts = {_part(m, 2) for m in graph if m.startswith("biolens.proteins.")}
+    assert parts == set(PROTEIN_LAYERS) - {""}, "a proteins subpackage is missing from PROTEIN_LAYERS"
+
+
 def test_private_modules_stay_inside_their_part(graph):
     problems = private_imports(graph)
     assert not problems, "import the package's re-exported names instead:\n" + "\n".join(problems)
@@ -238,3 +266,7 @@ def test_a_cycle_through_a_function_level_relative_import_is_found(tmp_path):
     assert private_imports(g) == ["pkg/dom/c.py:9: pkg.dom.c imports the private pkg.core._hidden"]
     problems = layer_violations({k: v for k, v in g.items() if k != "pkg"}, {"core": set(), "dom": {"core"}})
     assert problems == [f"{Path('pkg/core/b.py')}:4: pkg.core.b imports pkg.dom.c (core may import nothing of biolens)"]
+    inner = {"pkg.dom.a.m": [Edge("pkg.dom.a.m", "pkg.dom.b.n", "m.py:1"), Edge("pkg.dom.a.m", "pkg.core.a", "m.py:2")],
+             "pkg.dom.b.n": [Edge("pkg.dom.b.n", "pkg.dom.a.m", "n.py:1")]}
+    assert layer_violations(inner, {"a": set(), "b": {"a"}}, within="pkg.dom") == [
+        "m.py:1: pkg.dom.a.m imports pkg.dom.b.n (a may import nothing of pkg.dom)"]

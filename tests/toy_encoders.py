@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from biolens.proteins.encoders.base import Encoder, TokenStates
+from biolens.proteins.encoders import Encoder, TokenStates
 from biolens.proteins.encoders.onehot import residue_profile
 
 

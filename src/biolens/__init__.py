@@ -18,7 +18,7 @@ def __getattr__(name: str):
 
         return embed
     if name in ("get_encoder", "list_encoders"):
-        from .proteins.encoders import registry
+        from .proteins import encoders
 
-        return getattr(registry, name)
+        return getattr(encoders, name)
     raise AttributeError(f"module 'biolens' has no attribute {name!r}")

@@ -178,7 +178,7 @@ def test_fuzz_structure_tokens(text):
 @FUZZ
 @given(st.lists(st.sampled_from([*"AGKMDW0123456789:;,_- *ſﬁ", "WT", "A1G", "K3"]), max_size=12).map("".join))
 def test_fuzz_mutation_codes(code):
-    from biolens.proteins.mutations import parse_mutations
+    from biolens.proteins.lm import parse_mutations
 
     try:
         parse_mutations(code, "MKTAYIAKQRQISFVKSHFSRQ")
@@ -256,7 +256,7 @@ def esm_folder(work) -> Path:
 @FUZZ
 @given(variants((DATA / "esm2_tiny" / "model.safetensors").read_bytes()[:2048]))
 def test_fuzz_safetensors_header(esm_folder, data):
-    from biolens.proteins.esm2_io import load_esm2
+    from biolens.proteins.encoders.esm2 import load_esm2
 
     check(lambda p: load_esm2(p.parent), esm_folder / "model.safetensors", data)
 
@@ -264,7 +264,7 @@ def test_fuzz_safetensors_header(esm_folder, data):
 @settings(FUZZ, max_examples=20)
 @given(variants((DATA / "esm2_tiny" / "model.safetensors").read_bytes()))
 def test_fuzz_safetensors_whole(esm_folder, data):
-    from biolens.proteins.esm2_io import load_esm2
+    from biolens.proteins.encoders.esm2 import load_esm2
 
     check(lambda p: load_esm2(p.parent), esm_folder / "model.safetensors", data)
 
@@ -279,7 +279,7 @@ CONFIG = (DATA / "esm2_tiny" / "config.json").read_bytes()
     max_leaves=8).map(lambda v: json.dumps(v).encode())))
 def test_fuzz_json_config(work, data):
     from biolens.core.files import read_json
-    from biolens.proteins.esm2_io import read_config
+    from biolens.proteins.encoders.esm2 import read_config
 
     folder = work / "cfg"
     folder.mkdir(exist_ok=True)

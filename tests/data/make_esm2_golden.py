@@ -48,7 +48,7 @@ def main() -> int:
     from transformers import EsmConfig, EsmForMaskedLM
 
     sys.path.insert(0, str(Path(__file__).parents[2] / "src"))
-    from biolens.proteins.esm2_io import MASK, PAD, tokenize
+    from biolens.proteins.encoders.esm2 import MASK, PAD, tokenize
 
     torch.manual_seed(0)
     model = EsmForMaskedLM(EsmConfig(**CONFIG)).eval()

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..proteins.run import TaskResult
+from ..proteins.supervised import TaskResult
 from ..proteins.tasks import TaskData
 from .maps import MapData
 from .suite import BenchmarkConfig, ModelSpec, TaskSpec

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ..proteins.run import TaskResult
+from ..proteins.supervised import TaskResult
 
 __all__ = ["DEFINITIONS", "METRIC_NAMES", "REFERENCE", "Entry", "Leaderboard", "Row", "Score", "TaskColumn", "build_leaderboard",
            "mean_delta"]

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..core.files import atomic_write_bytes, text_digest
 from ..proteins.embed import embed_sequences
-from ..proteins.encoders.base import Encoder
+from ..proteins.encoders import Encoder
 from ..proteins.tasks import TASK_KINDS, TaskData
 
 if TYPE_CHECKING:

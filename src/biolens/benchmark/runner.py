@@ -9,7 +9,7 @@ every model on every task -- one *cell* each -- and write the leaderboard and th
     maps/                             the embedding maps' 2-D projections (see :mod:`.maps`)
     leaderboard.csv, leaderboard.json the leaderboard (see :mod:`.leaderboard`)
     report.html                       the report page (see :mod:`.page`)
-    runs/<task>/<encoder>+<head>/     one run folder per cell (:func:`biolens.proteins.run.run_task`)
+    runs/<task>/<encoder>+<head>/     one run folder per cell (:func:`biolens.proteins.supervised.run_task`)
 
 A finished cell is read back, not recomputed; a killed benchmark resumes: finished cells are
 reused, the cell that was running resumes its training, embeddings come from the store.
@@ -33,10 +33,8 @@ from ..core.extras import require
 from ..core.files import check_output, text_digest
 from ..core.progress import progress_bar
 from ..proteins.embed import embed_sequences, open_store
-from ..proteins.encoders.base import Encoder
-from ..proteins.encoders.registry import get_encoder
-from ..proteins.run import RunConfig, run_task
-from ..proteins.splits import SplitConfig
+from ..proteins.encoders import Encoder, get_encoder
+from ..proteins.supervised import RunConfig, SplitConfig, run_task
 from ..proteins.tasks import TaskData
 from ._results import BenchmarkResult, Cell, EmbeddingStats
 from .maps import MapData, embedding_maps

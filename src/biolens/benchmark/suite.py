@@ -17,7 +17,7 @@ import numpy as np
 
 from ..core.errors import InputError
 from ..core.train import TrainConfig
-from ..proteins.heads import HEADS, HeadConfig
+from ..proteins.supervised import HEADS, HeadConfig
 from ..proteins.tasks import TaskData, combine, load_task
 
 __all__ = ["DEFAULT_ENCODERS", "DEFAULT_HEADS", "DEFAULT_TASKS", "TASKS", "BenchmarkConfig", "ModelSpec",

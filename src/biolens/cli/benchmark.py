@@ -54,8 +54,8 @@ def _listing() -> None:
     from rich.table import Table
 
     from ..benchmark.suite import DEFAULT_ENCODERS, DEFAULT_HEADS, DEFAULT_TASKS, TASKS
-    from ..proteins.encoders.registry import list_encoders
-    from ..proteins.heads import HEADS
+    from ..proteins.encoders import list_encoders
+    from ..proteins.supervised import HEADS
 
     tasks = Table(title="tasks (--tasks)")
     for col in ("task", "data", "default", "split"):

@@ -70,7 +70,7 @@ def embed_command(input, out, out_dir, repr_layers, include, encoder, pooling, p
     from ..core.seqio import check_unique_ids, load_sequences
     from ..core.store import EmbeddingStore, default_store_path
     from ..proteins.embed import embed_sequences
-    from ..proteins.encoders.registry import get_encoder
+    from ..proteins.encoders import get_encoder
 
     if (out is None) == (out_dir is None):
         raise InputError("give one of --out FILE (one file for all proteins) or --out-dir DIR (one file each)")
@@ -135,7 +135,7 @@ def _extract(source: Path, out_dir: Path, encoder: str, layers: tuple[int, ...] 
     from ..core.alphabets import PROTEIN
     from ..core.seqio import check_unique_ids, load_sequences
     from ..core.store import EmbeddingStore, default_store_path
-    from ..proteins.extract import extract
+    from ..proteins.embed import extract
 
     records, report = load_sequences(source, PROTEIN, on_invalid=on_invalid, sequence_column=sequence_column,
                                      id_column=id_column)
@@ -160,7 +160,7 @@ def _extract(source: Path, out_dir: Path, encoder: str, layers: tuple[int, ...] 
 @click.command("encoders")
 def encoders_command() -> int:
     """List encoders: width, whether they can run here, and how to get their weights."""
-    from ..proteins.encoders.registry import hf_aliases, list_encoders
+    from ..proteins.encoders import hf_aliases, list_encoders
 
     table = Table(title="biolens encoders (a Hugging Face id under the name is the same encoder)")
     for col in ("name", "width", "here", "description", "weights licence; how to get"):

@@ -46,7 +46,7 @@ def pretrain_command(corpus, out, steps, preset, layers, hidden, heads, ffn, lr,
     """Pretrain an ESM2-architecture masked LM on CORPUS (FASTA/CSV); use it as --encoder mlm:OUT."""
     from ..core.alphabets import PROTEIN
     from ..core.seqio import load_sequences
-    from ..proteins.pretrain import PretrainConfig, pretrain
+    from ..proteins.lm import PretrainConfig, pretrain
 
     source = input_path(corpus)
     records, report = load_sequences(source, PROTEIN, on_invalid=on_invalid.lower(), sequence_column=sequence_column)
@@ -89,8 +89,7 @@ def pretrain_command(corpus, out, steps, preset, layers, hidden, heads, ffn, lr,
 def mutations_command(encoder, wild_type, variants, column, out, method, dms, weights, quiet) -> int:
     """Score mutations of a protein zero-shot with a protein language model."""
     from ..core.errors import InputError
-    from ..proteins.language_model import language_model
-    from ..proteins.mutations import check_method, read_variants, score_variants
+    from ..proteins.lm import check_method, language_model, read_variants, score_variants
 
     if variants is None and dms is None:
         raise InputError("give --variants FILE (with --out) and/or --dms FIGURE.png")
@@ -130,8 +129,7 @@ def _write_scores(out: Path, table, scores, method: str) -> None:
 
 def _write_dms(path: Path, lm, wt: str, method: str) -> None:
     from ..core.files import atomic_write_text
-    from ..proteins.language_model import AMINO_ACIDS
-    from ..proteins.mutations import dms_figure, dms_scores
+    from ..proteins.lm import AMINO_ACIDS, dms_figure, dms_scores
 
     scores = dms_scores(lm, wt, method)
     rows = ["position,wild_type," + ",".join(AMINO_ACIDS)]

@@ -50,8 +50,7 @@ def probs_command(encoder, sequence, positions, out, figure, weights, quiet) -> 
     import numpy as np
 
     from ..core.files import atomic_write_text
-    from ..proteins.language_model import AMINO_ACIDS, language_model, residue_log_probs
-    from ..proteins.lm_maps import probability_figure
+    from ..proteins.lm import AMINO_ACIDS, language_model, probability_figure, residue_log_probs
 
     seq = protein_argument(sequence)
     lm = language_model(encoder, weights=weights)
@@ -86,8 +85,8 @@ def probs_command(encoder, sequence, positions, out, figure, weights, quiet) -> 
 def token_map_command(encoder, out, method, seed, weights, quiet) -> int:
     """The encoder's input token embeddings in 2-D, coloured by amino-acid property group."""
     from ..core.files import atomic_write_text
-    from ..proteins.encoders.registry import get_encoder
-    from ..proteins.lm_maps import token_map
+    from ..proteins.encoders import get_encoder
+    from ..proteins.lm import token_map
 
     result = token_map(get_encoder(encoder, weights=weights), method=method, seed=seed)
     result.figure.savefig(out, dpi=130)
@@ -117,7 +116,7 @@ def _embed(sequences, encoder, pooling, weights, cache, quiet):
     import numpy as np
 
     from ..proteins.embed import embed_sequences, open_store
-    from ..proteins.encoders.registry import get_encoder
+    from ..proteins.encoders import get_encoder
 
     enc = get_encoder(encoder, weights=weights)
     store = open_store(cache or True)
@@ -152,7 +151,7 @@ def _data_options(f):
 def protein_map_command(data, out, method, seed, task, encoder, pooling, sequence_column, label_column, weights, cache,
                         on_invalid, quiet) -> int:
     """Pooled embeddings of labelled proteins (DATA) in 2-D, coloured by label; hover for id, label, length."""
-    from ..proteins.lm_maps import protein_map
+    from ..proteins.lm import protein_map
     from ..report.html import Report
 
     loaded, labels = _labelled(data, task, sequence_column, label_column, on_invalid)
@@ -185,7 +184,7 @@ def transfer_command(query, reference, out, k, metric, task, encoder, pooling, s
     from ..core.alphabets import PROTEIN
     from ..core.files import atomic_write_text
     from ..core.seqio import load_sequences
-    from ..proteins.knn import transfer_annotations
+    from ..proteins.supervised import transfer_annotations
 
     loaded, labels = _labelled(reference, task, sequence_column, label_column, on_invalid)
     records, _ = load_sequences(input_path(query), PROTEIN, on_invalid=on_invalid.lower(), sequence_column=sequence_column)

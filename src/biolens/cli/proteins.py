@@ -35,8 +35,7 @@ def _fractions(text: str) -> tuple[float, ...]:
 
 def _load(task, data, *, sequence_column, id_column, label_columns, labels, on_missing, on_invalid, ec_level,
           min_count, aspect, taxon, propagate, obo, annotations):
-    from ..proteins.tasks import load_task
-    from ..proteins.tasks.deeploc import is_deeploc_fasta
+    from ..proteins.tasks import is_deeploc_fasta, load_task
 
     options = {"on_invalid": on_invalid.lower()}
     if task == "auto" and is_deeploc_fasta(input_path(data)):
@@ -155,9 +154,7 @@ def train_command(data, task, encoder, head, out, test_data, split_method, ident
                   no_class_weights, calibration, threshold_rule, finetune, finetune_last, encoder_lr, bootstrap, size_curve, seed, cache, quiet, **task_opts) -> int:
     """Train and evaluate a predictor for TASK on --data; write the run folder --out."""
     from ..core.train import TrainConfig
-    from ..proteins.heads import HeadConfig
-    from ..proteins.run import RunConfig, run_task
-    from ..proteins.splits import SplitConfig
+    from ..proteins.supervised import HeadConfig, RunConfig, SplitConfig, run_task
     from ..proteins.tasks import combine
 
     loaded = _load(task, data, **task_opts)
@@ -207,7 +204,7 @@ def evaluate_command(run, data, task, out, bootstrap, exclude_seen, quiet, **tas
     import json
 
     from ..core.files import atomic_write_text
-    from ..proteins.run import evaluate_run, load_result
+    from ..proteins.supervised import evaluate_run, load_result
 
     if data is None:
         result = load_result(run)
@@ -250,8 +247,7 @@ def predict_command(run, input, out, on_invalid, sequence_column, id_column, ded
     from ..core.alphabets import PROTEIN
     from ..core.files import atomic_write_text
     from ..core.seqio import check_unique_ids, load_sequences
-    from ..proteins.model_io import load_predictor
-    from ..proteins.report import prediction_table
+    from ..proteins.supervised import load_predictor, prediction_table
 
     predictor = load_predictor(run)
     source = input_path(input)

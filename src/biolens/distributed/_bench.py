@@ -2,7 +2,7 @@
 or ``num_gpus`` of a GPU, writes its own run folder, and reads its embeddings from the store.
 
 The run folders make it resumable: a cell whose folder is finished is read back by
-:func:`biolens.proteins.run.run_task`, never recomputed, so a killed driver rerun with the same
+:func:`biolens.proteins.supervised.run_task`, never recomputed, so a killed driver rerun with the same
 ``--out`` redoes only the cells that had not finished. A task lost with its worker is retried
 by Ray (``max_retries``). The store and the folders must be on a disk every node sees.
 """
@@ -30,7 +30,7 @@ def store_location(cache: Any) -> Path | None:
 
 def _cell_task(run_cell: Callable, cell: Any, data: Any, config: Any, store_path: Path | None) -> tuple:
     from ..proteins.embed import open_store
-    from ..proteins.encoders.registry import get_encoder
+    from ..proteins.encoders import get_encoder
 
     encoder = get_encoder(cell.model.encoder, **config.options_for(cell.model.encoder))
     store = open_store(store_path)

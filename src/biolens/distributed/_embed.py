@@ -24,9 +24,8 @@ from ..core.alphabets import PROTEIN, InvalidPolicy, ValidationReport
 from ..core.errors import InputError
 from ..core.seqio import Record, check_unique_ids
 from ..core.store import default_store_path, sequence_hash
-from ..proteins.embed import DEFAULT_OVERLAP, _check_request, embed_sequences, store_key
-from ..proteins.encoders.base import Encoder
-from ..proteins.encoders.registry import get_encoder
+from ..proteins.embed import DEFAULT_OVERLAP, check_request, embed_sequences, store_key
+from ..proteins.encoders import Encoder, get_encoder
 from . import _shards
 from ._cluster import connect, enable_compile_cache, ray_module
 from ._read import iter_validated
@@ -179,8 +178,9 @@ def _run(chunks, encoder: str | Encoder, *, options: dict, pooling: str, per_res
          address: str | None, workers: int | None, num_gpus: float, shard_size: int, token_budget: int | None,
          overlap: int, compile_cache: str | Path | None, dedupe: bool, progress: bool, source: str) -> RayEmbedResult:
     enc = get_encoder(encoder, **options)
-    # the sequences stream in shards: the overlap-below-window rule is checked by each worker's driver
-    _check_request(enc, pooling, per_residue, overlap, token_budget, longest=0)
+    # lengths are not known before the stream is read: the window rule for --overlap is checked again
+    # by each worker's embed_sequences with its shard's longest protein
+    check_request(enc, pooling, per_residue, overlap, token_budget, longest=0)
     if shard_size < 1:
         raise InputError(f"shard_size must be >= 1, got {shard_size}")
     start = time.perf_counter()

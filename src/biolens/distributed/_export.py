@@ -14,7 +14,7 @@ from ..core.alphabets import InvalidPolicy
 from ..core.export import export_embeddings
 from ..core.store import EmbeddingStore, default_store_path
 from ..proteins.embed import DEFAULT_OVERLAP, checked_sequences, stack_pooled
-from ..proteins.encoders.registry import get_encoder
+from ..proteins.encoders import get_encoder
 from ._embed import RayEmbedResult, embed_file_ray, embed_sequences_ray
 
 __all__ = ["embed_ray", "export_file_ray", "shard_dir_for"]

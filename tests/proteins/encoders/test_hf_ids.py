@@ -5,7 +5,7 @@ import pytest
 
 from biolens.cli import main
 from biolens.core.errors import InputError, MissingWeightsError
-from biolens.proteins.encoders.registry import (
+from biolens.proteins.encoders import (
     ENCODERS,
     HF_IDS,
     canonical_name,

@@ -5,7 +5,6 @@ and special tokens never count, the width rule matches what pooling returns, and
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import jax
@@ -13,12 +12,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tests/: the toy encoders
-
 from biolens.cli import main
 from biolens.core.errors import InputError
 from biolens.data import sample_path
-from biolens.proteins.encoders.pooling import (
+from biolens.proteins.encoders import (
     POOLINGS,
     check_finetune_pooling,
     pool,
@@ -73,7 +70,8 @@ def test_train_finetune_with_pooling_trains_saves_and_predicts(pooling, tmp_path
     assert code == 0
     meta = json.loads((run / "checkpoint" / "meta.json").read_text())
     assert meta["pooling"] == pooling and meta["finetune"]
-    assert json.loads((run / "metrics.json").read_text())["finished"]
+    result = json.loads((run / "result.json").read_text())  # written last: the run finished
+    assert result["primary"] == "auroc" and 0.0 <= result["metrics"]["auroc"]["value"] <= 1.0
     fasta = tmp_path / "new.fasta"
     fasta.write_text(">a\nMKVLAAGIVGLLLAQ\n>b\nMDEEKKRRSSTTPP\n")
     assert main(["predict", str(run), str(fasta), "--out", str(tmp_path / "p.csv"), "--quiet"]) == 0

@@ -13,7 +13,7 @@ import pytest
 
 from biolens.core.errors import InputError, MissingWeightsError
 from biolens.proteins.embed import embed_sequences
-from biolens.proteins.encoders.pooling import check_pooling
+from biolens.proteins.encoders import check_pooling, get_encoder
 from biolens.proteins.encoders.prott5 import (
     EOS,
     PAD,
@@ -25,7 +25,6 @@ from biolens.proteins.encoders.prott5 import (
     read_vocabulary,
     tokenize,
 )
-from biolens.proteins.encoders.registry import get_encoder
 
 ATOL = 1e-4
 SEQS = ["MKTAYIAKQRQISFVKSHFSRQ", "ACDEFGHIKLMNPQRSTVWYXBUZOJ", "MSEQ"]
@@ -242,7 +241,7 @@ def test_loader_errors_name_the_problem(tmp_path):
 
 def test_cli_embed_dtype_and_not_a_language_model(tiny, tmp_path, capsys):
     from biolens.cli import main
-    from biolens.proteins.language_model import language_model
+    from biolens.proteins.lm import language_model
 
     _, folder = tiny
     fasta = tmp_path / "a.fasta"

@@ -9,7 +9,7 @@ import pytest
 from biolens.cli import main
 from biolens.core.errors import InputError
 from biolens.data import sample_path
-from biolens.proteins.run import evaluate_run
+from biolens.proteins import evaluate_run
 from biolens.proteins.tasks import load_task
 
 

@@ -15,10 +15,14 @@ import biolens
 from biolens.core.errors import CheckpointMismatchError, RunLockedError, RunMismatchError
 from biolens.core.train import TrainConfig
 from biolens.data import sample_path
-from biolens.proteins import run as protein_run
-from biolens.proteins.model_io import load_predictor
-from biolens.proteins.run import RunConfig, load_result, run_task
-from biolens.proteins.splits import SplitConfig
+from biolens.proteins.supervised import (
+    RunConfig,
+    SplitConfig,
+    load_predictor,
+    load_result,
+    run_task,
+)
+from biolens.proteins.supervised import _run as protein_run  # monkeypatched
 from biolens.proteins.tasks import load_task
 
 CONFIG = RunConfig(train=TrainConfig(max_epochs=3, patience=None, learning_rate=1e-2, batch_size=64), bootstrap=10,

@@ -11,12 +11,16 @@ import pytest
 
 from biolens.core.errors import InputError
 from biolens.core.train import TrainConfig
-from biolens.proteins.evaluation import baselines
-from biolens.proteins.heads import HeadConfig
-from biolens.proteins.model_io import load_predictor
-from biolens.proteins.predictor import make_loss, output_transform
-from biolens.proteins.report import prediction_table
-from biolens.proteins.run import RunConfig, run_task
+from biolens.proteins.supervised import (
+    HeadConfig,
+    RunConfig,
+    baselines,
+    load_predictor,
+    make_loss,
+    output_transform,
+    prediction_table,
+    run_task,
+)
 from biolens.proteins.tasks import TASK_KINDS, Task, TaskData, TaskKind, register_kind, task_kind
 
 AA = "ACDEFGHIKLMNPQRSTVWY"

@@ -33,20 +33,24 @@ from ._base import KINDS as KINDS
 from ._base import SPLIT_NAMES as SPLIT_NAMES
 from ._base import Task as Task
 from ._base import TaskData as TaskData
+from ._deeploc import is_deeploc_fasta as is_deeploc_fasta
+from ._deeploc import load_deeploc as load_deeploc
+from ._enzyme import ec_at_level as ec_at_level
+from ._enzyme import load_enzyme as load_enzyme
+from ._flip import load_gb1 as load_gb1
+from ._flip import load_secondary_structure as load_secondary_structure
+from ._generic import infer_kind as infer_kind
+from ._generic import load_table as load_table
+from ._go import load_go as load_go
 from ._kinds import TASK_KINDS as TASK_KINDS
 from ._kinds import TaskKind as TaskKind
 from ._kinds import register_kind as register_kind
 from ._kinds import task_kind as task_kind
-from .deeploc import load_deeploc as load_deeploc
-from .enzyme import load_enzyme as load_enzyme
-from .flip import load_gb1 as load_gb1
-from .flip import load_secondary_structure as load_secondary_structure
-from .generic import load_table as load_table
-from .go import load_go as load_go
-from .solubility import load_solubility as load_solubility
+from ._solubility import load_solubility as load_solubility
 
-__all__ = ["KINDS", "SPLIT_NAMES", "TABLE_TASKS", "TASK_KINDS", "TASK_NAMES", "Task", "TaskData", "TaskKind", "combine", "load_task",
-           "register_kind", "task_kind"]
+__all__ = ["KINDS", "SPLIT_NAMES", "TABLE_TASKS", "TASK_KINDS", "TASK_NAMES", "Task", "TaskData", "TaskKind", "combine",
+           "ec_at_level", "infer_kind", "is_deeploc_fasta", "load_deeploc", "load_enzyme", "load_gb1", "load_go",
+           "load_secondary_structure", "load_solubility", "load_table", "load_task", "register_kind", "task_kind"]
 
 _LOADERS: dict[str, Callable[..., TaskData]] = {
     "solubility": load_solubility,

@@ -29,8 +29,8 @@ import numpy as np
 
 from ....core.batching import bucket_length, default_buckets
 from ....core.errors import InputError, MissingWeightsError
-from ..base import Encoder, TokenStates
-from ..esm2 import ESM2Encoder, _layer, find_hub_folder
+from .._base import Encoder, TokenStates
+from ..esm2._encoder import ESM2Encoder, _layer, find_hub_folder
 
 __all__ = ["HUB_REPOS", "LICENSE", "ProtT5Encoder", "availability", "build", "find_weights"]
 
@@ -94,7 +94,7 @@ class ProtT5Encoder(ESM2Encoder):
         return states.astype("float32"), (tokens != EOS) & (tokens != PAD)
 
     def encode_batch(self, sequences: Sequence[str], rows: int, length: int) -> TokenStates:
-        from ...esm2_model import batch_hidden
+        from ..esm2._model import batch_hidden
         from ._io import tokenize
 
         n = len(sequences)

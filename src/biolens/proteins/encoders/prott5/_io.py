@@ -184,7 +184,7 @@ def config_from_hf(hf: dict[str, Any], source: str = "config.json") -> ProtT5Con
 
 def weight_files(folder: str | Path) -> list[Path]:
     """The weight files of a T5 folder: safetensors (one, or the shards of an index), else ``pytorch_model.bin``."""
-    from ...esm2_io import weight_files as safetensors_files
+    from ..esm2._io import weight_files as safetensors_files
 
     folder = Path(folder)
     if (folder / "model.safetensors.index.json").is_file() or (folder / "model.safetensors").is_file():

@@ -10,7 +10,7 @@ ProtT5-XL-U50, ``feed_forward_proj: "relu"``; the gated form ``act(wi_0 x) * wi_
 
 ``ProtT5.__call__`` takes one unbatched token sequence; batch with ``jax.vmap``. Layers are stacked
 (``eqx.filter_vmap``) and run with ``lax.scan``; heads run one at a time (``lax.map``) so one head's
-``(T, T)`` scores stay in cache. The fields mirror :class:`~biolens.proteins.esm2_model.ESM2`
+``(T, T)`` scores stay in cache. The fields mirror :class:`~biolens.proteins.encoders.esm2.ESM2`
 (``layers``, ``final_norm``, ``lm_head``, ``config.num_layers``/``hidden_size``,
 ``resolve_layer``) so the ESM2 encoder's batching and fine-tuning code runs it unchanged.
 
@@ -35,7 +35,7 @@ import numpy as np
 from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray
 
 from ....core.errors import InputError
-from ...esm2_model import ESM2Output
+from ..esm2._model import ESM2Output
 
 __all__ = ["ACTIVATIONS", "ProtT5", "ProtT5Config", "RMSNorm", "T5Block", "distance_buckets"]
 

@@ -1,0 +1,70 @@
+"""The leaderboard on hand-made results: deltas, mean delta and its interval, ranks, CSV/JSON."""
+
+import csv
+import io
+import math
+
+import pytest
+
+from biolens.benchmark import build_leaderboard, mean_delta
+from biolens.proteins.supervised import TaskResult
+
+
+def _iv(value, low=None, high=None, std=None):
+    return {"value": value, "low": value if low is None else low, "high": value if high is None else high,
+            "std": 0.0 if std is None else std}
+
+
+def _result(task, primary, value, ref, delta=None, majority=0.5):
+    base = {"composition": {"method": "lr", "metrics": {primary: _iv(ref, ref - 0.05, ref + 0.05, 0.02)}},
+            "majority": {"method": "m", "metrics": {primary: _iv(majority)}}}
+    if delta is not None:
+        base["composition"]["delta"] = delta
+    return TaskResult(task=task, kind="binary", encoder="e", head="h", primary=primary,
+                      metrics={primary: _iv(value, value - 0.1, value + 0.1, 0.05)}, baselines=base,
+                      deltas={"composition": value - ref, "majority": value - majority}, counts={"test": 40},
+                      timings={})
+
+
+def test_mean_delta_ranks_models_and_combines_per_task_intervals():
+    a1 = _result("t1", "auroc", 0.8, 0.7, _iv(0.1, 0.05, 0.15, 0.03))
+    a2 = _result("t2", "spearman", 0.5, 0.4, _iv(0.1, -0.02, 0.2, 0.04))
+    b1 = _result("t1", "auroc", 0.6, 0.7, _iv(-0.1, -0.15, -0.05, 0.03))
+    board = build_leaderboard([("b", "linear", "t1", b1), ("a", "cnn", "t1", a1), ("a", "cnn", "t2", a2)])
+    assert [r.name for r in board.models] == ["a + cnn", "b + linear"] and [r.rank for r in board.models] == [1, 2]
+    a = board.models[0]
+    # mean of 0.1 and 0.1; SE = sqrt(0.03^2 + 0.04^2) / 2 = 0.025
+    assert a.mean_delta.value == pytest.approx(0.1) and a.mean_delta.std == pytest.approx(0.025)
+    assert a.mean_delta.low == pytest.approx(0.1 - 1.96 * 0.025) and a.n_tasks == 2
+    assert (a.better, a.worse) == (1, 0) and (board.models[1].better, board.models[1].worse) == (0, 1)
+    assert [t.name for t in board.tasks] == ["t1", "t2"] and board.tasks[0].n_test == 40
+    comp = next(r for r in board.baselines if r.name == "composition")
+    assert comp.entries["t1"].score.value == 0.7 and comp.mean_delta.value == 0.0
+    maj = next(r for r in board.baselines if r.name == "majority")
+    assert maj.entries["t1"].delta.value == pytest.approx(0.5 - 0.7)
+
+
+def test_csv_and_json_carry_every_number():
+    a1 = _result("t1", "auroc", 0.8, 0.7, _iv(0.1, 0.05, 0.15, 0.03))
+    board = build_leaderboard([("a", "cnn", "t1", a1)])
+    rows = list(csv.DictReader(io.StringIO(board.to_csv())))
+    assert [r["kind"] for r in rows] == ["model", "baseline", "baseline"]
+    top = rows[0]
+    assert top["rank"] == "1" and top["model"] == "a + cnn" and float(top["t1.auroc"]) == 0.8
+    assert float(top["t1.delta"]) == pytest.approx(0.1) and float(top["t1.delta_low"]) == pytest.approx(0.05)
+    js = board.to_json()
+    assert js["reference"] == "composition" and "delta" in js["definitions"]
+    assert js["models"][0]["entries"]["t1"]["delta"]["high"] == pytest.approx(0.15)
+
+
+def test_a_result_without_a_paired_delta_gets_a_point_delta_and_no_interval():
+    old = _result("t1", "auroc", 0.8, 0.7)  # metrics.json written before paired deltas existed
+    row = build_leaderboard([("a", "cnn", "t1", old)]).models[0]
+    assert row.entries["t1"].delta.value == pytest.approx(0.1) and math.isnan(row.mean_delta.low)
+    assert math.isnan(mean_delta([]).value)
+
+
+def test_cells_tested_on_other_proteins_are_noted():
+    board = build_leaderboard([("a", "cnn", "t1", _result("t1", "auroc", 0.8, 0.7)),
+                               ("b", "cnn", "t1", _result("t1", "auroc", 0.8, 0.6))])
+    assert any("other proteins" in n for n in board.notes)
