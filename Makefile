@@ -6,6 +6,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 # Tests compare against PyTorch references; CI uses the CPU wheel of this version.
 TORCH ?= torch==2.13.0
+# The `esm` package (EvolutionaryScale) for the ESM C parity tests: its own pins conflict with current
+# transformers (transformers<4.48.2, torchvision, torchtext), so its code is installed without them and the
+# few modules it imports come from the `esmc-ref` extra.
+ESM ?= esm==3.2.1.post1
 RUN_ARGS ?= benchmark --out runs/default
 
 .PHONY: run test lint clean
@@ -20,7 +24,8 @@ $(VENV)/.run-deps: pyproject.toml | $(BIN)/python
 
 $(VENV)/.test-deps: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet '$(TORCH)'
-	$(BIN)/python -m pip install --quiet -e '.[all]'
+	$(BIN)/python -m pip install --quiet -e '.[all,esmc-ref]'
+	$(BIN)/python -m pip install --quiet --no-deps '$(ESM)'
 	touch $@
 
 run: $(VENV)/.run-deps

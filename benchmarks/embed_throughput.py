@@ -21,6 +21,12 @@ Sections (``--only``), each independent and measured in fresh subprocesses:
   every process; the max abs difference of the pooled embeddings (proteins of at most 1,022
   residues -- longer ones are windowed by biolens and not by ``transformers``).
 
+* ``prott5``: biolens ProtT5 (the driver, no cache, mean pooling; ``--prott5-dtypes`` lists the
+  compute dtypes, e.g. ``float32,bfloat16``) vs ``transformers`` ``T5EncoderModel`` with the same
+  random weights at ProtT5-XL's widths (``--prott5-layers`` of its 24 blocks: FLOPs and rates scale
+  with the depth), batches of 32 and one protein at a time; the pooled max abs difference against
+  the float32 reference, and for other dtypes the pooled cosine against biolens' float32 run.
+
 Add a section: write ``section_<name>(args) -> dict`` and the workers it needs (functions
 ``worker_<name>(params) -> dict``, run in a subprocess by :func:`run_worker`), then list the
 section in ``SECTIONS``. Timings on a shared machine are noisy: the JSON records the load average
@@ -337,6 +343,73 @@ def worker_esm2_transformers(params: dict[str, Any]) -> dict[str, Any]:
     return {"seconds": round(seconds, 2), "torch_threads": torch.get_num_threads(), "attention": params["attention"], "batch_size": size}
 
 
+def worker_prott5_weights(params: dict[str, Any]) -> dict[str, Any]:
+    """Random ``T5EncoderModel`` weights at ProtT5-XL's widths, saved in the Hugging Face layout."""
+    import torch
+    from transformers import T5Config, T5EncoderModel
+
+    torch.manual_seed(0)
+    config = T5Config(vocab_size=128, d_model=1024, d_kv=128, d_ff=16384, num_heads=32, num_layers=params["layers"],
+                      feed_forward_proj="relu", dropout_rate=0.0)  # fmt: skip
+    T5EncoderModel(config).eval().save_pretrained(params["folder"])
+    return {}
+
+
+def worker_prott5_biolens(params: dict[str, Any]) -> dict[str, Any]:
+    import numpy as np
+
+    from biolens.proteins.embed import embed_sequences
+    from biolens.proteins.encoders.prott5 import ProtT5Encoder
+
+    seqs = load_proteins(params["data"], params["limit"])
+    start = time.perf_counter()
+    encoder = ProtT5Encoder.from_folder(params["folder"], name="prott5-bench", dtype=params["dtype"])
+    budget = params.get("token_budget") or encoder.token_budget
+
+    def run():
+        return embed_sequences(seqs, encoder, pooling="mean", token_budget=budget)
+
+    cpu_start = time.process_time()
+    (pooled, stats), cold, cold_cpu = run(), time.perf_counter() - start, time.process_time() - cpu_start
+    warm, warm_cpu = min(cpu_timed(run)[:2] for _ in range(params["repeats"]))
+    np.save(params["out"], np.stack(pooled))
+    import jax
+
+    return {
+        "dtype": params["dtype"], "device": str(jax.devices()[0]), "cold_s": round(cold, 2), "warm_s": round(warm, 2),
+        "compile_and_load_s": round(cold - warm, 2), "cold_cpu_s": round(cold_cpu, 2), "warm_cpu_s": round(warm_cpu, 2),
+        "token_budget": budget, "batches": stats.batches, "shapes": len(stats.shapes),
+    }  # fmt: skip
+
+
+def worker_prott5_transformers(params: dict[str, Any]) -> dict[str, Any]:
+    """``T5EncoderModel`` as ProtTrans' embedding script runs it: padded batches, inference mode
+    (token ids from biolens' tokenizer: the same ids T5Tokenizer gives for the spaced sequence)."""
+    import numpy as np
+    import torch
+    from transformers import T5EncoderModel
+
+    from biolens.proteins.encoders.prott5 import PAD, tokenize
+
+    seqs = load_proteins(params["data"], params["limit"])
+    model = T5EncoderModel.from_pretrained(params["folder"]).eval()
+    size = params["batch_size"]
+
+    def run() -> np.ndarray:
+        pooled = []
+        with torch.inference_mode():
+            for i in range(0, len(seqs), size):
+                chunk = seqs[i : i + size]
+                ids = torch.tensor(tokenize(chunk), dtype=torch.long)
+                states = model(input_ids=ids, attention_mask=(ids != PAD).long()).last_hidden_state
+                pooled += [states[j, : len(s)].mean(0).numpy() for j, s in enumerate(chunk)]  # </s> stripped
+        return np.stack(pooled)
+
+    seconds, pooled = timed(run)
+    np.save(params["out"], pooled)
+    return {"seconds": round(seconds, 2), "torch_threads": torch.get_num_threads(), "batch_size": size}
+
+
 WORKERS = {name.removeprefix("worker_"): fn for name, fn in globals().items() if name.startswith("worker_")}
 
 
@@ -445,6 +518,58 @@ def section_esm2(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def section_prott5(args: argparse.Namespace) -> dict[str, Any]:
+    import numpy as np
+
+    from biolens.proteins.encoders.prott5 import ProtT5Config
+
+    seqs = load_proteins(args.data, args.limit)
+    residues = sum(map(len, seqs))
+    peak = args.results.get("peak", {}).get("gflops")
+    config = ProtT5Config(num_layers=args.prott5_layers)
+    flops = sum(config.flops_per_sequence(len(s) + 1) for s in seqs) / residues
+    out: dict[str, Any] = {"layers": args.prott5_layers, "flops_per_residue": round(flops)}
+    if not _have_torch():
+        return {**out, "skipped": "needs torch + transformers for the random weights"}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = f"{tmp}/prott5"
+        run_worker("prott5_weights", {"layers": args.prott5_layers, "folder": folder})
+        for dtype in args.prott5_dtypes:
+            log(f"prott5: biolens {dtype}")
+            params = {"data": str(args.data), "limit": args.limit, "folder": folder, "dtype": dtype, "repeats": 2,
+                      "token_budget": args.token_budget, "out": f"{tmp}/biolens-{dtype}.npy"}  # fmt: skip
+            ours = run_worker("prott5_biolens", params)
+            for key in ("cold", "warm"):
+                ours[f"{key}_residues_per_s"] = _rate(residues, ours[f"{key}_s"])
+                if peak:
+                    ours[f"{key}_fraction_of_peak"] = round(ours[f"{key}_residues_per_s"] * flops / (peak * 1e9), 4)
+            if dtype != "float32" and "float32" in args.prott5_dtypes:
+                a, b = np.load(f"{tmp}/biolens-float32.npy"), np.load(f"{tmp}/biolens-{dtype}.npy")
+                cos = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+                ours.update(pooled_cosine_vs_float32_min=round(float(cos.min()), 6),
+                            pooled_cosine_vs_float32_mean=round(float(cos.mean()), 6),
+                            pooled_max_abs_diff_vs_float32=float(np.abs(a - b).max()))  # fmt: skip
+            out[f"biolens_{dtype}"] = ours
+        if args.no_reference:
+            return out
+        for label, batch_size in [("transformers_batch32", 32), ("transformers_batch1", 1)]:
+            log(f"prott5: {label}")
+            params = {"data": str(args.data), "limit": args.limit, "folder": folder, "batch_size": batch_size,
+                      "out": f"{tmp}/{label}.npy"}  # fmt: skip
+            ref = run_worker("prott5_transformers", params)
+            ref["residues_per_s"] = _rate(residues, ref["seconds"])
+            if peak:
+                ref["fraction_of_peak"] = round(ref["residues_per_s"] * flops / (peak * 1e9), 4)
+            if "float32" in args.prott5_dtypes:
+                diff = np.abs(np.load(f"{tmp}/biolens-float32.npy") - np.load(f"{tmp}/{label}.npy")).max()
+                ref["pooled_max_abs_diff_vs_biolens_float32"] = float(diff)
+            out[label] = ref
+        if "biolens_float32" in out:
+            fastest = max(out[k]["residues_per_s"] for k in out if k.startswith("transformers"))
+            out["speedup_warm_vs_fastest_transformers"] = round(out["biolens_float32"]["warm_residues_per_s"] / fastest, 2)
+    return out
+
+
 def _have_torch() -> bool:
     try:
         import torch  # noqa: F401
@@ -459,6 +584,7 @@ SECTIONS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
     "peak": section_peak,
     "unirep": section_unirep,
     "esm2": section_esm2,
+    "prott5": section_prott5,
 }
 
 
@@ -474,6 +600,8 @@ def create_parser() -> argparse.ArgumentParser:
     parser.add_argument("--reference-sizes", default="64,256", help="UniRep widths to run get_reps for (1900 takes long)")
     parser.add_argument("--reference-subset", type=int, default=32, help="proteins for get_reps' second-call check")
     parser.add_argument("--esm2-configs", default=",".join(ESM2_CONFIGS), help=f"ESM2 architectures: {','.join(ESM2_CONFIGS)}")
+    parser.add_argument("--prott5-layers", type=int, default=2, help="ProtT5-XL blocks to build (of 24)")
+    parser.add_argument("--prott5-dtypes", default="float32", help="biolens ProtT5 compute dtypes (float32,bfloat16,float16)")
     parser.add_argument("--token-budget", type=int, default=None, help="override the encoders' token budget")
     parser.add_argument("--in-flight", type=int, default=None, help="override the batches biolens encodes at once (1: one after another)")
     parser.add_argument("--no-reference", action="store_true", help="skip the reference implementations")
@@ -497,6 +625,7 @@ def main(argv: list[str] | None = None) -> int:
     args.unirep_sizes = [int(s) for s in args.unirep_sizes.split(",")]
     args.reference_sizes = [int(s) for s in args.reference_sizes.split(",")]
     args.esm2_configs = [c for c in args.esm2_configs.split(",") if c]
+    args.prott5_dtypes = [d for d in args.prott5_dtypes.split(",") if d]
     seqs = load_proteins(args.data, args.limit)
     args.results = results = {
         "machine": machine(),

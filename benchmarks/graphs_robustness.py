@@ -50,8 +50,8 @@ def main() -> None:
         config = preset(base, train=dict(max_epochs=args.epochs), link=link)
         run = args.out / name
         train_run(data, config, run)
-        table[name] = {"valid": {k: round(evaluate_run(run, data.valid)[k], 4) for k in KEYS},
-                       "group": {k: round(evaluate_run(run, group)[k], 4) for k in KEYS}}
+        table[name] = {"valid": {k: round(evaluate_run(run, data.valid).metrics[k], 4) for k in KEYS},
+                       "group": {k: round(evaluate_run(run, group).metrics[k], 4) for k in KEYS}}
     names = [n for n in table if isinstance(table[n], dict) and "valid" in table[n]]
     if len(names) > 1:
         v = np.argsort(np.argsort([table[n]["valid"]["hits@20"] for n in names]))

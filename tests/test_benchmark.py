@@ -41,7 +41,7 @@ def test_tiny_benchmark_writes_the_leaderboard_and_the_report(tiny):
     means = [m["mean_delta"]["value"] for m in board["models"]]
     assert means == sorted(means, reverse=True) and [m["rank"] for m in board["models"]] == [1, 2]
     for m in board["models"]:
-        cell = json.loads((out / "runs" / "gb1" / f"{m['encoder']}+linear" / "metrics.json").read_text())
+        cell = json.loads((out / "runs" / "gb1" / f"{m['encoder']}+linear" / "result.json").read_text())
         gb1 = m["entries"]["gb1"]
         assert gb1["score"]["value"] == pytest.approx(cell["metrics"]["spearman"]["value"])
         assert gb1["delta"]["value"] == pytest.approx(cell["deltas"]["composition"])

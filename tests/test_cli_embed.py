@@ -1,10 +1,12 @@
 """`biolens embed` end to end through main(argv): outputs, summaries and every bad input."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from biolens.cli import main
-from biolens.core.export import load_embeddings
+from biolens.core.export import load_embeddings, load_metadata
 
 
 def run(argv, capsys):
@@ -96,3 +98,54 @@ def test_encoders_and_samples_listing(capsys):
     assert code == 0 and "composition" in text and "esm2-650m" in text
     code, text = run(["samples"], capsys)
     assert code == 0 and "solubility" in text
+
+
+def test_embed_file_records_the_encoder_and_view(tmp_path):
+    fasta = tmp_path / "p.fasta"
+    fasta.write_text(">a\nMKTAYIAK\n>b\nGGSW\n")
+    out = tmp_path / "e.npz"
+    assert main(["embed", str(fasta), "-e", "onehot", "--pooling", "max", "--no-cache", "-q", "--out", str(out)]) == 0
+    meta = load_metadata(out)
+    assert meta["encoder"] == "onehot" and meta["pooling"] == "max" and len(meta["fingerprint"]) == 32
+
+
+TINY_ESM2 = Path(__file__).parent / "data" / "esm2_tiny"
+
+
+def test_extract_style_out_dir_matches_single_layer_embeds(tmp_path, capsys):
+    fasta = tmp_path / "p.fasta"
+    fasta.write_text(">sp|P1|A\nMKTAYIAKQR\n>b\nGGSWLLK\n")
+    enc = f"esm2:{TINY_ESM2}"
+    code, text = run(["embed", str(fasta), "-e", enc, "--out-dir", str(tmp_path / "x"), "--repr_layers", "0", "-1",
+                      "--include", "mean", "per_tok", "bos", "--toks_per_batch", "64"], capsys)
+    assert code == 0 and "wrote 2 files" in text
+    last = load_metadata(tmp_path / "x" / "b.npz")["layers"][-1]
+    with np.load(tmp_path / "x" / "sp|P1|A.npz", allow_pickle=False) as f:
+        assert sorted(k for k in f.files if k != "metadata") == sorted(
+            f"{v}_{layer}" for v in ("mean", "per_tok", "bos") for layer in (0, last))
+        assert f[f"per_tok_{last}"].shape[0] == 10 and f["mean_0"].ndim == 1
+        np.testing.assert_allclose(f[f"per_tok_{last}"].mean(0), f[f"mean_{last}"], atol=1e-5)
+        mean_last, bos_0 = f[f"mean_{last}"], f["bos_0"]
+    # the same vectors as the one-file embed at that layer and pooling
+    for layer, pooling, expected in ((last, "mean", mean_last), (0, "cls", bos_0)):
+        out = tmp_path / f"{layer}{pooling}.npz"
+        assert main(["embed", str(fasta), "-e", enc, "--layer", str(layer), "--pooling", pooling, "-q", "--out", str(out)]) == 0
+        ids, arrays = load_embeddings(out)
+        np.testing.assert_allclose(arrays[ids.index("sp|P1|A")], expected, atol=1e-6)
+
+
+def test_extract_style_bad_requests_are_clear(tmp_path, capsys):
+    fasta = tmp_path / "p.fasta"
+    fasta.write_text(">a/b\nMKTAY\n")
+    enc = f"esm2:{TINY_ESM2}"
+    code, text = run(["embed", str(fasta), "-e", enc, "--out-dir", str(tmp_path / "x")], capsys)
+    assert code == 2 and "id 'a/b' cannot name a file in --out-dir" in text
+    fasta.write_text(">a\nMKTAY\n")
+    code, text = run(["embed", str(fasta), "-e", enc, "--out-dir", str(tmp_path / "x"), "--include", "contacts"], capsys)
+    assert code == 2 and "no contact-prediction head" in text
+    code, text = run(["embed", str(fasta), "-e", "onehot", "--out-dir", str(tmp_path / "x"), "--include", "bos"], capsys)
+    assert code == 2 and "onehot has none" in text
+    code, text = run(["embed", str(fasta), "-e", enc, "--out", str(tmp_path / "e.npz"), "--repr-layers", "1"], capsys)
+    assert code == 2 and "use them with --out-dir" in text
+    code, text = run(["embed", str(fasta), "-e", enc], capsys)
+    assert code == 2 and "give one of --out FILE" in text

@@ -20,7 +20,7 @@ def test_pretrain_then_embed_and_train_with_mlm(tmp_path, write):
     args = ["pretrain", str(corpus), "--out", str(run), "--steps", "2", "--size", "tiny", "--layers", "1",
             "--hidden", "16", "--heads", "2", "--ffn", "32", "--token-budget", "512", "--eval-every", "2", "-q"]
     assert main(args) == 0
-    assert (run / "config.json").is_file() and (run / "model.safetensors").is_file()
+    assert (run / "checkpoint" / "config.json").is_file() and (run / "checkpoint" / "model.safetensors").is_file()
     assert main(args) == 0  # a finished run is returned, not trained again
     out = tmp_path / "emb.npz"
     assert main(["embed", str(corpus), "--encoder", f"mlm:{run}", "--out", str(out), "-q"]) == 0
@@ -30,7 +30,7 @@ def test_pretrain_then_embed_and_train_with_mlm(tmp_path, write):
     assert main(["train", "--data", str(labelled), "--task", "binary", "--encoder", f"mlm:{run}",
                  "--head", "linear", "--epochs", "2", "--size-curve", "none", "--bootstrap", "10",
                  "--out", str(tmp_path / "sol"), "-q"]) == 0
-    assert (tmp_path / "sol" / "metrics.json").is_file()
+    assert (tmp_path / "sol" / "result.json").is_file()
 
 
 def test_mutations_command(tmp_path, write, capsys):

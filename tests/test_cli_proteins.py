@@ -20,8 +20,8 @@ def run_dir(tmp_path_factory):
 
 
 def test_train_writes_the_run(run_dir):
-    metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert metrics["finished"] and metrics["primary"] == "auroc" and metrics["metrics"]["auroc"]["value"] > 0.65
+    metrics = json.loads((run_dir / "result.json").read_text())
+    assert metrics["primary"] == "auroc" and metrics["metrics"]["auroc"]["value"] > 0.65
     assert set(metrics["baselines"]) == {"coin_flip", "proportional", "majority", "composition"}
 
 

@@ -54,15 +54,18 @@ def test_readme_python_api_and_aliases_work_on_the_shipped_samples(capsys):
 
 
 def test_graph_summary_has_no_spread_for_one_seed_and_no_zero_second_epochs(tmp_path, capsys):
+    from dataclasses import replace
+
     from biolens.cli.graphs import _print_summary
+    from biolens.graphs import GraphResult
 
     metric = {"mean": 0.25, "std": 0.0}
-    one = {"valid": {"hits@20": metric, "auc": metric}, "seeds": [0], "epoch_seconds_median": 0.0123,
-           "epoch_cpu_seconds_median": 0.02, "peak_rss_mb": 300.0}  # fmt: skip
+    one = GraphResult(valid={"hits@20": metric, "auc": metric}, seeds=(0,), epoch_seconds_median=0.0123,
+                      epoch_cpu_seconds_median=0.02, peak_rss_mb=300.0)
     _print_summary(one, tmp_path)
     err = capsys.readouterr().err
     assert "±" not in err and "(seed 0)" in err and "0.012 s wall" in err and "0.0 s" not in err
-    _print_summary({**one, "seeds": [0, 1, 2], "epoch_seconds_median": 12.34}, tmp_path)
+    _print_summary(replace(one, seeds=(0, 1, 2), epoch_seconds_median=12.34), tmp_path)
     err = capsys.readouterr().err
     assert "hits@20 0.2500 ± 0.0000" in err and "over seeds [0, 1, 2]" in err and "12.3 s wall" in err
 

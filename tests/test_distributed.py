@@ -13,7 +13,7 @@ import pytest
 from biolens.cli import main
 from biolens.core.alphabets import PROTEIN
 from biolens.core.errors import InputError
-from biolens.core.export import load_embeddings
+from biolens.core.export import load_embeddings, load_metadata
 from biolens.core.seqio import load_sequences, read_sequences
 from biolens.core.store import EmbeddingStore
 from biolens.data import sample_path
@@ -66,6 +66,7 @@ def test_cli_ray_backend_writes_the_local_file(tmp_path):
     ray_ids, remote = load_embeddings(tmp_path / "ray.npz")
     assert ray_ids == ids and len(ids) == 300
     np.testing.assert_allclose(remote, local, atol=1e-6)
+    assert load_metadata(tmp_path / "ray.npz") == load_metadata(tmp_path / "local.npz") != {}
     # the shards come into a store: the local backend then computes nothing
     assert main(["store", "import", str(tmp_path / "ray.shards"), "--cache", str(tmp_path / "imported.sqlite")]) == 0
     recs, _ = load_sequences(DEEPLOC, PROTEIN)

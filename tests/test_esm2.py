@@ -250,9 +250,9 @@ def no_hub(monkeypatch, tmp_path):
     """No $BIOLENS_WEIGHTS_DIR, an empty Hugging Face cache, and a download that is recorded."""
     calls = []
     monkeypatch.delenv("BIOLENS_WEIGHTS_DIR", raising=False)
-    monkeypatch.setattr(esm2_encoders, "_from_cache", lambda repo: None)
+    monkeypatch.setattr(esm2_encoders, "_from_cache", lambda repo, *files: None)
 
-    def download(repo):
+    def download(repo, *files):
         calls.append(repo)
         return None, "download from the Hub failed (offline)"
 

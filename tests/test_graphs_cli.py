@@ -20,21 +20,23 @@ def run(tmp_path_factory):
 
 
 def test_training_learns_and_writes_a_complete_run(run):
-    for name in ("config.json", "graph.npz", "summary.json", "report.html"):
+    for name in ("config.json", "graph.npz", "result.json", "report.html", "checkpoint/seed-1/nodes.npy",
+                 "train/seed-1/metrics.jsonl"):
         assert (run / name).exists()
-    summary = json.loads((run / "summary.json").read_text())
+    summary = json.loads((run / "result.json").read_text())
     assert summary["seeds"] == [0, 1] and len(summary["valid"]["hits@20"]["values"]) == 2
     # random scores would put ~20/877 of the positives above the 20th best negative
     assert summary["valid"]["hits@20"]["mean"] > 0.25 and summary["valid"]["auc"]["mean"] > 0.85
     assert summary["valid"]["hits@20"]["std"] > 0  # two seeds, two results
-    result = json.loads((run / "seed-0/result.json").read_text())
+    result = json.loads((run / "checkpoint/seed-0/meta.json").read_text())["result"]
+    assert result == summary["per_seed"][0]
     assert result["steps_per_epoch"] == 10466 // 1024 and result["peak_rss_mb"] > 0
 
 
 def test_evaluate_prints_json_matching_the_training_evaluation(run, capsys):
     assert main(["graph", "evaluate", str(run), "--split", "sample:ogbl-ddi-sample/split/target/valid.pt"]) == 0
     out = json.loads(capsys.readouterr().out)
-    summary = json.loads((run / "summary.json").read_text())
+    summary = json.loads((run / "result.json").read_text())
     assert out["hits@20"] == pytest.approx(summary["valid"]["hits@20"]["mean"], abs=1e-9)
     assert out["hits@20_std"] == pytest.approx(summary["valid"]["hits@20"]["std"], abs=1e-9)
     assert out["positives"] == 1263 and out["negatives"] == 877 and out["positives_in_training_graph"] == 0
@@ -70,7 +72,8 @@ def test_bad_input_is_a_clear_error(run, tmp_path, capsys):
     assert main(["graph", "train", *FAST, "--out", str(tmp_path / "r"), "--sampler", "neighbor", "--fanouts", "5"]) == 2
     assert "one number per GNN layer (2)" in capsys.readouterr().err
     assert main(["graph", "train", *FAST, "--out", str(run), "--lr", "0.5"]) == 2  # other settings, same folder
-    assert "holds a run with other settings" in capsys.readouterr().err
+    assert "holds another run (1 field(s) differ, saved → now): settings.train.learning_rate: 0.01 → 0.5" in (
+        capsys.readouterr().err)
 
 
 class Crash(Exception):
@@ -96,15 +99,15 @@ def test_killed_run_resumes_to_the_same_model(tmp_path, monkeypatch):
         main([*args, "--out", str(tmp_path / "resumed")])
     monkeypatch.setattr(graph_train.PairBatches, "epoch", original)
     assert main([*args, "--out", str(tmp_path / "resumed")]) == 0
-    a, b = (np.load(tmp_path / r / "seed-0/nodes.npz")["h"] for r in ("straight", "resumed"))
-    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
-    assert (tmp_path / "resumed/seed-0/metrics.jsonl").read_text() != ""
+    a, b = (np.load(tmp_path / r / "checkpoint/seed-0/nodes.npy") for r in ("straight", "resumed"))
+    np.testing.assert_array_equal(a, b)
+    assert (tmp_path / "resumed/train/seed-0/metrics.jsonl").read_text() != ""
 
 
 def test_neighbour_sampling_trains_on_the_sample(tmp_path):
     out = tmp_path / "ns"
     assert main(["graph", "train", *FAST, "--out", str(out), "--sampler", "neighbor", "--fanouts", "8,4"]) == 0
-    summary = json.loads((out / "summary.json").read_text())
+    summary = json.loads((out / "result.json").read_text())
     assert summary["valid"]["hits@20"]["mean"] > 0.1 and summary["valid"]["auc"]["mean"] > 0.8
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import equinox as eqx
 import jax
@@ -10,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from biolens.core.errors import InputError
+from biolens.core.errors import InputError, RunMismatchError
 from biolens.proteins import pretrain as P
 from biolens.proteins.esm2_io import CLS, EOS, MASK, PAD, tokenize
 
@@ -87,13 +88,17 @@ def test_pretraining_lowers_the_loss_and_resumes_to_the_same_state(tmp_path, mon
     assert resumed.resumed_from == 3 and resumed.steps == 9
     for x, y in zip(_leaves(straight.model), _leaves(resumed.model)):
         np.testing.assert_allclose(x, y, atol=1e-6)
-    saved = json.loads((tmp_path / "b" / "pretrain.json").read_text())
-    assert saved["valid_metrics"]["loss"] == pytest.approx(straight.metrics["loss"], abs=1e-6)
-    assert (tmp_path / "b" / "curves.png").stat().st_size > 0
+    saved = json.loads((tmp_path / "b" / "result.json").read_text())
+    assert saved["metrics"]["loss"] == pytest.approx(straight.metrics["loss"], abs=1e-6)
+    assert P.PretrainResult.from_json(saved).steps == 9 and "model" not in saved
+    assert (tmp_path / "b" / "curves.png").stat().st_size > 0 and "<img" in (tmp_path / "b" / "report.html").read_text()
+    # a finished run is returned with its model
+    again = P.pretrain(CORPUS, tmp_path / "b", config)
+    assert again.steps == 9 and all(np.array_equal(x, y) for x, y in zip(_leaves(again.model), _leaves(resumed.model)))
     # another corpus into the same folder is refused
-    with pytest.raises(InputError, match="the corpus differs"):
+    with pytest.raises(RunMismatchError, match=r"data\.digest: .*data\.train: "):
         P.pretrain(CORPUS[:-3], tmp_path / "b", config)
-    with pytest.raises(InputError, match=r"the settings \['steps'\] differ"):
+    with pytest.raises(RunMismatchError, match=r"settings\.pretrain\.steps: 9 → 10"):
         P.pretrain(CORPUS, tmp_path / "b", P.PretrainConfig(steps=10, **TINY))
 
 
@@ -103,7 +108,7 @@ def test_a_run_is_an_encoder(tmp_path, straight):
 
     run = straight
     enc = get_encoder(f"mlm:{run.out_dir}")
-    assert enc.name == f"mlm:{run.out_dir.resolve()}" and enc.width == 16
+    assert enc.name == f"mlm:{Path(run.out_dir).resolve()}" and enc.width == 16
     x, _ = embed_sequences(["MKTAYIAKQR", "GSSGSSGEEL"], enc, pooling="mean")
     assert np.stack(x).shape == (2, 16)
     logits = run.model(jnp.asarray(tokenize(["MKTAYIAKQR"])[0])).logits
@@ -149,4 +154,4 @@ def test_corpus_too_small_for_its_validation_split_is_named(tmp_path, write, cap
     args = ["--size", "tiny", "--layers", "1", "--hidden", "16", "--heads", "2", "--ffn", "32", "--steps", "2"]
     assert main(["pretrain", str(one), "--out", str(tmp_path / "novalid"), "--valid-fraction", "0", *args]) == 0
     assert "no held-out set (--valid-fraction 0)" in capsys.readouterr().err  # was a KeyError after writing
-    assert (tmp_path / "novalid" / "model.safetensors").exists()
+    assert (tmp_path / "novalid" / "checkpoint" / "model.safetensors").exists()

@@ -8,7 +8,7 @@ import jax
 import numpy as np
 import pytest
 
-from biolens.core.errors import CheckpointMismatchError, InputError
+from biolens.core.errors import CheckpointMismatchError, InputError, RunMismatchError
 from biolens.core.train import TrainConfig
 from biolens.data import sample_path
 from biolens.proteins.encoders.onehot import CompositionEncoder
@@ -35,7 +35,7 @@ def test_solubility_linear_run_folder_baselines_and_reuse(tmp_path):
     test_y = data.labels[np.isin(data.ids, [r["id"] for r in _rows(tmp_path / "run/predictions.csv") if r["split"] == "test"])]
     assert res.baselines["majority"]["metrics"]["accuracy"]["value"] == pytest.approx(np.mean(test_y == 0))
     assert res.deltas["coin_flip"] > 0.15 and len(res.size_curve) == 2
-    for name in ("config.json", "split.csv", "metrics.json", "predictions.csv", "report.html", "checkpoint/meta.json"):
+    for name in ("config.json", "split.csv", "result.json", "predictions.csv", "report.html", "checkpoint/meta.json"):
         assert (tmp_path / "run" / name).exists(), name
     meta = json.loads((tmp_path / "run/checkpoint/meta.json").read_text())
     assert meta["label_names"] == ["insoluble", "soluble"] and meta["encoder"] == "composition"
@@ -59,7 +59,7 @@ def test_solubility_linear_run_folder_baselines_and_reuse(tmp_path):
     np.testing.assert_allclose(p, [float(r["p_soluble"]) for r in rows[:5]], rtol=1e-4, atol=1e-5)
     again = run_task(data, "composition", "linear", out_dir=tmp_path / "run", config=cfg(40, 1e-2, size_curve=(0.3,)))
     assert again.reused and again.metrics == res.metrics
-    with pytest.raises(InputError, match="finished run with other settings"):
+    with pytest.raises(RunMismatchError, match=r"holds another run.*settings\.run\.train\.max_epochs: 40 → 41"):
         run_task(data, "composition", "linear", out_dir=tmp_path / "run", config=cfg(41, 1e-2))
     with pytest.raises(CheckpointMismatchError, match="trained on 'composition' embeddings, not 'dipeptide'"):
         load_predictor(tmp_path / "run", encoder=CompositionEncoder(dipeptides=True))

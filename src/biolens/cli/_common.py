@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -13,7 +16,8 @@ from rich.console import Console
 from ..core.errors import BiolensError, InputError
 from ..data import resolve_input
 
-__all__ = ["console", "err_console", "input_path", "on_invalid_option", "quiet_option", "show_progress", "user_error"]
+__all__ = ["GreedyOption", "console", "err_console", "input_path", "is_integer", "on_invalid_option", "quiet_option",
+           "show_progress", "user_error"]
 
 LOG_WIDTH = 150  # columns of output into a file or pipe: the widest tables fit, logs wrap with them
 
@@ -32,6 +36,43 @@ on_invalid_option = click.option(
     show_default=True, help="Records with invalid characters: fail, skip them, or replace the characters with X (N for DNA).",
 )
 quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
+
+
+def is_integer(token: str) -> bool:
+    return re.fullmatch(r"-?\d+", token) is not None
+
+
+class GreedyOption(click.Option):
+    """An option taking every value after it while ``accepts(token)`` holds, as argparse's
+    ``nargs="+"`` does (``--repr-layers -1 6 --include mean per_tok``, the ``esm`` spelling); the
+    value is a tuple, or None when the option is absent."""
+
+    def __init__(self, *args: Any, accepts: Callable[[str], bool], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.accepts = accepts
+
+    def add_to_parser(self, parser: Any, ctx: click.Context) -> None:
+        super().add_to_parser(parser, ctx)
+        for name in self.opts:
+            opt = parser._long_opt.get(name) or parser._short_opt.get(name)
+            if opt is not None:
+                opt.process = self._greedy(opt.process)
+
+    def _greedy(self, process: Callable) -> Callable:
+        def eat(value: str, state: Any) -> None:
+            values = [value]
+            while state.rargs and self.accepts(state.rargs[0]):
+                values.append(state.rargs.pop(0))
+            process(tuple(values), state)
+
+        return eat
+
+    def type_cast_value(self, ctx: click.Context, value: Any) -> tuple | None:
+        def flat(v: Any) -> list:
+            return [x for item in v for x in flat(item)] if isinstance(v, (tuple, list)) else [v]
+
+        values = flat(value) if value is not None else []
+        return tuple(self.type(v, param=self, ctx=ctx) for v in values) or None
 
 
 def input_path(value: str) -> Path:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ._common import console, err_console, input_path, quiet_option, show_progress
+
+if TYPE_CHECKING:
+    from ..graphs import GraphResult
 
 PathType = click.Path(path_type=Path)
 
@@ -90,10 +94,8 @@ def train_command(dataset, out, preset, loss, num_neg, epochs, batch_size, lr, p
                   subgraph, on_duplicate, on_self_loop, quiet) -> int:
     """Train a GraphSAGE link predictor; writes checkpoints, metrics.jsonl and report.html to OUT."""
     from ..core.errors import InputError
-    from ..graphs import load_dataset, subsample
+    from ..graphs import load_dataset, subsample, train
     from ..graphs import preset as make_preset
-    from ..graphs._report import write_report
-    from ..graphs._run import train_run
 
     seed_list = _seeds(seeds)
     data = load_dataset(input_path(dataset), split_name=split_name, valid=valid_file, valid_fraction=valid_fraction,
@@ -121,8 +123,7 @@ def train_command(dataset, out, preset, loss, num_neg, epochs, batch_size, lr, p
             err_console.print("no validation split: training for the full number of epochs without early stopping")
         elif data.split_note:
             err_console.print(f"validation split: {data.split_note}")
-    summary = train_run(data, config, out, seeds=seed_list, progress=show_progress(quiet))
-    write_report(out)
+    summary = train(data, config, out, seeds=seed_list, progress=show_progress(quiet))
     if not quiet:
         _print_summary(summary, out)
     return 0
@@ -133,18 +134,18 @@ def _seconds(value: float) -> str:
     return f"{value:.1f} s" if value >= 1 else f"{value:.3f} s" if value >= 0.001 else f"{value * 1e6:.0f} µs"
 
 
-def _print_summary(summary: dict, out: Path) -> None:
-    valid = summary["valid"]
+def _print_summary(summary: GraphResult, out: Path) -> None:
+    valid = summary.valid
     if valid:
-        several = len(summary["seeds"]) > 1
+        several = len(summary.seeds) > 1
         parts = [f"{k} {v['mean']:.4f}" + (f" ± {v['std']:.4f}" if several else "")
                  for k, v in valid.items() if k in ("hits@20", "hits@50", "mrr", "auc")]
-        seeds = f"over seeds {summary['seeds']}" if several else f"(seed {summary['seeds'][0]})"
+        seeds = f"over seeds {list(summary.seeds)}" if several else f"(seed {summary.seeds[0]})"
         err_console.print(f"validation {seeds}: " + ", ".join(parts), markup=False)
-    err_console.print(f"epoch: {_seconds(summary['epoch_seconds_median'])} wall, "
-                      f"{_seconds(summary['epoch_cpu_seconds_median'])} CPU (medians); "
-                      f"peak memory {summary['peak_rss_mb']:.0f} MiB")
-    err_console.print(f"[bold]wrote[/bold] {out} (report.html, summary.json)")
+    err_console.print(f"epoch: {_seconds(summary.epoch_seconds_median)} wall, "
+                      f"{_seconds(summary.epoch_cpu_seconds_median)} CPU (medians); "
+                      f"peak memory {summary.peak_rss_mb:.0f} MiB")
+    err_console.print(f"[bold]wrote[/bold] {out} (report.html, result.json)")
 
 
 @graph_group.command("evaluate")
@@ -152,10 +153,10 @@ def _print_summary(summary: dict, out: Path) -> None:
 @click.option("--split", "split_file", required=True, help="Split file: .npz or OGB .pt with edge and edge_neg.")
 def evaluate_command(run, split_file) -> int:
     """Print Hits@K (OGB's definition), MRR and AUC of RUN on a split, as JSON."""
-    from ..graphs import evaluate_run
+    from ..graphs import evaluate
 
-    result = evaluate_run(run, input_path(split_file))
-    click.echo(json.dumps(result, indent=2))
+    result = evaluate(run, input_path(split_file))
+    click.echo(json.dumps(result.as_row(), indent=2))
     return 0
 
 
@@ -168,10 +169,9 @@ def evaluate_command(run, split_file) -> int:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def predict_command(run, nodes, top, include_known, seed, as_json) -> int:
     """Score pairs (A B [C D ...]) of DrugBank ids or node indices, or list A's top partners."""
-    from ..graphs._predict import score_nodes, top_partners
-    from ..graphs._run import best_seed, load_run
+    from ..graphs import best_seed, load, score_nodes, top_partners
 
-    trained = load_run(run, seed if seed is not None else best_seed(run))[0]
+    trained = load(run, seed if seed is not None else best_seed(run))[0]
     if len(nodes) == 1:
         rows = top_partners(trained, nodes[0], k=top, include_known=include_known)
         title = f"top {len(rows)} partners of {nodes[0]}" + ("" if include_known else " (not already linked)")

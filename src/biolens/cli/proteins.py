@@ -196,15 +196,10 @@ def evaluate_command(run, data, task, out, bootstrap, quiet, **task_opts) -> int
     import json
 
     from ..core.files import atomic_write_text
-    from ..proteins.run import TaskResult, evaluate_run
+    from ..proteins.run import evaluate_run, load_result
 
     if data is None:
-        path = run / "metrics.json"
-        if not path.exists():
-            from ..core.errors import InputError
-
-            raise InputError("no metrics.json: the run has not finished (run `biolens train` again to resume)", source=str(run))
-        result = TaskResult.from_json(json.loads(path.read_text()))
+        result = load_result(run)
     else:
         loaded = _load(task or _run_loader(run), data, **task_opts)
         result = evaluate_run(run, loaded, n_resamples=bootstrap)

@@ -5,6 +5,7 @@ A checkpoint is a folder::
     model.eqx   the model's array leaves (``eqx.tree_serialise_leaves``)
     meta.json   everything needed to rebuild and use it: the model config, label names,
                 the encoder fingerprint, the task, the biolens version
+    NAME.npy    optional arrays saved with the model (``arrays=``), e.g. node representations
 
 To load, the caller rebuilds a skeleton of the model from ``meta.json`` (same structure,
 any values) and the leaves are read into it.
@@ -21,17 +22,19 @@ from pathlib import Path
 from typing import Any
 
 import equinox as eqx
+import numpy as np
 
 from .errors import CheckpointMismatchError, InputError
 
-__all__ = ["check_encoder", "load_checkpoint", "read_meta", "save_checkpoint"]
+__all__ = ["check_encoder", "load_array", "load_checkpoint", "read_meta", "save_checkpoint"]
 
 MODEL_FILE = "model.eqx"
 META_FILE = "meta.json"
 
 
-def save_checkpoint(path: str | Path, model: Any, meta: dict[str, Any]) -> Path:
-    """Write ``model`` and ``meta`` to the folder ``path``, replacing it atomically."""
+def save_checkpoint(path: str | Path, model: Any, meta: dict[str, Any], *,
+                    arrays: dict[str, np.ndarray] | None = None) -> Path:
+    """Write ``model``, ``meta`` and ``arrays`` (``NAME.npy`` each) to the folder ``path``, replacing it atomically."""
     from .. import __version__
 
     path = Path(path)
@@ -39,6 +42,8 @@ def save_checkpoint(path: str | Path, model: Any, meta: dict[str, Any]) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
         eqx.tree_serialise_leaves(tmp / MODEL_FILE, model)
+        for name, value in (arrays or {}).items():
+            np.save(tmp / f"{name}.npy", np.asarray(value), allow_pickle=False)
         payload = {"biolens_version": __version__, **meta}
         (tmp / META_FILE).write_text(json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
         old = None
@@ -78,6 +83,15 @@ def load_checkpoint(path: str | Path, skeleton: Callable[[dict[str, Any]], Any])
     except (OSError, ValueError, RuntimeError) as exc:
         raise InputError(f"cannot read the weights in {MODEL_FILE}: {exc}", source=str(path)) from None
     return model, meta
+
+
+def load_array(path: str | Path, name: str) -> np.ndarray:
+    """An array saved with a checkpoint (``save_checkpoint(..., arrays={name: ...})``)."""
+    file = Path(path) / f"{name}.npy"
+    try:
+        return np.load(file, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read {file.name}: {exc}", source=str(path)) from None
 
 
 def check_encoder(meta: dict[str, Any], encoder_name: str, fingerprint: str, *, source: str | None = None) -> None:

@@ -12,6 +12,8 @@ __all__ = [
     "InputError",
     "MissingExtraError",
     "MissingWeightsError",
+    "RunLockedError",
+    "RunMismatchError",
     "TrainingError",
 ]
 
@@ -71,3 +73,11 @@ class CheckpointMismatchError(BiolensError):
 
 class TrainingError(BiolensError):
     """Training cannot go on (the loss diverged, a resume state does not fit the run)."""
+
+
+class RunMismatchError(BiolensError):
+    """A run folder holds another run (other settings or other data) than the one asked for."""
+
+
+class RunLockedError(BiolensError):
+    """Another process is working in the run folder."""

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import json
 import math
+import struct
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 import equinox as eqx
 import jax
@@ -30,13 +31,14 @@ import optax
 
 from .config import config_to_dict
 from .errors import TrainingError
-from .files import atomic_path, atomic_write_text
+from .files import atomic_write, atomic_write_text
 from .progress import progress_bar
 
 __all__ = ["ArrayBatches", "Batches", "FitResult", "TrainConfig", "batched_apply", "fit", "make_optimizer"]
 
-STATE_FILE = "train_state.eqx"
-STATE_META = "train_state.json"
+STATE_FILE = "state.eqx"
+STATE_MAGIC = b"biolens-train-state 1\n"
+LEGACY_STATE = ("train_state.eqx", "train_state.json")
 LOG_FILE = "metrics.jsonl"
 
 
@@ -202,47 +204,75 @@ class _Progress:
 
 
 class _RunFiles:
-    """The resumable state of a run folder: arrays in an Equinox file, counters in JSON."""
+    """The resumable state of a run folder: ONE file, ``state.eqx``, holding a JSON header (step,
+    epoch, early-stopping tracker, settings, log length, pending losses) and then every array leaf
+    (model, state, optimizer state, best model), written to a temporary sibling and renamed over
+    the old one. A kill at any point leaves the previous state or the new one, never a mix."""
 
     def __init__(self, run_dir: Path | None) -> None:
         self.dir = run_dir
+        self.rows = 0  # rows in metrics.jsonl (a resumed log is cut back to the saved count)
         if run_dir is not None:
             run_dir.mkdir(parents=True, exist_ok=True)
 
-    def exists(self) -> bool:
-        return self.dir is not None and (self.dir / STATE_META).exists() and (self.dir / STATE_FILE).exists()
+    @property
+    def path(self) -> Path:
+        return self.dir / STATE_FILE
 
-    def save(self, arrays: tuple, progress: _Progress, tracker: _Tracker, config: TrainConfig) -> None:
+    def exists(self) -> bool:
+        if self.dir is None:
+            return False
+        if not self.path.exists() and any((self.dir / old).exists() for old in LEGACY_STATE):
+            raise TrainingError(f"{self.dir} holds a training state from an older biolens ({' + '.join(LEGACY_STATE)}, "
+                                "saved in two steps, which a kill can leave out of step): it cannot be resumed safely. "
+                                "Delete that folder or use a new --out folder")
+        return self.path.exists()
+
+    def save(self, arrays: tuple, progress: _Progress, tracker: _Tracker, config: TrainConfig,
+             pending: list[float]) -> None:
         if self.dir is None:
             return
-        atomic_path(self.dir / STATE_FILE, lambda tmp: eqx.tree_serialise_leaves(tmp, arrays))
-        meta = {"progress": progress.__dict__, "tracker": tracker.to_json(), "config": config_to_dict(config)}
-        atomic_write_text(self.dir / STATE_META, json.dumps(meta, indent=1, default=float) + "\n")
+        header = json.dumps({"progress": progress.__dict__, "tracker": tracker.to_json(), "config": config_to_dict(config),
+                             "log_rows": self.rows, "pending_losses": pending}, default=float).encode()
 
-    def load(self, like: tuple, config: TrainConfig) -> tuple[tuple, _Progress, dict[str, Any]]:
-        meta = json.loads((self.dir / STATE_META).read_text())
-        saved = {k: v for k, v in meta["config"].items() if k not in ("patience", "max_epochs", "max_steps")}
-        now = {k: v for k, v in config_to_dict(config).items() if k in saved}
-        if saved != now:
-            diff = sorted(k for k in now if now[k] != saved.get(k))
-            raise TrainingError(f"{self.dir}: cannot resume: the settings {diff} differ from the saved run; "
-                                "use a new --out folder or the same settings")
-        arrays = eqx.tree_deserialise_leaves(self.dir / STATE_FILE, like)
-        return arrays, _Progress(**meta["progress"]), meta["tracker"]
+        def write(fh: IO[bytes]) -> None:
+            fh.write(STATE_MAGIC + struct.pack("<Q", len(header)) + header)
+            eqx.tree_serialise_leaves(fh, arrays)
+
+        atomic_write(self.path, write)
+
+    def load(self, like: tuple, config: TrainConfig) -> tuple[tuple, _Progress, dict[str, Any], list[float]]:
+        with self.path.open("rb") as fh:
+            if fh.read(len(STATE_MAGIC)) != STATE_MAGIC:
+                raise TrainingError(f"{self.path}: not a biolens training state; delete it or use a new --out folder")
+            (size,) = struct.unpack("<Q", fh.read(8))
+            meta = json.loads(fh.read(size))
+            saved = {k: v for k, v in meta["config"].items() if k not in ("patience", "max_epochs", "max_steps")}
+            now = {k: v for k, v in config_to_dict(config).items() if k in saved}
+            if saved != now:
+                diff = sorted(k for k in now if now[k] != saved.get(k))
+                raise TrainingError(f"{self.dir}: cannot resume: the settings {diff} differ from the saved run; "
+                                    "use a new --out folder or the same settings")
+            arrays = eqx.tree_deserialise_leaves(fh, like)
+        self.truncate_log(meta["log_rows"])
+        return arrays, _Progress(**meta["progress"]), meta["tracker"], meta["pending_losses"]
 
     def log(self, row: dict[str, Any]) -> None:
         if self.dir is not None:
             with (self.dir / LOG_FILE).open("a") as fh:
                 fh.write(json.dumps(row, default=float) + "\n")
+            self.rows += 1
 
-    def history(self, upto_step: int | None = None) -> list[dict[str, Any]]:
+    def truncate_log(self, rows: int) -> None:
+        """Cut ``metrics.jsonl`` back to the rows written before the saved state."""
+        kept = self.history()[:rows]
+        atomic_write_text(self.dir / LOG_FILE, "".join(json.dumps(r, default=float) + "\n" for r in kept))
+        self.rows = len(kept)
+
+    def history(self) -> list[dict[str, Any]]:
         if self.dir is None or not (self.dir / LOG_FILE).exists():
             return []
-        rows = [json.loads(line) for line in (self.dir / LOG_FILE).read_text().splitlines() if line.strip()]
-        if upto_step is not None:
-            rows = [r for r in rows if r["step"] <= upto_step]
-            atomic_write_text(self.dir / LOG_FILE, "".join(json.dumps(r, default=float) + "\n" for r in rows))
-        return rows
+        return [json.loads(line) for line in (self.dir / LOG_FILE).read_text().splitlines() if line.strip()]
 
 
 def fit(
@@ -264,8 +294,10 @@ def fit(
 
     ``trainable`` is an Equinox filter (a callable on leaves, or a pytree of bools) choosing the
     parameters to update -- e.g. only the last k layers when fine-tuning. With ``run_dir``, the
-    loop writes ``metrics.jsonl`` and a resumable state after every evaluation and every
-    ``checkpoint_every`` steps; with ``resume`` it continues a run found there.
+    loop writes ``metrics.jsonl`` and a resumable state (one file, ``state.eqx``: weights, optimizer
+    state, best model, step and early-stopping counters, replaced by one rename) after every
+    evaluation and every ``checkpoint_every`` steps; with ``resume`` it continues a run found there,
+    ending bit-identical to an uninterrupted run wherever it was killed.
     ``rescale_updates`` maps the optimizer's updates (the trainable part of the model) before they
     are applied: scaling a part by ``r`` gives it ``r`` times the learning rate.
     """
@@ -279,16 +311,17 @@ def fit(
     step_fn = _make_step(loss_fn, optimizer, trainable, rescale_updates)
     files = _RunFiles(Path(run_dir) if run_dir is not None else None)
     tracker = _Tracker(config.mode, config.patience)
-    prog, best, resumed_from = _Progress(), (model, state), None
+    prog, best, resumed_from, pending = _Progress(), (model, state), None, []
     if resume and files.exists():
-        (model, state, opt_state, *best), prog, tracked = files.load((model, state, opt_state, model, state), config)
+        (model, state, opt_state, *best), prog, tracked, pending = files.load((model, state, opt_state, model, state),
+                                                                              config)
         tracker.load(tracked)
         best, resumed_from = tuple(best), prog.step
-        files.history(upto_step=prog.step)
     elif files.dir is not None:
         (files.dir / LOG_FILE).unlink(missing_ok=True)
     start = time.perf_counter()
     loop = _Loop(step_fn, evaluate, config, files, tracker, total)
+    loop.losses = [jnp.asarray(x, jnp.float32) for x in pending]
     with progress_bar(total, description, enabled=progress) as advance:
         advance(prog.step)
         model, state, opt_state, best = loop.run(model, state, opt_state, best, train, prog, advance)
@@ -355,7 +388,10 @@ class _Loop:
 
     def run(self, model, state, opt_state, best, train: Batches, prog: _Progress, advance):
         cfg = self.config
-        save = lambda: self.files.save((model, state, opt_state, *best), prog, self.tracker, cfg)  # noqa: E731
+        def save() -> None:
+            pending = [float(x) for x in self.losses]  # the losses of a log row not yet written
+            self.files.save((model, state, opt_state, *best), prog, self.tracker, cfg, pending)
+
         while not (prog.done or prog.stopped) and prog.step < self.total:
             for batch in _skip(train.epoch(prog.epoch), prog.batch):
                 model, state, opt_state = self._step(model, state, opt_state, batch, prog, advance)

@@ -28,7 +28,8 @@ def embed_on_ray(source: Path, out: Path, encoder: str, *, cache: Path | None, n
         result = embed_file_ray(source, encoder, shards=shards, address=address, layer=layer, weights=weights,
                                 **options)
         arrays = result.arrays()
-    export_embeddings(out, result.ids, arrays if options["per_residue"] else np.stack(arrays))
+    export_embeddings(out, result.ids, arrays if options["per_residue"] else np.stack(arrays),
+                      metadata=result.metadata)
     if not quiet:
         lines = result.report.lines() + ([f"duplicate ids dropped: {result.dropped}"] if result.dropped else [])
         for line in lines + result.lines() + ([] if no_cache else [f"shards: {shards}"]):

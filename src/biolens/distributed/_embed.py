@@ -56,6 +56,7 @@ class RayEmbedResult:
     computed_residues: int = 0
     worker_pids: set[int] = field(default_factory=set)
     seconds: float = 0.0
+    metadata: dict[str, Any] = field(default_factory=dict)  # the encoder and view, for the export file
 
     def lines(self) -> list[str]:
         done = len(self.shards) - self.shards_reused
@@ -183,7 +184,7 @@ def _run(chunks, encoder: str | Encoder, *, options: dict, pooling: str, per_res
         raise InputError(f"shard_size must be >= 1, got {shard_size}")
     start = time.perf_counter()
     fingerprint, view = enc.fingerprint(), "residues" if per_residue else pooling
-    result = RayEmbedResult()
+    result = RayEmbedResult(metadata=enc.export_metadata(pooling, per_residue))
     pending = _plan(chunks, fingerprint, view, Path(shards or default_shard_dir()), shard_size, dedupe, source, result)
     if pending:
         settings = {"pooling": pooling, "per_residue": per_residue, "token_budget": token_budget, "overlap": overlap,

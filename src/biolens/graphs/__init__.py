@@ -24,6 +24,8 @@ from ._model import LinkModel as LinkModel
 from ._model import LinkPredictor as LinkPredictor
 from ._model import SAGELayer as SAGELayer
 from ._negatives import sample_negatives as sample_negatives
+from ._predict import score_nodes as score_nodes
+from ._predict import top_partners as top_partners
 from ._presets import PRESETS as PRESETS
 from ._presets import GraphRunConfig as GraphRunConfig
 from ._presets import preset as preset
@@ -31,9 +33,15 @@ from ._propagate import Adjacency as Adjacency
 from ._propagate import aggregate as aggregate
 from ._propagate import graph_adjacency as graph_adjacency
 from ._robust import group_holdout_split as group_holdout_split
+from ._run import GraphEvaluation as GraphEvaluation
+from ._run import GraphResult as GraphResult
 from ._run import TrainedRun as TrainedRun
+from ._run import best_seed as best_seed
+from ._run import evaluate as evaluate
 from ._run import evaluate_run as evaluate_run
+from ._run import load as load
 from ._run import load_run as load_run
+from ._run import train as train
 from ._run import train_run as train_run
 from ._sampling import NeighborSampler as NeighborSampler
 from ._train import LinkSettings as LinkSettings

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.files import read_json
 from ..report import Report, learning_curves
 from ..report.figures import new_figure
 
@@ -39,13 +40,13 @@ def _history(seed_dir: Path) -> list[dict[str, Any]]:
 
 
 def write_report(run_dir: str | Path) -> Path:
-    """Write ``RUN/report.html`` from the files of a finished run."""
+    """Write ``RUN/report.html`` from the files of a finished run (``config.json``, ``result.json``, ``train/``)."""
     run_dir = Path(run_dir)
-    record = json.loads((run_dir / "config.json").read_text())
-    summary = json.loads((run_dir / "summary.json").read_text())
-    page = Report(f"link prediction: {Path(record['data']['source']).name}")
-    data = record["data"]
-    page.text(f"{data['num_nodes']:,} nodes, {data['num_edges']:,} training edges; validation: {data['valid']}.")
+    record = read_json(run_dir / "config.json")
+    summary = read_json(run_dir / "result.json")
+    info, data = record["info"], record["data"]
+    page = Report(f"link prediction: {Path(info['source']).name}")
+    page.text(f"{data['num_nodes']:,} nodes, {data['num_edges']:,} training edges; validation: {info['valid']}.")
     if summary["valid"]:
         rows = [{"metric": k, "mean": v["mean"], "std": v["std"], "per seed": ", ".join(f"{x:.4f}" for x in v["values"])}
                 for k, v in summary["valid"].items()]
@@ -53,16 +54,18 @@ def write_report(run_dir: str | Path) -> Path:
     page.text(f"median epoch: {summary['epoch_seconds_median']:.1f} s wall, "
               f"{summary.get('epoch_cpu_seconds_median', float('nan')):.1f} CPU-s; peak memory "
               f"{summary['peak_rss_mb']:.0f} MiB", note=True)
-    for seed_dir in sorted(run_dir.glob("seed-*"), key=lambda p: int(p.name.split("-")[1])):
+    for seed in summary["seeds"]:
+        seed_dir = run_dir / "train" / f"seed-{seed}"
         history = _history(seed_dir)
         if history:
             names = [m for m in CURVE_METRICS if any(m in r for r in history)]
-            page.heading(f"{seed_dir.name}").figure(learning_curves(history, metrics=names), caption="learning curves")
+            page.heading(f"seed-{seed}").figure(learning_curves(history, metrics=names), caption="learning curves")
         scores = seed_dir / "valid_scores.npz"
         if scores.exists():
             with np.load(scores, allow_pickle=False) as z:
                 page.figure(score_histogram(z["pos"], z["neg"]), caption="validation scores of the best model")
-    flat = {f"{group}.{key}": value for group, values in record["config"].items() for key, value in values.items()
+    flat = {f"{group}.{key}": value for group, values in record["settings"].items() for key, value in values.items()
             if key != "num_nodes"}  # the data sets it: see the first line
-    page.settings({**flat, "data": data["source"], "validation": data["valid"] or "-"})
+    page.settings({**flat, "data": info["source"], "data digest": data["digest"][:16],
+                   "validation": info["valid"] or "-"})
     return page.write(run_dir / "report.html")

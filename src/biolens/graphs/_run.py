@@ -1,18 +1,22 @@
-"""Run folders: train one or several seeds, then evaluate, score pairs and rank partners.
+"""Run folders (the :class:`~biolens.core.runs.RunFolder` contract): train one or several seeds,
+then evaluate, score pairs and rank partners.
 
 A run folder::
 
-    RUN/config.json        GraphRunConfig + the data it was trained on
-    RUN/graph.npz          the training graph (edges, node count, node names)
-    RUN/seed-S/            one folder per seed: fit's resumable state and metrics.jsonl,
-                           model/ (checkpoint), nodes.npz (final node representations),
-                           result.json (best validation metrics, time and memory per epoch)
-    RUN/summary.json       mean and std over seeds of the validation metrics
-    RUN/report.html        learning curves and score histograms
+    RUN/config.json              the settings and the data's identity (content digest), its path in ``info``
+    RUN/graph.npz                the training graph (edges, node count, node names)
+    RUN/train/seed-S/            fit's resumable state and metrics.jsonl, valid_scores.npz (report)
+    RUN/checkpoint/seed-S/       model.eqx, meta.json (with the seed's result), nodes.npy (final node
+                                 representations)
+    RUN/result.json              :class:`GraphResult`: mean and std over seeds, and each seed's result
+    RUN/report.html              learning curves and score histograms
 
-Running the same training command again resumes an interrupted run; a finished seed is not
-trained again. Node representations are stored, so evaluation and prediction need neither
-the graph nor a GNN pass.
+(Before the run contract, a seed lived in ``RUN/seed-S/`` and the summary in ``summary.json``; such
+folders are still read by :func:`load` and :func:`evaluate`, not resumed.)
+
+Running the same training again resumes an interrupted run; a finished seed is not trained
+again; other settings or other data in the folder are refused, naming what differs. Node
+representations are stored, so evaluation and prediction need neither the graph nor a GNN pass.
 """
 
 from __future__ import annotations
@@ -27,10 +31,11 @@ import equinox as eqx
 import jax
 import numpy as np
 
-from ..core.checkpoint import load_checkpoint, save_checkpoint
+from ..core.checkpoint import load_array, load_checkpoint, read_meta, save_checkpoint
 from ..core.config import config_from_dict, config_to_dict
 from ..core.errors import InputError
-from ..core.files import atomic_path, atomic_write_text
+from ..core.files import atomic_path, read_json
+from ..core.runs import RunFolder, RunResult, content_digest
 from ..core.train import fit
 from ._graph import Graph, LinkSplit, pair_keys, remap_pairs
 from ._io import LinkDataset, read_split
@@ -48,9 +53,44 @@ from ._train import (
     score_pairs,
 )
 
-__all__ = ["TrainedRun", "best_seed", "evaluate_run", "load_run", "summarize", "train_run"]
+__all__ = ["GraphEvaluation", "GraphResult", "TrainedRun", "best_seed", "evaluate", "evaluate_run", "load",
+           "load_run", "summarize", "train", "train_run"]
 
 MAIN_METRIC = "hits@20"
+KIND = "graph-link"
+
+
+@dataclass(frozen=True, kw_only=True)
+class GraphResult(RunResult):
+    """What :func:`train` measured (``result.json``): per validation metric its mean, sample std and
+    per-seed values; the test split's mean and std when the data has one; timings; each seed's result."""
+
+    seeds: tuple[int, ...]
+    valid: dict[str, dict[str, Any]]
+    test: dict[str, dict[str, float]] | None = None
+    epoch_seconds_median: float
+    epoch_cpu_seconds_median: float
+    peak_rss_mb: float
+    per_seed: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class GraphEvaluation(RunResult):
+    """What :func:`evaluate` measured on a split: each metric's mean over seeds (and ``_std``), per seed."""
+
+    metrics: dict[str, float]
+    seeds: tuple[int, ...]
+    per_seed: tuple[dict[str, Any], ...]
+    positives: int
+    negatives: int
+    positives_in_training_graph: int
+    split: str | None
+    pairs_outside_subgraph: int | None = None
+
+    def as_row(self) -> dict[str, Any]:
+        """The flat JSON ``biolens graph evaluate`` prints (metrics first)."""
+        row = {**self.metrics, **{k: v for k, v in self.to_json().items() if k != "metrics"}}
+        return {k: v for k, v in row.items() if not (k == "pairs_outside_subgraph" and v is None)}
 
 
 def _run_config_from_dict(data: dict[str, Any]) -> GraphRunConfig:
@@ -61,26 +101,28 @@ def _run_config_from_dict(data: dict[str, Any]) -> GraphRunConfig:
                           link=config_from_dict(LinkSettings, data["link"]))
 
 
-def _prepare(run_dir: Path, dataset: LinkDataset, config: GraphRunConfig, seeds: tuple[int, ...]) -> dict[str, Any]:
+def data_identity(dataset: LinkDataset) -> dict[str, Any]:
+    """The content digest of what a run learns from and is validated on, with its sizes."""
+    g = dataset.graph
+    splits = [(s.edge, s.edge_neg) if s is not None else None for s in (dataset.valid, dataset.test)]
+    digest = content_digest(g.num_nodes, g.edges, g.names, g.features, splits, dataset.original_ids)
+    return {"digest": digest, "num_nodes": g.num_nodes, "num_edges": g.num_edges}
+
+
+def _prepare(run: RunFolder, dataset: LinkDataset, config: GraphRunConfig, seeds: tuple[int, ...]) -> None:
+    if (run.path / "summary.json").exists() and not run.config_path.exists():
+        raise InputError("holds a graph run written by an older biolens (seed-S/, summary.json): it stays "
+                         "readable by evaluate and predict but cannot be resumed; use a new --out folder",
+                         source=str(run.path))
+    info = {"source": dataset.source, "valid": dataset.valid.source if dataset.valid else None,
+            "split_note": dataset.split_note, "seeds": list(seeds)}
+    run.open(kind=KIND, settings=config_to_dict(config), data=data_identity(dataset), info=info)
     graph = dataset.graph
-    record = {"config": config_to_dict(config), "seeds": list(seeds),
-              "data": {"source": dataset.source, "num_nodes": graph.num_nodes, "num_edges": graph.num_edges,
-                       "valid": dataset.valid.source if dataset.valid else None, "split_note": dataset.split_note}}
-    path = run_dir / "config.json"
-    if path.exists():
-        old = json.loads(path.read_text())
-        same = old["config"] == record["config"] and {k: old["data"][k] for k in ("num_nodes", "num_edges")} == {
-            k: record["data"][k] for k in ("num_nodes", "num_edges")}
-        if not same:
-            raise InputError(f"{run_dir} holds a run with other settings or data; use a new --out folder "
-                             "or the same settings to resume it")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, json.dumps(record, indent=2) + "\n")
-    if not (run_dir / "graph.npz").exists():
-        atomic_path(run_dir / "graph.npz", lambda tmp: _save_graph(tmp, graph, dataset))
-    if dataset.split_note and dataset.valid is not None and not (run_dir / "valid.npz").exists():
-        atomic_path(run_dir / "valid.npz", lambda tmp: _save_npz(tmp, edge=dataset.valid.edge, edge_neg=dataset.valid.edge_neg))
-    return record
+    if not (run.path / "graph.npz").exists():
+        atomic_path(run.path / "graph.npz", lambda tmp: _save_graph(tmp, graph, dataset))
+    if dataset.split_note and dataset.valid is not None and not (run.path / "valid.npz").exists():
+        atomic_path(run.path / "valid.npz", lambda tmp: _save_npz(tmp, edge=dataset.valid.edge,
+                                                                  edge_neg=dataset.valid.edge_neg))
 
 
 def _save_npz(tmp: Path, **arrays: np.ndarray) -> None:
@@ -111,8 +153,11 @@ def _epoch_stats(history: list[dict[str, Any]]) -> dict[str, float]:
             "peak_rss_mb": float(max((r["peak_rss_mb"] for r in val), default=float("nan")))}
 
 
-def _train_seed(dataset: LinkDataset, config: GraphRunConfig, seed_dir: Path, seed: int, progress: bool) -> dict[str, Any]:
+def _train_seed(dataset: LinkDataset, config: GraphRunConfig, run: RunFolder, seed: int, progress: bool) -> dict[str, Any]:
     graph, link = dataset.graph, config.link
+    ckpt, train_dir = run.checkpoint_dir / f"seed-{seed}", run.train_dir / f"seed-{seed}"
+    if (ckpt / "nodes.npy").exists():  # a finished seed (the checkpoint is written last, atomically)
+        return read_meta(ckpt)["result"]
     mcfg = dataclasses.replace(config.model, num_nodes=graph.num_nodes)
     tcfg = dataclasses.replace(config.train, seed=seed)
     if dataset.valid is None:
@@ -125,24 +170,23 @@ def _train_seed(dataset: LinkDataset, config: GraphRunConfig, seed_dir: Path, se
     batches = PairBatches(graph, tcfg.batch_size, link.num_neg, seed=seed, adj=adj, sampler=sampler)
     evaluate = make_evaluator(adj, dataset.valid, link.eval_batch) if dataset.valid is not None else None
     result = fit(model, make_loss_fn(link.loss, link.num_neg, mcfg.layers), batches, tcfg, evaluate=evaluate,
-                 run_dir=seed_dir, trainable=trainable_filter(model), progress=progress, description=f"seed {seed}")
+                 run_dir=train_dir, trainable=trainable_filter(model), progress=progress, description=f"seed {seed}")
     h = encode_nodes(result.model, adj)
-    save_checkpoint(seed_dir / "model", result.model, {"model": config_to_dict(mcfg), "task": "link", "seed": seed,
-                                                      "loss": link.loss})
-    atomic_path(seed_dir / "nodes.npz", lambda tmp: _save_npz(tmp, h=h.astype(np.float32)))
     if dataset.valid is not None:  # for the report's score histograms
         pos, neg = (score_pairs(result.model, h, p, link.eval_batch) for p in (dataset.valid.edge, dataset.valid.edge_neg))
-        atomic_path(seed_dir / "valid_scores.npz", lambda tmp: _save_npz(tmp, pos=pos, neg=neg))
+        atomic_path(train_dir / "valid_scores.npz", lambda tmp: _save_npz(tmp, pos=pos, neg=neg))
     out = {"seed": seed, "best_step": result.best_step, "steps": result.steps, "stopped_early": result.stopped_early,
            "valid": result.best_metrics, "steps_per_epoch": len(batches), **_epoch_stats(result.history)}
     if dataset.test is not None:  # the test split, scored once with the model chosen on validation
         test = dataset.test
         out["test"] = link_metrics(*(score_pairs(result.model, h, p, link.eval_batch) for p in (test.edge, test.edge_neg)))
-    atomic_write_text(seed_dir / "result.json", json.dumps(out, indent=2, default=float) + "\n")
+    out = json.loads(json.dumps(out, default=float))
+    save_checkpoint(ckpt, result.model, {"model": config_to_dict(mcfg), "task": "link", "seed": seed, "loss": link.loss,
+                                         "result": out}, arrays={"nodes": h.astype(np.float32)})
     return out
 
 
-def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
+def summarize(results: list[dict[str, Any]]) -> GraphResult:
     """Mean and sample std (ddof=1, 0 for one seed) over seeds of each validation metric."""
     rows = [r["valid"] for r in results if r.get("valid")]
     keys = [k for k in (rows[0] if rows else {}) if k.startswith(("hits@", "mrr", "auc"))]
@@ -155,25 +199,31 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
     test_stats = {k: {"mean": float(np.mean([t[k] for t in tests])),
                       "std": float(np.std([t[k] for t in tests], ddof=1)) if len(tests) > 1 else 0.0}
                   for k in (tests[0] if tests else {})}
-    return {"seeds": [r["seed"] for r in results], "valid": stats, **({"test": test_stats} if tests else {}),
-            "epoch_seconds_median": float(np.median([r["epoch_seconds_median"] for r in results])),
-            "epoch_cpu_seconds_median": float(np.median([r["epoch_cpu_seconds_median"] for r in results])),
-            "peak_rss_mb": float(max(r["peak_rss_mb"] for r in results))}
+    return GraphResult(seeds=tuple(r["seed"] for r in results), valid=stats, test=test_stats or None,
+                       epoch_seconds_median=float(np.median([r["epoch_seconds_median"] for r in results])),
+                       epoch_cpu_seconds_median=float(np.median([r["epoch_cpu_seconds_median"] for r in results])),
+                       peak_rss_mb=float(max(r["peak_rss_mb"] for r in results)), per_seed=tuple(results))
 
 
-def train_run(dataset: LinkDataset, config: GraphRunConfig, run_dir: str | Path, *, seeds: tuple[int, ...] = (0,),
-              progress: bool = False) -> dict[str, Any]:
-    """Train one model per seed into ``run_dir`` (resuming what is there); returns the summary."""
-    run_dir = Path(run_dir)
+def train(dataset: LinkDataset, config: GraphRunConfig, out: str | Path, *, seeds: tuple[int, ...] = (0,),
+          progress: bool = False) -> GraphResult:
+    """Train one model per seed into the run folder ``out`` (resuming what is there) and write
+    ``result.json`` and ``report.html``; another process in ``out`` or another run there is refused."""
+    from ._report import write_report
+
     if not seeds:
         raise InputError("give at least one seed")
     if config.link.sampler == "neighbor" and len(config.link.fanouts) != config.model.layers:
         raise InputError(f"fanouts need one number per GNN layer ({config.model.layers}), got {list(config.link.fanouts)}")
-    _prepare(run_dir, dataset, config, tuple(seeds))
-    results = [_train_seed(dataset, config, run_dir / f"seed-{s}", s, progress) for s in seeds]
-    summary = summarize(results)
-    atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
-    return summary
+    with RunFolder(out) as run:
+        _prepare(run, dataset, config, tuple(seeds))
+        result = summarize([_train_seed(dataset, config, run, s, progress) for s in seeds])
+        run.write_result(result)
+        write_report(run.path)
+    return result
+
+
+train_run = train
 
 
 @dataclass
@@ -193,9 +243,33 @@ class TrainedRun:
         return score_pairs(self.model, self.h, pairs)
 
 
-def _seed_dirs(run_dir: Path) -> list[Path]:
-    dirs = sorted(run_dir.glob("seed-*"), key=lambda p: int(p.name.split("-")[1]))
-    done = [d for d in dirs if (d / "nodes.npz").exists() and (d / "model").exists()]
+@dataclass(frozen=True)
+class _Seed:
+    """Where a trained seed lives: ``checkpoint/seed-S/`` (or an older biolens' ``seed-S/``)."""
+
+    seed: int
+    checkpoint: Path
+    legacy: bool
+
+    def nodes(self) -> np.ndarray:
+        if not self.legacy:
+            return load_array(self.checkpoint, "nodes")
+        with np.load(self.checkpoint.parent / "nodes.npz", allow_pickle=False) as z:
+            return z["h"]
+
+    def result(self) -> dict[str, Any]:
+        if not self.legacy:
+            return read_meta(self.checkpoint).get("result", {})
+        path = self.checkpoint.parent / "result.json"
+        return read_json(path) if path.exists() else {}
+
+
+def _seed_dirs(run_dir: Path) -> list[_Seed]:
+    new = [_Seed(int(d.name.split("-")[1]), d, False) for d in (run_dir / "checkpoint").glob("seed-*")
+           if (d / "nodes.npy").exists()]
+    old = [_Seed(int(d.name.split("-")[1]), d / "model", True) for d in run_dir.glob("seed-*")
+           if (d / "nodes.npz").exists() and (d / "model").exists()]
+    done = sorted(new or old, key=lambda s: s.seed)
     if not done:
         raise InputError("no trained model here (train one with `biolens graph train`)", source=str(run_dir))
     return done
@@ -204,11 +278,10 @@ def _seed_dirs(run_dir: Path) -> list[Path]:
 def best_seed(run_dir: str | Path) -> int:
     """The trained seed with the best validation Hits@20 (the first one without validation)."""
     best, best_value = None, -1.0
-    for d in _seed_dirs(Path(run_dir)):
-        result = json.loads((d / "result.json").read_text()) if (d / "result.json").exists() else {}
-        value = (result.get("valid") or {}).get(MAIN_METRIC, 0.0)
+    for s in _seed_dirs(Path(run_dir)):
+        value = (s.result().get("valid") or {}).get(MAIN_METRIC, 0.0)
         if best is None or value > best_value:
-            best, best_value = int(d.name.split("-")[1]), value
+            best, best_value = s.seed, value
     return best
 
 
@@ -222,17 +295,23 @@ def load_graph(run_dir: Path) -> tuple[Graph, np.ndarray | None, int | None]:
     return graph, None, None
 
 
-def load_run(run_dir: str | Path, seed: int | None = None) -> list[TrainedRun]:
+def run_config(run_dir: str | Path) -> GraphRunConfig:
+    """The settings a run was trained with (from ``config.json``; older folders kept them under ``config``)."""
+    path = Path(run_dir) / "config.json"
+    if not path.exists():
+        raise InputError("not a biolens graph run (no config.json)", source=str(run_dir))
+    saved = read_json(path)
+    return _run_config_from_dict(saved["settings"] if "settings" in saved else saved["config"])
+
+
+def load(run_dir: str | Path, seed: int | None = None) -> list[TrainedRun]:
     """The trained seeds of a run folder (``seed``: only that one)."""
     run_dir = Path(run_dir)
-    if not (run_dir / "config.json").exists():
-        raise InputError("not a biolens graph run (no config.json)", source=str(run_dir))
+    config = run_config(run_dir)
     graph, original_ids, original_n = load_graph(run_dir)
-    config = _run_config_from_dict(json.loads((run_dir / "config.json").read_text())["config"])
     runs = []
-    for d in _seed_dirs(run_dir):
-        s = int(d.name.split("-")[1])
-        if seed is not None and s != seed:
+    for s in _seed_dirs(run_dir):
+        if seed is not None and s.seed != seed:
             continue
 
         def skeleton(meta: dict[str, Any]) -> LinkModel:  # shapes only: no weights are initialised
@@ -240,23 +319,24 @@ def load_run(run_dir: str | Path, seed: int | None = None) -> list[TrainedRun]:
             feats = np.zeros((mcfg.num_nodes, mcfg.feature_dim), np.float32) if mcfg.feature_dim else None
             return eqx.filter_eval_shape(LinkModel, mcfg, features=feats, key=jax.random.PRNGKey(0))
 
-        model, _ = load_checkpoint(d / "model", skeleton)
-        with np.load(d / "nodes.npz", allow_pickle=False) as z:
-            h = z["h"]
-        runs.append(TrainedRun(model=model, h=h, graph=graph, seed=s, loss=config.link.loss, path=d,
-                               original_ids=original_ids, original_num_nodes=original_n))
+        model, _ = load_checkpoint(s.checkpoint, skeleton)
+        runs.append(TrainedRun(model=model, h=s.nodes(), graph=graph, seed=s.seed, loss=config.link.loss,
+                               path=s.checkpoint, original_ids=original_ids, original_num_nodes=original_n))
     if not runs:
         raise InputError(f"seed {seed} is not trained in this run", source=str(run_dir))
     return runs
 
 
-def evaluate_run(run_dir: str | Path, split: str | Path | LinkSplit) -> dict[str, Any]:
+load_run = load
+
+
+def evaluate(run_dir: str | Path, split: str | Path | LinkSplit) -> GraphEvaluation:
     """Metrics of every trained seed on a split file, with mean and std over seeds."""
-    runs = load_run(run_dir)
+    runs = load(run_dir)
     graph, first = runs[0].graph, runs[0]
     if not isinstance(split, LinkSplit):
         split = read_split(split, first.original_num_nodes or graph.num_nodes)
-    outside = 0
+    outside = None
     if first.original_ids is not None:  # a subgraph run: keep the pairs inside, in its numbering
         edge, neg = (remap_pairs(p, first.original_ids, first.original_num_nodes) for p in (split.edge, split.edge_neg))
         outside = len(split.edge) + len(split.edge_neg) - len(edge) - len(neg)
@@ -264,17 +344,17 @@ def evaluate_run(run_dir: str | Path, split: str | Path | LinkSplit) -> dict[str
             raise InputError("no positive or no negative pair of the split falls in the run's subgraph", source=split.source)
         split = LinkSplit(edge=edge, edge_neg=neg, source=split.source)
     overlap = int(np.isin(pair_keys(split.edge, graph.num_nodes), pair_keys(graph.edges, graph.num_nodes)).sum())
-    per_seed = []
-    for run in runs:
-        per_seed.append({"seed": run.seed, **link_metrics(run.score(split.edge), run.score(split.edge_neg))})
-    out: dict[str, Any] = {}
+    per_seed = [{"seed": run.seed, **link_metrics(run.score(split.edge), run.score(split.edge_neg))} for run in runs]
+    metrics: dict[str, float] = {}
     for key in (k for k in per_seed[0] if k != "seed"):
         values = np.array([r[key] for r in per_seed])
-        out[key] = float(values.mean())
+        metrics[key] = float(values.mean())
         if len(values) > 1:
-            out[f"{key}_std"] = float(values.std(ddof=1))
-    out.update({"seeds": [r["seed"] for r in per_seed], "per_seed": per_seed, "positives": len(split.edge),
-                "negatives": len(split.edge_neg), "positives_in_training_graph": overlap, "split": split.source})
-    if first.original_ids is not None:
-        out["pairs_outside_subgraph"] = outside
-    return out
+            metrics[f"{key}_std"] = float(values.std(ddof=1))
+    return GraphEvaluation(metrics=metrics, seeds=tuple(r["seed"] for r in per_seed),
+                           per_seed=tuple(json.loads(json.dumps(per_seed, default=float))), positives=len(split.edge),
+                           negatives=len(split.edge_neg), positives_in_training_graph=overlap,
+                           split=None if split.source is None else str(split.source), pairs_outside_subgraph=outside)
+
+
+evaluate_run = evaluate

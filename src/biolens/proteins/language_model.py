@@ -1,4 +1,4 @@
-"""Protein language models as residue predictors: masked LMs (ESM2, ``mlm:RUN``) and UniRep.
+"""Protein language models as residue predictors: masked LMs (ESM2, ESM C, ``mlm:RUN``) and UniRep.
 
 * :class:`MaskedLM` -- an :class:`~biolens.proteins.esm2_model.ESM2` with its LM head:
   :meth:`~MaskedLM.masked_log_probs` masks each chosen position on its own (one row per
@@ -146,12 +146,13 @@ def language_model(encoder: str | Encoder, **options: Any) -> MaskedLM | Autoreg
     from .encoders.unirep import UniRepEncoder
 
     enc = get_encoder(encoder, **options)
-    if isinstance(enc, ESM2Encoder):
+    if isinstance(enc, ESM2Encoder) and getattr(enc.model, "lm_head", None) is not None:
         return MaskedLM(enc.model, enc.name)
     if isinstance(enc, UniRepEncoder):
         return AutoregressiveLM(enc)
-    raise InputError(f"encoder {enc.name} is not a language model; use an ESM2 model (esm2-*, esm2:DIR), "
-                     "a pretrained mlm:RUN, or UniRep (unirep-*)")
+    why = "its weights have no language-model head" if isinstance(enc, ESM2Encoder) else "it is not a language model"
+    raise InputError(f"encoder {enc.name} cannot score residues: {why}. Use a masked LM -- ESM2 (esm2-*, esm2:DIR), "
+                     "ESM C (esmc-300m|600m, esmc:DIR, with its sequence head), a pretrained mlm:RUN -- or UniRep (unirep-*)")
 
 
 def residue_log_probs(lm: MaskedLM | AutoregressiveLM, sequence: str, positions: Sequence[int]) -> Float[np.ndarray, "P 20"]:

@@ -244,7 +244,8 @@ class Predictor:
 
 
 def load_predictor(run_dir: str | Path, *, encoder: Encoder | None = None) -> Predictor:
-    """Load a run's checkpoint; refuses an encoder whose fingerprint differs from the training one."""
+    """Load a run's checkpoint; what it was trained with comes from its ``meta.json`` (a ``config.json``
+    that disagrees is refused), and an encoder whose fingerprint differs from the training one is refused."""
     from .encoders.registry import get_encoder
     from .run import load_run_config
 
@@ -253,7 +254,7 @@ def load_predictor(run_dir: str | Path, *, encoder: Encoder | None = None) -> Pr
     meta = read_meta(ckpt)
     enc = encoder if encoder is not None else get_encoder(meta["encoder"])
     check_encoder(meta, enc.name, enc.fingerprint(), source=str(run_dir))
-    config = load_run_config(run_dir)
+    config = load_run_config(meta, run_dir)
     task = Task.from_json(meta["task"])
     head_cfg = config_from_dict(HeadConfig, meta["head"])
 

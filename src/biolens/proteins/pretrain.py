@@ -12,14 +12,18 @@ so a few compiles); proteins longer than ``crop`` residues are cut to a window d
 epoch. Optimisation is :func:`biolens.core.train.fit`: AdamW, linear warm-up and cosine decay,
 gradient clipping, validation on held-out sequences every ``eval_every`` steps, resumable.
 
-A run folder (``RUN``)::
+A run folder (``RUN``, the :class:`~biolens.core.runs.RunFolder` contract)::
 
-    config.json, model.safetensors   the model, in the Hugging Face ESM2 layout (mlm:RUN, esm2:RUN)
-    settings.json                    settings and corpus counts (a rerun must match them to resume)
-    pretrain.json                    the same, the held-out metrics and timings
-    valid.fasta                      the held-out sequences
-    train/                           the loop's resumable state and metrics.jsonl
-    curves.png                       loss, perplexity and masked-residue accuracy against step
+    config.json      the settings and the corpus' identity (content digest of the deduplicated corpus)
+    train/           the loop's resumable state and metrics.jsonl
+    checkpoint/      the model in the Hugging Face ESM2 layout (config.json, model.safetensors, tokenizer
+                     files): ``mlm:RUN`` and ``esm2:RUN/checkpoint`` load it, so does ``transformers``
+    result.json      :class:`PretrainResult`: steps, held-out metrics, parameters, timings (was pretrain.json)
+    report.html      loss, perplexity and masked-residue accuracy against step (also as curves.png)
+    valid.fasta      the held-out sequences
+
+(Before the run contract the model lay at the top of ``RUN`` beside ``settings.json`` and
+``pretrain.json``; ``mlm:RUN`` still loads such a folder, it is not resumed.)
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ import json
 import math
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +46,7 @@ from jaxtyping import Array, Float, Int, PRNGKeyArray
 from ..core.config import config_to_dict
 from ..core.errors import InputError
 from ..core.files import atomic_write_text
+from ..core.runs import IN_MEMORY, RunFolder, RunResult, content_digest
 from ..core.train import TrainConfig, fit
 from .esm2_io import CLS, EOS, ESM_TOKENS, MASK, PAD, save_esm2, tokenize
 from .esm2_model import ESM2, ESM2Config
@@ -62,7 +67,7 @@ AMINO_IDS = np.array([ESM_TOKENS.index(a) for a in "ACDEFGHIKLMNPQRSTVWY"], dtyp
 
 @dataclass(frozen=True, kw_only=True)
 class PretrainConfig:
-    """Settings of a pretraining run (saved in ``pretrain.json``).
+    """Settings of a pretraining run (saved in ``config.json``).
 
     ``layers``/``hidden``/``heads``/``ffn`` override the ``preset``'s. ``crop``: the longest
     window of a protein one step sees. ``token_budget``: padded tokens per batch.
@@ -237,33 +242,24 @@ def evaluate_mlm(model: ESM2, sequences: Sequence[str], *, crop: int = 1022, tok
 # --------------------------------------------------------------------------------------- runs
 
 
-@dataclass
-class PretrainResult:
-    """What :func:`pretrain` produced."""
+@dataclass(frozen=True, kw_only=True)
+class PretrainResult(RunResult):
+    """What :func:`pretrain` produced (``result.json``; ``model`` and ``history`` are not saved there:
+    the model is in ``checkpoint/``, the log in ``train/metrics.jsonl``)."""
 
-    model: ESM2
-    out_dir: Path
+    out_dir: str
     metrics: dict[str, float]
-    history: list[dict[str, Any]]
     steps: int
+    best_step: int | None
+    parameters: int
     resumed_from: int | None
     seconds: float
+    cpu_seconds_this_call: float
+    model: ESM2 | None = field(default=None, metadata=IN_MEMORY)
+    history: list[dict[str, Any]] | None = field(default=None, metadata=IN_MEMORY)
 
 
-def _settings(config: PretrainConfig, corpus: dict[str, Any]) -> dict[str, Any]:
-    return {"pretrain": config_to_dict(config), "model": model_config(config).to_hf(), "corpus": corpus}
-
-
-def _check_resume(out: Path, settings: dict[str, Any]) -> None:
-    """Refuse to continue a run with other settings (the step count included: it sets the schedule)."""
-    path = out / "settings.json"
-    if not path.exists():
-        return
-    saved = json.loads(path.read_text())
-    if saved != json.loads(json.dumps(settings)):
-        diff = sorted(k for k in settings["pretrain"] if settings["pretrain"][k] != saved.get("pretrain", {}).get(k))
-        what = f"the settings {diff} differ" if diff else "the corpus differs"
-        raise InputError(f"{out} holds a pretraining run where {what}; use a new --out folder or the same settings")
+KIND = "mlm-pretrain"
 
 
 def pretrain(sequences: Sequence[str], out_dir: str | Path, config: PretrainConfig | None = None, *,
@@ -271,21 +267,34 @@ def pretrain(sequences: Sequence[str], out_dir: str | Path, config: PretrainConf
     """Train a masked LM on ``sequences`` (validated protein letters) into the run folder ``out_dir``.
 
     Re-running into the same folder resumes a killed run from its last checkpoint (and returns a
-    finished one); other settings or another corpus in that folder are an error.
+    finished one); other settings or another corpus in that folder are refused, naming what differs.
     """
     config = config or PretrainConfig()
     check_config(config, len(set(sequences)))
-    out = Path(out_dir)
     train, valid, dropped = split_corpus(sequences, valid_fraction=config.valid_fraction,
                                          valid_max=config.valid_max, seed=config.seed)
-    corpus = {"source": source, "sequences": len(sequences), "duplicates_dropped": dropped, "train": len(train),
-              "valid": len(valid), "train_residues": sum(map(len, train)),
-              "digest": hashlib.sha256("\n".join(sorted(train)).encode()).hexdigest()[:16]}
-    settings = _settings(config, corpus)
-    _check_resume(out, settings)
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "settings.json", json.dumps(settings, indent=2) + "\n")
-    atomic_write_text(out / "valid.fasta", "".join(f">valid{i}\n{s}\n" for i, s in enumerate(valid)))
+    settings = {"pretrain": config_to_dict(config), "model": model_config(config).to_hf()}
+    data = {"digest": content_digest(train, valid), "train": len(train), "valid": len(valid)}
+    info = {"source": source, "sequences": len(sequences), "duplicates_dropped": dropped,
+            "train_residues": sum(map(len, train))}
+    with RunFolder(out_dir).open(kind=KIND, settings=settings, data=data, info=info) as run:
+        if (done := run.read_result(PretrainResult)) is not None:
+            return _with_model(done, run)
+        return _pretrain(run, train, valid, config, progress)
+
+
+def _with_model(result: PretrainResult, run: RunFolder) -> PretrainResult:
+    from ..core.train import LOG_FILE
+    from .esm2_io import load_esm2
+
+    log = run.train_dir / LOG_FILE
+    history = [json.loads(line) for line in log.read_text().splitlines() if line.strip()] if log.exists() else []
+    return replace(result, model=load_esm2(run.checkpoint_dir), history=history, resumed_from=None)
+
+
+def _pretrain(run: RunFolder, train: list[str], valid: list[str], config: PretrainConfig,
+              progress: bool) -> PretrainResult:
+    atomic_write_text(run.path / "valid.fasta", "".join(f">valid{i}\n{s}\n" for i, s in enumerate(valid)))
     model = ESM2(model_config(config), key=jax.random.PRNGKey(config.seed))
     batches = CorpusBatches(train, crop=config.crop, token_budget=config.token_budget, seed=config.seed)
 
@@ -300,18 +309,35 @@ def pretrain(sequences: Sequence[str], out_dir: str | Path, config: PretrainConf
         tcfg = replace(tcfg, eval_every=None)
     started = time.process_time()
     res = fit(model, masked_lm_loss(config.mask_rate), batches, tcfg, evaluate=evaluate if valid else None,
-              run_dir=out / "train", progress=progress, description="pretraining")
+              run_dir=run.train_dir, progress=progress, description="pretraining")
     final = evaluate(res.model, None)
-    save_esm2(res.model, out)
-    record = {"settings": settings, "steps": res.steps, "best_step": res.best_step, "valid_metrics": final,
-              "parameters": sum(x.size for x in jax.tree.leaves(eqx.filter(res.model, eqx.is_array))),
-              "cpu_seconds_this_call": time.process_time() - started, "wall_seconds_this_call": res.seconds}
-    atomic_write_text(out / "pretrain.json", json.dumps(record, indent=2, default=float) + "\n")
-    _write_curves(out / "curves.png", res.history)
-    return PretrainResult(res.model, out, final, res.history, res.steps, res.resumed_from, res.seconds)
+    save_esm2(res.model, run.checkpoint_dir)
+    result = PretrainResult(out_dir=str(run.path), metrics=final, steps=res.steps, best_step=res.best_step,
+                            parameters=sum(x.size for x in jax.tree.leaves(eqx.filter(res.model, eqx.is_array))),
+                            resumed_from=res.resumed_from, seconds=res.seconds,
+                            cpu_seconds_this_call=time.process_time() - started, model=res.model, history=res.history)
+    fig = _curves(res.history)
+    fig.savefig(run.path / "curves.png", dpi=110)
+    _write_report(run, result, fig)
+    run.write_result(result)
+    return result
 
 
-def _write_curves(path: Path, history: list[dict[str, Any]]) -> None:
+def _write_report(run: RunFolder, result: PretrainResult, fig: Any) -> None:
+    from ..report import Report
+
+    saved = run.config()
+    page = Report(f"masked-LM pretraining: {Path(saved['info']['source'] or 'corpus').name}")
+    page.text(f"{saved['data']['train']:,} training and {saved['data']['valid']:,} held-out sequences; "
+              f"{result.parameters:,} parameters; {result.steps} steps.")
+    if "perplexity" in result.metrics:
+        page.table([dict(result.metrics)])
+    page.figure(fig, caption="loss, perplexity and masked-residue accuracy against step")
+    page.settings({**saved["settings"]["pretrain"], "data digest": saved["data"]["digest"][:16]})
+    page.write(run.report_path)
+
+
+def _curves(history: list[dict[str, Any]]) -> Any:
     from ..report.figures import new_figure
 
     train = [r for r in history if r.get("split") == "train"]
@@ -326,4 +352,4 @@ def _write_curves(path: Path, history: list[dict[str, Any]]) -> None:
     ax_acc.plot([r["step"] for r in val], [r["accuracy"] for r in val], "o-", color="#D55E00")
     ax_acc.set_xlabel("step")
     ax_acc.set_ylabel("held-out masked-residue accuracy")
-    fig.savefig(path, dpi=110)
+    return fig

@@ -1,25 +1,30 @@
 """From a labelled dataset to a trained, evaluated, reusable predictor: :func:`run_task`.
 
-A run folder holds::
+A run folder (the :class:`~biolens.core.runs.RunFolder` contract) holds::
 
-    config.json       the run's settings, the task, the data source, the encoder fingerprint
+    config.json       the run's identity: the task, the encoder name + fingerprint, the RunConfig and the
+                      data's content digest (ids, sequences, labels); the data's path under ``info``
     split.csv         which record is in which split (``id,split,cluster``)
     train/            the training loop's resumable state and metrics.jsonl
-    checkpoint/       model.eqx + meta.json (task, label names, encoder name + fingerprint, head, pooling)
-    metrics.json      test metrics with bootstrap intervals, the baselines, deltas, timings
+    checkpoint/       model.eqx + meta.json: what the model was trained with (task, label names, encoder
+                      name + fingerprint, the whole RunConfig, calibration) -- prediction reads only this
+    result.json       :class:`TaskResult`: test metrics with bootstrap intervals, baselines, deltas, timings
+                      (``metrics.json`` before the run contract; still read by ``biolens evaluate``)
     predictions.csv   one row per record: split, truth, prediction, p_<label> columns
     report.html       learning curves, model vs baselines, per-label bars, heat maps, confusion matrix,
                       metric vs training-set size
 
-Re-running into a finished folder with the same settings returns the saved result; a killed
-run resumes (the split is read back, embeddings come from the cache, training resumes).
+The start-up check runs before anything else: another run in the folder (other settings, other
+split fractions, other data content) is refused naming each difference, a second process is
+stopped by the folder's lock. Re-running a finished run returns the saved result; a killed run
+resumes (the split is read back, embeddings come from the cache, training resumes).
 """
 
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +36,9 @@ from ..core.calibration import BinaryCalibration, fit_calibration
 from ..core.checkpoint import save_checkpoint
 from ..core.config import config_from_dict, config_to_dict
 from ..core.errors import InputError
-from ..core.files import atomic_write_text
+from ..core.files import read_json
 from ..core.losses import balanced_class_weights
+from ..core.runs import RunFolder, RunResult, content_digest
 from ..core.train import TrainConfig, fit
 from .embed import open_store
 from .encoders.base import Encoder
@@ -43,7 +49,9 @@ from .model_io import Features, build_model, check_task_data, make_batches, make
 from .splits import Split, SplitConfig, make_split, read_split
 from .tasks import Task, TaskData
 
-__all__ = ["RunConfig", "TaskResult", "run_task"]
+__all__ = ["RunConfig", "TaskResult", "data_identity", "load_result", "run_task"]
+
+KIND = "protein-task"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,9 +89,9 @@ class RunConfig:
     token_budget: int = 1 << 15
 
 
-@dataclass
-class TaskResult:
-    """What :func:`run_task` measured (also written to ``metrics.json``)."""
+@dataclass(frozen=True, kw_only=True)
+class TaskResult(RunResult):
+    """What :func:`run_task` measured (``result.json``); ``reused``: returned from a finished folder."""
 
     task: str
     kind: str
@@ -106,29 +114,34 @@ class TaskResult:
         return self.metrics[self.primary]["value"]
 
     def to_json(self) -> dict[str, Any]:
-        out = asdict(self)
+        out = super().to_json()
         out.pop("reused")
-        return {**out, "finished": True}
+        return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TaskResult:
-        data = {k: v for k, v in data.items() if k != "finished"}
-        return cls(**data, reused=True)
+        data = {k: v for k, v in data.items() if k != "finished"}  # metrics.json (before result.json) had it
+        return replace(super().from_json(data), reused=True)
+
+
+def data_identity(data: TaskData) -> dict[str, Any]:
+    """The content digest of the records a run learns from (ids, sequences, labels, masks) and their count."""
+    return {"digest": content_digest(data.ids, data.sequences, data.labels, data.masks), "records": len(data)}
 
 
 def _settings(data: TaskData, encoder: Encoder, config: RunConfig) -> dict[str, Any]:
-    return {"task": data.task.to_json(), "data": data.source, "n_records": len(data),
-            "encoder": encoder.name, "encoder_fingerprint": encoder.fingerprint(), "run": config_to_dict(config)}
+    return {"task": data.task.to_json(), "encoder": encoder.name, "encoder_fingerprint": encoder.fingerprint(),
+            "run": config_to_dict(config)}
 
 
-def _reuse(out: Path | None, settings: dict[str, Any]) -> TaskResult | None:
-    if out is None or not (out / "metrics.json").exists() or not (out / "config.json").exists():
-        return None
-    saved = json.loads((out / "config.json").read_text())
-    if saved != json.loads(json.dumps(settings)):
-        raise InputError(f"{out} holds a finished run with other settings or data; use a new --out folder")
-    data = json.loads((out / "metrics.json").read_text())
-    return TaskResult.from_json(data) if data.get("finished") else None
+def load_result(run_dir: str | Path) -> TaskResult:
+    """The saved result of a finished run (``result.json``, or an older biolens' ``metrics.json``)."""
+    run_dir = Path(run_dir)
+    for name in ("result.json", "metrics.json"):
+        if (run_dir / name).exists():
+            return TaskResult.from_json(read_json(run_dir / name))
+    raise InputError("no result.json: the run has not finished (run `biolens train` again to resume)",
+                     source=str(run_dir))
 
 
 def _split(data: TaskData, config: RunConfig, out: Path | None) -> Split:
@@ -156,13 +169,17 @@ def run_task(data: TaskData, encoder: str | Encoder, head: str | HeadConfig, *, 
     head_cfg = replace(config.head, kind=head) if isinstance(head, str) else head
     config = replace(config, head=head_cfg)
     enc = get_encoder(encoder)
-    out = Path(out_dir) if out_dir is not None else None
-    settings = _settings(data, enc, config)
-    if (reused := _reuse(out, settings)) is not None:
-        return reused
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(out / "config.json", json.dumps(settings, indent=2) + "\n")
+    if out_dir is None:
+        return _run(data, enc, config, None, cache, progress)
+    with RunFolder(out_dir).open(kind=KIND, settings=_settings(data, enc, config), data=data_identity(data),
+                                 info={"source": data.source}) as run:
+        if (done := run.read_result(TaskResult)) is not None:
+            return replace(done, out_dir=str(run.path))
+        return _run(data, enc, config, run, cache, progress)
+
+
+def _run(data: TaskData, enc: Encoder, config: RunConfig, run: RunFolder | None, cache: Any, progress: bool) -> TaskResult:
+    out = run.path if run is not None else None
     timings: dict[str, float] = {}
     split = _split(data, config, out)
     data, notes = check_task_data(data, split, config)
@@ -177,7 +194,7 @@ def run_task(data: TaskData, encoder: str | Encoder, head: str | HeadConfig, *, 
     timings["embed_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     fitted = train_on(data, split.index("train"), split.index("valid"), enc, feats, config,
-                      run_dir=out / "train" if out else None, progress=progress)
+                      run_dir=run.train_dir if run else None, progress=progress)
     timings["train_s"] = time.perf_counter() - t0
     pred_all = _predict_all(data, enc, feats, config, fitted)
     calibration = _calibrate(data, split, config, pred_all)
@@ -188,12 +205,12 @@ def run_task(data: TaskData, encoder: str | Encoder, head: str | HeadConfig, *, 
     result = _evaluate(data, split, pred_test, config, enc, notes + split.notes + data.notes, timings, calibration)
     if config.size_curve:
         t0 = time.perf_counter()
-        result.size_curve = _size_curve(data, split, enc, feats, config, result)
+        result = replace(result, size_curve=_size_curve(data, split, enc, feats, config, result))
         timings["size_curve_s"] = time.perf_counter() - t0
     timings["total_s"] = sum(v for k, v in timings.items() if k != "total_s")
-    result.out_dir = str(out) if out else None
-    if out is not None:
-        _write(out, data, split, enc, config, fitted, result, pred_all, settings)
+    result = replace(result, out_dir=str(out) if out else None)
+    if run is not None:
+        _write(run, data, split, enc, config, fitted, result, pred_all)
     return result
 
 
@@ -352,29 +369,53 @@ def _size_curve(data, split, enc, feats, config, result) -> list[dict[str, float
     return points
 
 
-def _write(out: Path, data, split, enc, config, fitted, result, pred_all, settings) -> None:
+def _write(run: RunFolder, data, split, enc, config, fitted, result, pred_all) -> None:
+    """The checkpoint (everything prediction needs, the whole RunConfig included), predictions, report,
+    and last ``result.json`` (its presence marks the run finished)."""
     from .report import write_predictions, write_report
 
+    out = run.path
     meta = {"task": data.task.to_json(), "label_names": list(data.task.label_names), "encoder": enc.name,
             "encoder_fingerprint": enc.fingerprint(), "encoder_width": enc.width, "head": config_to_dict(config.head),
             "pooling": config.pooling, "finetune": config.finetune, "finetune_last": config.finetune_last,
-            "target": fitted.target, "input_width": fitted.width, "best_step": fitted.best_step,
-            "calibration": result.calibration}
+            "run": config_to_dict(config), "target": fitted.target, "input_width": fitted.width,
+            "best_step": fitted.best_step, "calibration": result.calibration}
     if config.head.kind == "knn":
         meta["knn_references"] = int(fitted.model.head.references.shape[0])
-    save_checkpoint(out / "checkpoint", fitted.model, meta)
+    save_checkpoint(run.checkpoint_dir, fitted.model, meta)
     threshold = (result.calibration or {}).get("threshold", 0.5)
     write_predictions(out / "predictions.csv", data.task, data.ids, pred_all, data.labels, split.assign, threshold)
     test = split.index("test")
     pick = (lambda xs: [xs[i] for i in test]) if isinstance(pred_all, list) else (lambda xs: xs[test])
-    write_report(out / "report.html", data.task, result, fitted.history, _labels(data, test), pick(pred_all),
-                 _masks(data, test), {"data": data.source, "encoder fingerprint": enc.fingerprint(),
-                                      "split": split.method, "run": json.dumps(settings["run"])})
-    atomic_write_text(out / "metrics.json", json.dumps(result.to_json(), indent=2, default=float) + "\n")
+    write_report(run.report_path, data.task, result, fitted.history, _labels(data, test), pick(pred_all),
+                 _masks(data, test), {"data": data.source, "data digest": data_identity(data)["digest"][:16],
+                                      "encoder fingerprint": enc.fingerprint(), "split": split.method,
+                                      "run": json.dumps(config_to_dict(config))})
+    run.write_result(result)
 
 
-def load_run_config(path: str | Path) -> RunConfig:
-    return config_from_dict(RunConfig, json.loads((Path(path) / "config.json").read_text())["run"])
+def load_run_config(meta: dict[str, Any], run_dir: str | Path) -> RunConfig:
+    """The RunConfig a checkpoint was trained with: its ``meta.json`` is the one place that says it.
+
+    ``config.json`` must agree (an edited one is refused, naming the fields); checkpoints from before
+    the run contract kept the settings only in ``config.json``.
+    """
+    from ..core.errors import CheckpointMismatchError
+    from ..core.runs import identity_diff
+
+    path = Path(run_dir) / "config.json"
+    saved = read_json(path) if path.exists() else {}
+    recorded = saved.get("settings", {}).get("run") if "settings" in saved else saved.get("run")
+    if "run" not in meta:
+        if recorded is None:
+            raise InputError("no run settings in checkpoint/meta.json or config.json", source=str(run_dir))
+        return config_from_dict(RunConfig, recorded)
+    if recorded is not None and (diff := identity_diff(meta["run"], recorded)):
+        raise CheckpointMismatchError(
+            f"{run_dir}: config.json disagrees with the checkpoint it describes (checkpoint → config.json): "
+            + "; ".join(diff) + ". The checkpoint's meta.json says what the model was trained with; restore "
+            "config.json or retrain")
+    return config_from_dict(RunConfig, meta["run"])
 
 
 def align_labels(data: TaskData, task: Task) -> TaskData:

@@ -83,6 +83,13 @@ class Encoder(abc.ABC):
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "width": self.width, "settings": self.settings()}
 
+    def export_metadata(self, pooling: str, per_residue: bool) -> dict[str, Any]:
+        """What an embedding file records about the vectors in it (flat values: HDF5 attributes)."""
+        settings = self.settings()
+        return {"encoder": self.name, "fingerprint": self.fingerprint(), "width": self.width,
+                "layer": settings.get("layer"), "pooling": "per_residue" if per_residue else pooling,
+                "settings": json.dumps(settings, sort_keys=True, default=str)}
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, width={self.width})"
 

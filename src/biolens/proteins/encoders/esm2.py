@@ -21,7 +21,7 @@ may have fewer rows and token positions than asked for; the residue mask says wh
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -170,52 +170,60 @@ def _missing(name: str, repo: str, reason: str) -> str:
     )
 
 
-def _from_cache(repo: str) -> Path | None:
+def _from_cache(repo: str, files: Sequence[str] = _HUB_FILES) -> Path | None:
     """The repository's folder in the local Hugging Face cache, without touching the network."""
     try:
         from huggingface_hub import snapshot_download
     except ImportError:
         return None
     try:
-        path = Path(snapshot_download(repo, allow_patterns=_HUB_FILES, local_files_only=True))
+        path = Path(snapshot_download(repo, allow_patterns=list(files), local_files_only=True))
     except Exception:  # any cache miss (LocalEntryNotFoundError...) means "not here"
         return None
     return path if (path / "config.json").is_file() else None
 
 
-def _download(repo: str) -> tuple[Path | None, str]:
+def _download(repo: str, files: Sequence[str] = _HUB_FILES) -> tuple[Path | None, str]:
     try:
         from huggingface_hub import snapshot_download
     except ImportError:
         return None, "the 'hub' extra (huggingface_hub) is not installed"
     try:
-        return Path(snapshot_download(repo, allow_patterns=_HUB_FILES)), ""
+        return Path(snapshot_download(repo, allow_patterns=list(files))), ""
     except Exception as exc:  # offline, gated, proxy errors: report, do not crash
         return None, f"download from the Hub failed ({type(exc).__name__}: {exc})"
+
+
+def find_hub_folder(
+    repo: str, weights: str | Path | None, *, download: bool, missing: Callable[[str], str], files: Sequence[str] = _HUB_FILES
+) -> Path:
+    """A Hugging Face model folder (``config.json`` + weights): ``weights``, else
+    ``$BIOLENS_WEIGHTS_DIR/<repo name>``, else the local Hub cache, else a download of ``files``
+    (when ``download``). ``missing(reason)`` is the message of the error raised when none holds it."""
+    if weights is not None:
+        folder = Path(weights).expanduser()
+        if not (folder / "config.json").is_file():
+            raise MissingWeightsError(missing(f"{folder} has no config.json"))
+        return folder
+    root = os.environ.get("BIOLENS_WEIGHTS_DIR")
+    if root and (Path(root).expanduser() / repo.split("/")[1] / "config.json").is_file():
+        return Path(root).expanduser() / repo.split("/")[1]
+    cached = _from_cache(repo, files)
+    if cached is not None:
+        return cached
+    tried = [f"not in $BIOLENS_WEIGHTS_DIR ({root})" if root else "$BIOLENS_WEIGHTS_DIR is not set", "not in the Hugging Face cache"]
+    if download:
+        folder, why = _download(repo, files)
+        if folder is not None:
+            return folder
+        tried.append(why)
+    raise MissingWeightsError(missing("; ".join(tried)))
 
 
 def find_weights(name: str, weights: str | Path | None = None, *, download: bool = True) -> Path:
     """The folder holding ``name``'s weights (see the module docstring for the search order)."""
     repo = HUB_REPOS[name]
-    if weights is not None:
-        folder = Path(weights).expanduser()
-        if not (folder / "config.json").is_file():
-            raise MissingWeightsError(_missing(name, repo, f"{folder} has no config.json"))
-        return folder
-    root = os.environ.get("BIOLENS_WEIGHTS_DIR")
-    if root and (Path(root).expanduser() / repo.split("/")[1] / "config.json").is_file():
-        return Path(root).expanduser() / repo.split("/")[1]
-    cached = _from_cache(repo)
-    if cached is not None:
-        return cached
-    tried = [f"not in $BIOLENS_WEIGHTS_DIR ({root})" if root else "$BIOLENS_WEIGHTS_DIR is not set", "not in the Hugging Face cache"]
-    if download:
-        folder, why = _download(repo)
-        if folder is not None:
-            return folder
-        tried.append(why)
-    reason = "; ".join(tried)
-    raise MissingWeightsError(_missing(name, repo, reason))
+    return find_hub_folder(repo, weights, download=download, missing=lambda reason: _missing(name, repo, reason))
 
 
 def _layer(options: dict[str, Any]) -> int | None:

@@ -1,7 +1,7 @@
 """``mlm:RUN``: a masked protein language model pretrained with ``biolens pretrain``.
 
-A run folder holds the model in the Hugging Face ESM2 layout (``config.json`` +
-``model.safetensors``), so it loads through the ESM2 path (:class:`.esm2.ESM2Encoder`): the same
+A run folder holds the model in the Hugging Face ESM2 layout (``checkpoint/config.json`` +
+``checkpoint/model.safetensors``; runs from before the run contract hold them at the top), so it loads through the ESM2 path (:class:`.esm2.ESM2Encoder`): the same
 tokens, pooling, windows and batching. ``RUN`` is a folder, or the name of a model shipped
 inside biolens (:data:`SHIPPED`: ``mlm:small``). Options: ``layer=`` (hidden-state index).
 """
@@ -32,14 +32,16 @@ def resolve_run(arg: str) -> tuple[Path, str]:
     """The folder of ``mlm:ARG`` and the encoder's name (a shipped name stays short; a folder
     becomes its absolute path, so the name does not depend on the working directory)."""
     folder = Path(arg).expanduser()
-    if (folder / "config.json").is_file():
+    if (folder / "checkpoint" / "config.json").is_file():  # a run folder (core.runs layout)
+        return (folder / "checkpoint").resolve(), f"mlm:{folder.resolve()}"
+    if (folder / "config.json").is_file() and (folder / "model.safetensors").is_file():  # the model folder itself
         return folder.resolve(), f"mlm:{folder.resolve()}"
     shipped = _shipped(arg)
     if shipped is not None and not folder.exists():
         return shipped, f"mlm:{arg}"
     why = f"{folder} is not a folder" if not folder.is_dir() else f"{folder} has no config.json"
     raise MissingWeightsError(f"mlm:{arg}: {why}. Give a run folder written by `biolens pretrain CORPUS --out RUN` "
-                              f"(it holds config.json and model.safetensors), or a shipped model: "
+                              f"(it holds checkpoint/config.json and checkpoint/model.safetensors), or a shipped model: "
                               f"{', '.join('mlm:' + n for n in SHIPPED)}")
 
 

@@ -2,7 +2,7 @@
 
 Names: ``onehot``, ``composition``, ``dipeptide``, ``unirep-64|256|1900``,
 ``esm2-8m|35m|150m|650m|3b`` (or ``esm2:DIR`` for any local Hugging Face ESM2 folder),
-``esmc-300m|600m`` (or ``esmc:DIR``) and
+``esmc-300m|600m`` (or ``esmc:DIR``), ``prott5-xl`` (or ``prott5:DIR``) and
 ``mlm:RUN`` (a masked LM pretrained with ``biolens pretrain``). Families that need weights or
 optional packages are imported lazily; :func:`list_encoders` says what is available here.
 """
@@ -57,6 +57,9 @@ _ENTRIES = [
     EncoderEntry("esmc-300m", "esmc", 960, "ESM C 300M, 30 x 960 (EvolutionaryScale/esmc-300m-2024-12)", "Cambrian Open License"),
     EncoderEntry("esmc-600m", "esmc", 1152, "ESM C 600M, 36 x 1152 (EvolutionaryScale/esmc-600m-2024-12)", "Cambrian Non-Commercial License"),
     EncoderEntry("esmc", "esmc", None, "ESM C from a local folder or .pth/.safetensors file: esmc:DIR", "see the model's"),
+    EncoderEntry("prott5-xl", "prott5", 1024, "ProtT5-XL-UniRef50 encoder, 24 x 1024 (Rostlab/prot_t5_xl_half_uniref50-enc)",
+                 "AFL-3.0 (ProtTrans)"),
+    EncoderEntry("prott5", "prott5", None, "a T5 encoder from a local Hugging Face folder: prott5:DIR", "see the model's"),
     EncoderEntry("mlm", "mlm", None, "a masked LM trained with `biolens pretrain`: mlm:RUN", "yours"),
 ]
 ENCODERS: dict[str, EncoderEntry] = {e.name: e for e in _ENTRIES}
@@ -69,6 +72,7 @@ HF_IDS: dict[str, str] = {
     "facebook/esm2_t30_150M_UR50D": "esm2-150m",
     "facebook/esm2_t33_650M_UR50D": "esm2-650m",
     "facebook/esm2_t36_3B_UR50D": "esm2-3b",
+    "Rostlab/prot_t5_xl_half_uniref50-enc": "prott5-xl",
 }
 _HF_LOWER = {k.lower(): v for k, v in HF_IDS.items()}
 
