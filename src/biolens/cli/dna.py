@@ -169,12 +169,13 @@ def predict_command(run, file, out, task, batch_size, on_invalid, quiet) -> int:
 @click.option("--tf", "tfs", multiple=True, help="Only these factors (repeatable; in this order).")
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE", help="Override a model setting of every preset.")
 @click.option("--max-steps", type=int, default=None, help="Override the presets' step limit (a quicker, cruder table).")
+@click.option("--lr", type=float, default=None, help="Override the presets' learning rate.")
 @click.option("--max-train", type=int, default=None, help="At most this many training positives per factor.")
 @click.option("--bootstrap", "n_boot", type=int, default=1000, show_default=True, help="Bootstrap resamples for the intervals.")
 @click.option("--motif-check/--no-motif-check", default=True, show_default=True,
               help="Check each model's top ISM windows against a panel of known motifs.")
 @quiet_option
-def benchmark_command(train_dir, out, presets, tfs, settings, max_steps, max_train, n_boot, motif_check, quiet) -> int:
+def benchmark_command(train_dir, out, presets, tfs, settings, max_steps, lr, max_train, n_boot, motif_check, quiet) -> int:
     """Train and score presets on every _AC/_B factor pair of a folder: per-factor auROC and auPRC with
     95% bootstrap intervals and CPU time, as markdown (table.md) and JSON (results.json)."""
     from ..core.errors import InputError
@@ -184,7 +185,7 @@ def benchmark_command(train_dir, out, presets, tfs, settings, max_steps, max_tra
     unknown = [p for p in presets if p not in PRESETS]
     if unknown:
         raise InputError(f"--model {unknown}: not a preset; choose from {list(PRESETS)}")
-    changes = {k: v for k, v in (("max_steps", max_steps),) if v is not None}
+    changes = {k: v for k, v in (("max_steps", max_steps), ("learning_rate", lr)) if v is not None}
     model = _parse_settings(settings)
     configs = {name: PRESETS[name].replace(model=model, train=changes, **({"max_train": max_train} if max_train else {}))
                for name in presets}

@@ -79,10 +79,15 @@ def benchmark(folder: str | Path, out: str | Path, *, presets: Sequence[str] = (
     for tf, ac, b in pairs:  # factor-major: a cut-short run still compares the presets on the same factors
         for name in presets:
             key = f"{tf}/{name}"
-            if key in results:
+            run = out / "runs" / tf / name
+            if key in results:  # finished; a re-run only adds a motif check it lacks
+                if motif_check and not results[key].get("motif") and (run / "checkpoint").is_dir():
+                    from ._motif_panel import check_run
+
+                    results[key]["motif"] = check_run(run, b)
+                    _write(out, results)
                 continue
             cpu, wall = time.process_time(), time.perf_counter()
-            run = out / "runs" / tf / name
             res = train(read_tf_data(ac), configs[name], run, name=name)
             row: dict[str, Any] = {"test": score_file(run, b, n_resamples=n_resamples)}
             row["cpu_s"] = round(time.process_time() - cpu, 1)
@@ -95,14 +100,18 @@ def benchmark(folder: str | Path, out: str | Path, *, presets: Sequence[str] = (
 
                 row["motif"] = check_run(run, b)
             results[key] = row
-            out.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(results_file, json.dumps(results, indent=1, default=float) + "\n")
-            atomic_write_text(out / "table.md", markdown_table(results))
+            _write(out, results)
             if log is not None:
                 t = row["test"]["auroc"]
                 log(f"{key}: test auROC {t['value']:.3f} [{t['low']:.3f}, {t['high']:.3f}], "
                     f"{row['cpu_s']:.0f} CPU-s, {row['wall_s']:.0f} s")
     return results
+
+
+def _write(out: Path, results: dict[str, Any]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "results.json", json.dumps(results, indent=1, default=float) + "\n")
+    atomic_write_text(out / "table.md", markdown_table(results))
 
 
 def _cell(metric: dict[str, float]) -> str:
