@@ -16,7 +16,7 @@ TINY = ["--set", "conv_filters=8", "--set", "kernel_size=5", "--set", "dense_uni
 def run(tmp_path_factory):
     out = tmp_path_factory.mktemp("dna") / "run"
     code = main(["dna", "train", "--train", "sample:ctcfl_train", "--out", str(out), "--model", "conv-transformer",
-                 "--epochs", "2", "--batch-size", "64", "--quiet", *TINY])
+                 "--epochs", "2", "--batch-size", "64", "--eval-every", "16", "--quiet", *TINY])
     assert code == 0
     return out
 
@@ -31,7 +31,7 @@ def test_train_writes_a_resumable_run_with_report(run):
     # the finished run resumes to its result without training again
     before = (run / "checkpoint" / "model.eqx").read_bytes()
     assert main(["dna", "train", "--train", "sample:ctcfl_train", "--out", str(run), "--model", "conv-transformer",
-                 "--epochs", "2", "--batch-size", "64", "--quiet", *TINY]) == 0
+                 "--epochs", "2", "--batch-size", "64", "--eval-every", "16", "--quiet", *TINY]) == 0
     assert (run / "checkpoint" / "model.eqx").read_bytes() == before
 
 

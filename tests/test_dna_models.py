@@ -7,7 +7,7 @@ import pytest
 from biolens.core.losses import binary_cross_entropy
 from biolens.core.metrics import auroc
 from biolens.core.train import ArrayBatches, TrainConfig, fit
-from biolens.dna import PRESETS, forward, init_model, model_config, one_hot
+from biolens.dna import MODELS, forward, init_model, model_config, one_hot
 from biolens.dna._train import _loss
 
 TINY = dict(seq_len=24, conv_filters=8, kernel_size=5, dense_units=16, heads=2, transformer_hidden=8)
@@ -17,7 +17,7 @@ def n_params(model):
     return sum(x.size for x in jax.tree.leaves(eqx.filter(model, eqx.is_array)))
 
 
-@pytest.mark.parametrize("preset", sorted(PRESETS))
+@pytest.mark.parametrize("preset", sorted(MODELS))
 def test_presets_give_logits_per_task(preset):
     model, state = init_model(model_config(preset, n_outputs=3, **TINY))
     x = jnp.asarray(np.random.default_rng(0).random((5, 24, 4)), jnp.float32)

@@ -44,7 +44,7 @@ def _parse_settings(pairs: tuple[str, ...]) -> dict:
 @click.option("--train", "train_files", multiple=True, required=True,
               help="DeepBind .seq.gz, the book's CSV, labelled FASTA/CSV, or sample:NAME; repeat for multi-task.")
 @click.option("--out", "-o", type=PathType, required=True, help="Run folder (a killed run resumes from it).")
-@click.option("--model", "preset", default=None, metavar="PRESET",
+@click.option("--model", "--preset", "preset", default=None, metavar="PRESET",
               help="Training preset (model + schedule) of biolens.dna.PRESETS: cnn, cnn-bn, conv-transformer, "
                    "conv-transformer-rc, conv-gru-rc  [default: biolens.dna.DEFAULT_PRESET, the measured best]")
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
@@ -82,11 +82,10 @@ def train_command(train_files, out, preset, settings, tf, cross_negatives, val_f
     result = train(data, config, out, tf=tf, cross_negatives=cross_negatives, name=preset,
                    progress=show_progress(quiet))
     if not quiet:
-        summary, fit = result.summary, result.fit
+        summary, best = result.summary, result.validation
         err_console.print(f"train: {summary['train_records']} records, validation: {summary['validation_records']} "
                           f"({summary['split']}); negatives: {summary['negatives']}")
-        best = fit.best_metrics or {}
-        err_console.print(f"[bold]wrote[/bold] {out}: {preset}, {fit.steps} steps, best at {fit.best_step}, "
+        err_console.print(f"[bold]wrote[/bold] {out}: {preset}, {result.steps} steps, best at {result.best_step}, "
                           f"validation auROC {best.get('auroc', float('nan')):.3f}, loss {best.get('loss', float('nan')):.3f}")
     return 0
 
@@ -164,7 +163,7 @@ def predict_command(run, file, out, task, batch_size, on_invalid, quiet) -> int:
               help="Folder of DeepBind <TF>_..._AC.seq.gz (training positives) and <TF>_..._B.seq.gz (test) pairs.")
 @click.option("--out", "-o", type=PathType, required=True,
               help="Output folder: results.json, table.md, runs/<TF>/<preset>/ (a re-run skips finished pairs).")
-@click.option("--model", "presets", multiple=True, metavar="PRESET",
+@click.option("--model", "--preset", "presets", multiple=True, metavar="PRESET",
               help="Preset(s) to compare (repeatable)  [default: biolens.dna.DEFAULT_PRESET]")
 @click.option("--tf", "tfs", multiple=True, help="Only these factors (repeatable; in this order).")
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE", help="Override a model setting of every preset.")

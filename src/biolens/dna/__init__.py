@@ -3,6 +3,10 @@
 See :mod:`biolens.interpret` for in-silico mutagenesis and input gradients of these models.
 """
 
+from ._benchmark import benchmark as benchmark
+from ._benchmark import factor_pairs as factor_pairs
+from ._benchmark import markdown_table as markdown_table
+from ._benchmark import score_file as score_file
 from ._data import TFData as TFData
 from ._data import concat_data as concat_data
 from ._data import read_tf_data as read_tf_data
@@ -20,11 +24,6 @@ from ._models import MODELS as MODELS
 from ._models import ModelConfig as ModelConfig
 from ._models import TFBindingModel as TFBindingModel
 from ._models import model_config as model_config
-from ._models import revcomp as revcomp
-from ._benchmark import benchmark as benchmark
-from ._benchmark import factor_pairs as factor_pairs
-from ._benchmark import markdown_table as markdown_table
-from ._benchmark import score_file as score_file
 from ._prepare import LabelledArrays as LabelledArrays
 from ._prepare import label_arrays as label_arrays
 from ._prepare import pick_tasks as pick_tasks
@@ -34,6 +33,7 @@ from ._presets import DEFAULT_PRESET as DEFAULT_PRESET
 from ._presets import PRESETS as PRESETS
 from ._presets import DnaRunConfig as DnaRunConfig
 from ._presets import preset as preset
+from ._run import DnaResult as DnaResult
 from ._run import TrainResult as TrainResult
 from ._run import train as train
 from ._shuffle import dinucleotide_counts as dinucleotide_counts

@@ -92,8 +92,8 @@ def benchmark(folder: str | Path, out: str | Path, *, presets: Sequence[str] = (
             row: dict[str, Any] = {"test": score_file(run, b, n_resamples=n_resamples)}
             row["cpu_s"] = round(time.process_time() - cpu, 1)
             row["wall_s"] = round(time.perf_counter() - wall, 1)
-            row.update(validation_auroc=(res.fit.best_metrics or {}).get("auroc"), steps=res.fit.steps,
-                       best_step=res.fit.best_step, train_records=res.summary["train_records"],
+            row.update(validation_auroc=res.validation.get("auroc"), steps=res.steps,
+                       best_step=res.best_step, train_records=res.summary["train_records"],
                        train_file=ac.name, test_file=b.name)
             if motif_check:
                 from ._motif_panel import check_run

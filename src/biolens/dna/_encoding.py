@@ -109,5 +109,6 @@ def reverse_complement(sequence: str) -> str:
 
 def reverse_complement_one_hot(x: Float[np.ndarray, "... L 4"]) -> Float[np.ndarray, "... L 4"]:
     """Reverse complement of one-hot arrays: with columns ``A, C, G, T`` the complement is the
-    reversed column order, so both the length and base axes are flipped."""
-    return np.asarray(x)[..., ::-1, ::-1]
+    reversed column order, so both the length and base axes are flipped (numpy or JAX arrays, jit-able;
+    ``N`` rows stay ``N``)."""
+    return (x if hasattr(x, "ndim") else np.asarray(x))[..., ::-1, ::-1]

@@ -36,7 +36,9 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
-__all__ = ["MODELS", "ModelConfig", "TFBindingModel", "model_config", "revcomp"]
+from ._encoding import reverse_complement_one_hot
+
+__all__ = ["MODELS", "ModelConfig", "TFBindingModel", "model_config"]
 
 #: running-statistics momentum of batch norm: 0.9 (not 0.99) so the inference statistics keep up
 #: with the weights in runs of a few hundred steps (0.99 left validation accuracy at 0.5 after 200).
@@ -89,11 +91,6 @@ def model_config(name: str, **overrides) -> ModelConfig:
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; choose from {sorted(MODELS)}")
     return dataclasses.replace(MODELS[name], **overrides)
-
-
-def revcomp(x: Float[Array, "... L 4"]) -> Float[Array, "... L 4"]:
-    """Reverse complement of one-hot ``A, C, G, T`` columns (both axes flipped; ``N`` rows stay ``N``)."""
-    return x[..., ::-1, ::-1]
 
 
 class ConvBlock(eqx.Module):
@@ -221,9 +218,9 @@ class TFBindingModel(eqx.Module):
             return self._one_strand(x, state, key)
         if key is not None:  # training: a random strand per example
             key, flip = jax.random.split(key)
-            return self._one_strand(jnp.where(jax.random.bernoulli(flip), revcomp(x), x), state, key)
+            return self._one_strand(jnp.where(jax.random.bernoulli(flip), reverse_complement_one_hot(x), x), state, key)
         plus, state = self._one_strand(x, state, None)
-        minus, state = self._one_strand(revcomp(x), state, None)
+        minus, state = self._one_strand(reverse_complement_one_hot(x), state, None)
         return (plus + minus) / 2, state
 
     def _one_strand(self, x: Float[Array, "L 4"], state: eqx.nn.State,
