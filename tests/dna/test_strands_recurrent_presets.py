@@ -8,8 +8,6 @@ import numpy as np
 import pytest
 
 from biolens.core.config import config_from_dict, config_to_dict
-from biolens.core.metrics import auroc
-from biolens.core.train import ArrayBatches, TrainConfig, fit
 from biolens.dna import (
     DEFAULT_PRESET,
     MODELS,
@@ -22,7 +20,6 @@ from biolens.dna import (
     preset,
     reverse_complement,
 )
-from biolens.dna._train import _loss
 
 TINY = dict(seq_len=24, conv_filters=8, kernel_size=5, dense_units=16, heads=2, transformer_hidden=8)
 
@@ -54,32 +51,6 @@ def test_reverse_complement_of_one_hot_matches_the_string_reverse_complement():
     from biolens.dna import reverse_complement_one_hot as revcomp
 
     np.testing.assert_array_equal(np.asarray(revcomp(x)), one_hot([reverse_complement(s) for s in seqs]))
-
-
-def planted_either_strand(n, seed, motif="GGGACGTT"):
-    """Random 24-mers; half carry ``motif`` or its reverse complement at a random place (label 1)."""
-    rng = np.random.default_rng(seed)
-    seqs, labels = [], []
-    for i in range(n):
-        s = list(rng.choice(list("ACGT"), size=24))
-        if i % 2 == 0:
-            p = int(rng.integers(0, 24 - len(motif) + 1))
-            s[p : p + len(motif)] = motif if rng.random() < 0.5 else reverse_complement(motif)
-        seqs.append("".join(s))
-        labels.append(float(i % 2 == 0))
-    return one_hot(seqs), np.asarray(labels, np.float32)[:, None]
-
-
-def test_conv_gru_on_both_strands_learns_a_planted_motif():
-    x, y = planted_either_strand(512, 0)
-    xv, yv = planted_either_strand(256, 1)
-    config = model_config("conv-gru", strands="both", recurrent_units=8, **TINY)
-    model, state = init_model(config)
-    assert model.recurrent is not None and model.blocks is None
-    batches = ArrayBatches({"x": x, "y": y, "mask": np.ones_like(y)}, 64)
-    res = fit(model, _loss, batches, TrainConfig(learning_rate=3e-3, max_epochs=8, patience=None), state=state)
-    logits, _ = forward(eqx.nn.inference_mode(res.model), res.state, jnp.asarray(xv))
-    assert auroc(yv[:, 0], np.asarray(logits)[:, 0]) > 0.85
 
 
 def test_model_settings_are_checked():
