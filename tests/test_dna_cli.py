@@ -53,6 +53,9 @@ def test_evaluate_reports_metrics_with_intervals(run, tmp_path, capsys):
     for k in ("auroc", "auprc", "accuracy"):
         assert row[f"{k}_low"] <= row[k] <= row[f"{k}_high"]
     assert "auROC [95% CI]" in capsys.readouterr().out and out.with_suffix(".html").exists()
+    check = json.loads(out.read_text())["motif_check"]  # the single-task run's top ISM windows vs known motifs
+    assert check["n_positives"] == 32 and check["verdict"].startswith(("motif found", "NO KNOWN MOTIF"))
+    assert (check["found"] == []) == check["verdict"].startswith("NO KNOWN MOTIF")
 
 
 def test_ism_and_saliency_write_attributions_motif_check_and_figure(run, tmp_path):

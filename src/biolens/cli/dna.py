@@ -98,9 +98,11 @@ def train_command(train_files, out, preset, settings, tf, cross_negatives, val_f
 @click.option("--subset", default=None, help="Only records of this subset (e.g. test, for the book's CSV).")
 @click.option("--bootstrap", "n_boot", type=int, default=1000, show_default=True, help="Bootstrap resamples for the intervals.")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--motif-check/--no-motif-check", default=True, show_default=True,
+              help="Single-task runs: do the top ISM windows of the 32 surest positives hold a known motif?")
 @on_invalid_option
 @quiet_option
-def evaluate_command(run, file, out, task, subset, n_boot, seed, on_invalid, quiet) -> int:
+def evaluate_command(run, file, out, task, subset, n_boot, seed, motif_check, on_invalid, quiet) -> int:
     """auROC, auPRC, accuracy (95% bootstrap intervals) and loss of a trained RUN on FILE."""
     from rich.table import Table
 
@@ -108,8 +110,14 @@ def evaluate_command(run, file, out, task, subset, n_boot, seed, on_invalid, qui
     from ..report import Report, learning_curves
 
     trained = load_model(run)
-    rows, notes = evaluate_data(trained, _read(file, on_invalid, quiet), task=task, n_resamples=n_boot,
-                                seed=seed, subset=subset)
+    data = _read(file, on_invalid, quiet)
+    rows, notes = evaluate_data(trained, data, task=task, n_resamples=n_boot, seed=seed, subset=subset)
+    motif = None
+    if motif_check and len(trained.tasks) == 1 and subset is None and rows and rows[0].get("positives"):
+        from ..dna._motif_panel import check_model
+
+        motif = check_model(trained, data)
+        notes["motif_check"] = motif["verdict"]
     table = Table(title=f"{run} on {Path(notes['source']).name}")
     for col in ("task", "n", "auROC [95% CI]", "auPRC [95% CI]", "accuracy [95% CI]", "loss"):
         table.add_column(col)
@@ -117,7 +125,7 @@ def evaluate_command(run, file, out, task, subset, n_boot, seed, on_invalid, qui
     for r in rows:
         table.add_row(r["task"], str(r["n"]), fmt(r, "auroc"), fmt(r, "auprc"), fmt(r, "accuracy"), f"{r['loss']:.3f}")
     if not quiet:
-        for key in ("negatives", "transfer"):
+        for key in ("negatives", "transfer", "motif_check"):
             if key in notes:
                 err_console.print(notes[key], markup=False)
     from ._common import console
@@ -125,7 +133,8 @@ def evaluate_command(run, file, out, task, subset, n_boot, seed, on_invalid, qui
     console.print(table)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps({"rows": rows, "notes": notes, "bootstrap": n_boot}, indent=1) + "\n")
+        out.write_text(json.dumps({"rows": rows, "notes": notes, "bootstrap": n_boot, "motif_check": motif},
+                                  indent=1) + "\n")
         page = Report(f"evaluation of {run}").text("; ".join(f"{k}: {v}" for k, v in notes.items())).table(rows)
         history = run / "train" / "metrics.jsonl"
         if history.exists():

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["PANEL", "check_run", "motif_panel_check"]
+__all__ = ["PANEL", "check_model", "check_run", "motif_panel_check"]
 
 #: name -> (IUPAC consensus, JASPAR matrix it condenses)
 PANEL: dict[str, tuple[str, str]] = {
@@ -115,16 +115,15 @@ def motif_panel_check(predict, x_pos: np.ndarray, *, width: int = 24, threshold:
             "n_positives": len(x_pos), "n_background": len(background)}
 
 
-def check_run(run: str | Path, test_file: str | Path, *, k: int = 32, **kwargs) -> dict[str, Any]:
-    """:func:`motif_panel_check` of a single-task run on the ``k`` test positives it scores highest."""
+def check_model(trained, data, *, k: int = 32, **kwargs) -> dict[str, Any]:
+    """:func:`motif_panel_check` of a single-task model (a :class:`~biolens.dna.TrainedModel`) on the
+    ``k`` positives of ``data`` (a :class:`~biolens.dna.TFData`; all records when it has no labels)
+    that it scores highest."""
     import jax
 
-    from ._data import read_tf_data
     from ._encoding import one_hot
-    from ._train import load_model, make_predict, predict_proba
+    from ._train import make_predict, predict_proba
 
-    trained = load_model(run)
-    data = read_tf_data(test_file)
     x = one_hot(data.sequences, ids=data.ids, source=data.source)
     labels = np.ones(len(data)) if data.labels is None else np.asarray(data.labels)
     pos = np.flatnonzero(labels == 1)
@@ -132,3 +131,11 @@ def check_run(run: str | Path, test_file: str | Path, *, k: int = 32, **kwargs) 
     chosen = pos[np.argsort(-prob, kind="stable")[:k]]
     full = jax.jit(make_predict(trained.model, trained.state, output="logit"))
     return motif_panel_check(lambda b: full(b)[:, 0], x[chosen], **kwargs)
+
+
+def check_run(run: str | Path, test_file: str | Path, **kwargs) -> dict[str, Any]:
+    """:func:`check_model` of a run folder on a file."""
+    from ._data import read_tf_data
+    from ._train import load_model
+
+    return check_model(load_model(run), read_tf_data(test_file), **kwargs)
