@@ -1,11 +1,11 @@
 """Training presets: a model, its optimisation schedule and the data settings, under one name.
 
 ``biolens dna train --model NAME`` reads :data:`PRESETS`; :data:`DEFAULT_PRESET` is the one a
-plain ``biolens dna train`` uses. Every preset was measured on the 10 DeepBind ENCODE factors
-(``biolens dna benchmark``, table in ``docs/reports/dna/tf_auroc.md``) with the same schedule:
-batch 128, AdamW 1e-3 with warm-up + cosine decay over at most 600 steps, validation auROC
-every 150 steps, early stopping after 3 evaluations without a better one, the best model kept.
-That is 2-4 CPU-minutes per factor for the recurrent and attention models.
+plain ``biolens dna train`` uses. All presets share one schedule: batch 128, AdamW 1e-3 with
+warm-up + cosine decay over at most 600 steps, validation auROC every 150 steps on at most
+2,000 + 2,000 records, early stopping after 3 evaluations without a better one, the best model
+kept. ``biolens dna benchmark`` measured them on the 10 DeepBind ENCODE factors of the shared
+data (``docs/reports/dna/tf_auroc_default.md``): the default takes about 2 CPU-minutes per factor.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ PRESETS: dict[str, DnaRunConfig] = {
         source="deepRAM (Trabelsi et al. 2019) conv+BiGRU; both strands as DeepBind"),
 }
 
-#: chosen by mean and worst-factor test auROC on the 10 DeepBind ENCODE factors (docs/reports/dna/tf_auroc.md)
+#: chosen by mean and worst-factor test auROC on the 10 DeepBind ENCODE factors (docs/reports/dna/tf_auroc_default.md)
 DEFAULT_PRESET = "conv-transformer-rc"
 
 
