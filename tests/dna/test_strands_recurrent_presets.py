@@ -84,3 +84,15 @@ def test_cli_help_names_every_preset():
 
     text = CliRunner().invoke(cli, ["dna", "train", "--help"], terminal_width=400).output
     assert all(name in text for name in PRESETS)
+
+
+def test_bad_presets_and_settings_are_clear_errors(capsys):
+    from biolens.cli import main
+
+    base = ["dna", "train", "--train", "sample:ctcfl_train", "--out", "unused"]
+    assert main([*base, "--preset", "rnn"]) == 2
+    assert "not a preset; choose from" in capsys.readouterr().err
+    assert main([*base, "--set", "strands=minus"]) == 2
+    assert "strands must be one of" in capsys.readouterr().err
+    assert main([*base, "--model", "conv-gru-rc", "--set", "transformer_blocks=1"]) == 2
+    assert "not both" in capsys.readouterr().err

@@ -40,6 +40,19 @@ def _parse_settings(pairs: tuple[str, ...]) -> dict:
     return out
 
 
+def _preset_config(name: str, settings: tuple[str, ...], train: dict, **fields):
+    """``PRESETS[name]`` with ``--set`` model settings and schedule/data changes; bad ones are an InputError."""
+    from ..core.errors import InputError
+    from ..dna import PRESETS
+
+    if name not in PRESETS:
+        raise InputError(f"--model {name!r}: not a preset; choose from {list(PRESETS)}")
+    try:
+        return PRESETS[name].replace(model=_parse_settings(settings), train=train, **fields)
+    except ValueError as e:
+        raise InputError(f"preset {name!r} with these settings: {e}") from None
+
+
 @click.command("train")
 @click.option("--train", "train_files", multiple=True, required=True,
               help="DeepBind .seq.gz, the book's CSV, labelled FASTA/CSV, or sample:NAME; repeat for multi-task.")
@@ -66,17 +79,14 @@ def _parse_settings(pairs: tuple[str, ...]) -> dict:
 def train_command(train_files, out, preset, settings, tf, cross_negatives, val_fraction, max_validation, epochs,
                   max_steps, batch_size, lr, schedule, patience, eval_every, seed, on_invalid, quiet) -> int:
     """Train a TF-binding model; files of positives only get dinucleotide-shuffled negatives."""
-    from ..core.errors import InputError
-    from ..dna import DEFAULT_PRESET, PRESETS, concat_data, train
+    from ..dna import DEFAULT_PRESET, concat_data, train
 
     preset = preset or DEFAULT_PRESET
-    if preset not in PRESETS:
-        raise InputError(f"--model {preset!r}: not a preset; choose from {list(PRESETS)}")
     given = lambda **kw: {k: v for k, v in kw.items() if v is not None}  # noqa: E731
-    config = PRESETS[preset].replace(
-        model=_parse_settings(settings),
-        train=given(max_epochs=epochs, max_steps=max_steps, batch_size=batch_size, learning_rate=lr,
-                    schedule=schedule, patience=patience, eval_every=eval_every, seed=seed),
+    config = _preset_config(
+        preset, settings,
+        given(max_epochs=epochs, max_steps=max_steps, batch_size=batch_size, learning_rate=lr,
+              schedule=schedule, patience=patience, eval_every=eval_every, seed=seed),
         **given(val_fraction=val_fraction, max_validation=max_validation))
     data = concat_data([_read(f, on_invalid, quiet) for f in train_files])
     result = train(data, config, out, tf=tf, cross_negatives=cross_negatives, name=preset,
@@ -186,16 +196,11 @@ def predict_command(run, file, out, task, batch_size, on_invalid, quiet) -> int:
 def benchmark_command(train_dir, out, presets, tfs, settings, max_steps, lr, max_train, n_boot, motif_check, quiet) -> int:
     """Train and score presets on every _AC/_B factor pair of a folder: per-factor auROC and auPRC with
     95% bootstrap intervals and CPU time, as markdown (table.md) and JSON (results.json)."""
-    from ..core.errors import InputError
-    from ..dna import DEFAULT_PRESET, PRESETS, benchmark, markdown_table
+    from ..dna import DEFAULT_PRESET, benchmark, markdown_table
 
     presets = presets or (DEFAULT_PRESET,)
-    unknown = [p for p in presets if p not in PRESETS]
-    if unknown:
-        raise InputError(f"--model {unknown}: not a preset; choose from {list(PRESETS)}")
     changes = {k: v for k, v in (("max_steps", max_steps), ("learning_rate", lr)) if v is not None}
-    model = _parse_settings(settings)
-    configs = {name: PRESETS[name].replace(model=model, train=changes, **({"max_train": max_train} if max_train else {}))
+    configs = {name: _preset_config(name, settings, changes, **({"max_train": max_train} if max_train else {}))
                for name in presets}
     log = None if quiet else (lambda line: err_console.print(line, markup=False))
     results = benchmark(train_dir, out, presets=presets, configs=configs, tfs=tfs or None, n_resamples=n_boot,
