@@ -1,9 +1,11 @@
 import os
+import re
 import signal
 import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -152,3 +154,89 @@ def test_unsupported_requests_are_clear():
         biolens.embed(["MKV"], encoder="onehot", pooling="cls")
     with pytest.raises(InputError, match="unknown encoder 'esm3'"):
         biolens.embed(["MKV"], encoder="esm3")
+
+
+def test_probe_store_row_of_wrong_width_is_refused_not_returned(tmp_path):
+    """Issue 14: a row under the encoder's fingerprint whose width is not the encoder's (a consistent,
+    checksummed row written by something else) is an error naming the store, sequence and shapes."""
+    from biolens.core.store import StoreRowError, sequence_hash
+
+    seqs = random_seqs(3)
+    enc = ContextEncoder()
+    path = tmp_path / "s.sqlite"
+    with EmbeddingStore(path) as store:
+        embed_sequences(seqs, enc, store=store)
+        store.put_many(enc.fingerprint(), "mean", [(sequence_hash(seqs[1]), np.zeros(7, np.float32))])
+        with pytest.raises(StoreRowError, match=r"shape \[7\], but .* gives \[20\]") as info:
+            embed_sequences(seqs, enc, store=store)
+        assert str(path) in str(info.value) and sequence_hash(seqs[1])[:16] in str(info.value)
+        store.put_many(enc.fingerprint(), "residues", [(sequence_hash(seqs[0]), np.zeros((2, 20), np.float32))])
+        with pytest.raises(StoreRowError, match=r"shape \[2, 20\], but .* gives \[\d+, 20\]"):
+            embed_sequences(seqs[:1], enc, store=store, per_residue=True)
+        assert len(store.verify(repair=True)) == 1  # the narrow pooled row; the short (2, 20) one is not detectable
+        # without its sequence; the embed run names it instead
+
+
+def test_probe_store_row_tampered_cli_exits_2_and_verify_repairs(tmp_path, capsys):
+    import sqlite3
+
+    from biolens.cli import main
+
+    fasta = tmp_path / "p.fasta"
+    fasta.write_text(">a\nMKTAYIAKQR\n>b\nMKVLAAGIVG\n")
+    cache = tmp_path / "s.sqlite"
+    args = ["embed", str(fasta), "--encoder", "onehot", "--cache", str(cache), "-q"]
+    assert main([*args, "--out", str(tmp_path / "e1.npz")]) == 0
+    db = sqlite3.connect(cache)
+    with db:
+        db.execute("UPDATE embeddings SET data = substr(data, 1, 12) WHERE rowid = 1")
+    db.close()
+    assert main([*args, "--out", str(tmp_path / "e2.npz")]) == 2
+    err = capsys.readouterr().err
+    assert "error:" in err and str(cache) in err and "holds 12 bytes" in err and "Traceback" not in err
+    assert main(["store", "verify", "--cache", str(cache)]) == 1
+    assert "1 bad" in capsys.readouterr().err
+    assert main(["store", "verify", "--cache", str(cache), "--repair"]) == 0
+    assert main([*args, "--out", str(tmp_path / "e3.npz")]) == 0
+    first, again = np.load(tmp_path / "e1.npz"), np.load(tmp_path / "e3.npz")
+    assert np.array_equal(first["embeddings"], again["embeddings"])
+
+
+@pytest.mark.parametrize(("option", "value", "problem"), [
+    ("--overlap", "-10", r"overlap \(--overlap\) must be an integer >= 0, got -10"),
+    ("--token-budget", "0", r"token budget \(--token-budget\) must be a positive integer, got 0"),
+])
+def test_probe_embed_option_out_of_range_is_refused_before_work(tmp_path, capsys, option, value, problem):
+    from biolens.cli import main
+
+    fasta = tmp_path / "p.fasta"
+    fasta.write_text(">a\nMKTAYIAKQR\n")
+    assert main(["embed", str(fasta), "-e", "onehot", "-o", str(tmp_path / "e.npz"), "--no-cache", option, value, "-q"]) == 2
+    assert re.search(problem, capsys.readouterr().err) and not (tmp_path / "e.npz").exists()
+
+
+def test_probe_overlap_not_below_the_window_is_refused():
+    enc = ContextEncoder()
+    enc.max_residues = 50
+    with pytest.raises(InputError, match=r"below .* window of 50 residues, got 50"):
+        embed_sequences(["M" * 80], enc, overlap=50)
+
+
+@pytest.mark.parametrize("where", ["folder", "read_only"])
+def test_probe_embed_out_unwritable_is_refused_before_work(tmp_path, capsys, where):
+    from biolens.cli import main
+
+    fasta = tmp_path / "p.fasta"
+    fasta.write_text(">a\nMKTAYIAKQR\n")
+    if where == "folder":
+        out = tmp_path / "dir.npz"
+        out.mkdir()
+        expected = "the --out file is a folder; give a file name"
+    else:
+        out = Path("/proc/biolens-probe/e.npz")  # procfs: nothing can be created there, even as root
+        expected = "cannot write the --out file here"
+    cache = tmp_path / "s.sqlite"
+    assert main(["embed", str(fasta), "-e", "onehot", "-o", str(out), "--cache", str(cache), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert expected in err and str(out) in err
+    assert not cache.exists()  # refused before the store was opened or anything embedded

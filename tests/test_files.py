@@ -39,3 +39,19 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
         atomic_path(target, boom)
     assert target.read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]
+
+
+def test_probe_atomic_write_failure_names_the_target_not_the_temporary(tmp_path):
+    """Issue 14 re-run: a failed write named '.NAME.xxxx.tmp: not found'; now the file asked for."""
+    from biolens.core.errors import InputError
+    from biolens.core.files import atomic_write_text, check_output
+
+    target = "/proc/biolens-probe/out.json"
+    with pytest.raises(InputError, match=r"^/proc/biolens-probe/out.json: cannot write \(") as info:
+        atomic_write_text(target, "{}")
+    assert ".tmp" not in str(info.value)
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(InputError, match="is a file; give a folder"):
+        check_output(tmp_path / "f", "run folder", folder=True)
+    check_output(tmp_path / "new" / "run", "run folder", folder=True)
+    assert (tmp_path / "new" / "run").is_dir()

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from biolens.core.errors import InputError
+from biolens.core.ptfile import PtFileError, UnsupportedPickle, read_pt_file
 from biolens.data import resolve_input
 from biolens.graphs import canonical_edges, load_dataset, load_ogb, read_edge_list, read_split
-from biolens.graphs._ptfile import PtFileError, UnsupportedPickle, read_pt_file
 
 SAMPLE = resolve_input("sample:ogbl-ddi-sample")
 
@@ -206,3 +206,29 @@ def test_header_rule_keeps_a_first_row_of_two_node_names(write):
 def test_unicode_digits_are_not_node_indices(write):
     with pytest.raises(InputError, match=r"e.csv:2: not a node index: '²'"):
         read_edge_list(write("e.csv", "0,1\n²,1\n"), num_nodes=3)
+
+
+def test_probe_split_with_edge_equal_to_edge_neg_is_refused(tmp_path):
+    """Issue 14 'acceptable' case decided: a pair both positive and negative scored 1.0 without a
+    word; now refused with the count (reversed pairs count: the graph is undirected)."""
+    path = tmp_path / "same.npz"
+    np.savez(path, edge=np.array([[0, 1], [2, 3], [1, 4]]), edge_neg=np.array([[3, 2], [0, 4], [1, 0]]))
+    with pytest.raises(InputError, match=r"2 of the split's 3 negative pairs are also positive pairs in 'edge' \(first: \(3, 2\)\)"):
+        read_split(path, 5)
+    np.savez(path, edge=np.array([[0, 1], [2, 3]]), edge_neg=np.array([[0, 4], [1, 3]]))
+    assert read_split(path, 5).edge_neg.shape == (2, 2)
+
+
+def test_probe_edge_row_far_node_is_reported(tmp_path):
+    """Issue 14 'acceptable' case decided: one row 5,999999 made a 1,000,000-node graph without a
+    warning; now LinkDataset.notes (printed by graph train) counts the isolated nodes and names the row."""
+    path = tmp_path / "far.csv"
+    path.write_text("".join(f"{i},{i + 1}\n" for i in range(20)) + "5,999999\n")
+    data = load_dataset(path)
+    assert data.graph.num_nodes == 1_000_000
+    note = next(n for n in data.notes if "in no edge" in n)
+    assert "999,978 of them in no edge" in note and "WARNING" in note and "line 21 (5, 999999)" in note
+    path.write_text("0,1\n1,2\n2,4\n")  # one gap: counted, no warning
+    assert load_dataset(path).notes == ("far.csv: 5 nodes (ids 0..4), 1 of them in no edge",)
+    path.write_text("".join(f"{i},{i + 1}\n" for i in range(20)))
+    assert load_dataset(path).notes == ()

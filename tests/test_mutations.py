@@ -51,10 +51,12 @@ def test_variant_files_name_the_bad_row(write):
 
 
 def test_marginal_scores_refuse_other_lengths(write):
+    from biolens.proteins.language_model import MaskedLM
     from biolens.proteins.mutations import score_variants
 
-    class Fake:
-        kind, name = "masked", "fake"
+    class Fake(MaskedLM):  # the lengths are checked before the model is used: no weights needed
+        def __init__(self) -> None:
+            self.name = "fake"
 
     table = read_variants(write("v.csv", "sequence\nMKTAYIAKQK\nMKTAY\n"), WT)
     with pytest.raises(InputError, match="row 2: its sequence has 5 residues, the wild type 10"):

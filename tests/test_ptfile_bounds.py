@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from biolens.core.errors import BiolensError, InputError
+from biolens.core.ptfile import PtFileError, UnsupportedPickle, read_pt_file
 from biolens.graphs import read_split
-from biolens.graphs._ptfile import PtFileError, UnsupportedPickle, read_pt_file
 from pt_files import dict_pickle, integer, stride_zero_bomb, tensor, text, zip_pt
 
 

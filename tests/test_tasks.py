@@ -142,3 +142,22 @@ def test_combine_keeps_test_file_as_test():
     extra = dataclasses.replace(loc.subset(range(5)), ids=[f"x{i}" for i in range(5)])
     both = combine(loc, extra)
     assert (both.splits == "test").sum() == 5 and (both.splits[:-5] == "train").all()
+
+
+def test_probe_stray_labels_in_a_binary_file_are_reported(tmp_path):
+    """Issue 14 'acceptable' case decided: stray labels ('2', 'maybe') silently made a 4-class task.
+    The inferred kind is now a note with the counts and a warning naming the rare values; --task
+    binary refuses them."""
+    path = tmp_path / "labels.csv"
+    rows = [f"MKTAYIAKQR{'AC' * (i % 5)},{v}" for i, v in enumerate(["0", "1"] * 25 + ["2", "maybe"])]
+    path.write_text("sequence,label\n" + "\n".join(rows) + "\n")
+    data = load_task("auto", path)
+    assert data.task.kind == "multiclass"
+    note = next(n for n in data.notes if n.startswith("task kind inferred"))
+    assert "4 label values ('0': 25, '1': 25, '2': 1, 'maybe': 1)" in note
+    assert "WARNING: ['2', 'maybe'] occur at most 2 times" in note
+    with pytest.raises(InputError, match=r"a binary task needs two label values"):
+        load_task("binary", path)
+    path.write_text("sequence,label\n" + "\n".join(rows[:50]) + "\n")
+    clean = load_task("auto", path)
+    assert clean.task.kind == "binary" and not any("WARNING" in n for n in clean.notes)

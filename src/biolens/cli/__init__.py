@@ -14,7 +14,7 @@ import sys
 
 import click
 
-from .. import __version__
+from .._version import __version__
 from ..core.jitcache import configure_jit_cache
 from . import benchmark as _benchmark
 from . import dna as _dna

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import errno
+import copy
 import os
 import re
 import sys
@@ -14,9 +14,11 @@ import click
 from rich.console import Console
 
 from ..core.errors import BiolensError, InputError
+from ..core.files import os_words
 from ..data import resolve_input
 
-__all__ = ["GreedyOption", "console", "err_console", "input_path", "is_integer", "on_invalid_option", "quiet_option",
+__all__ = ["GreedyOption", "alias", "console", "err_console", "input_path", "is_integer", "on_invalid_option",
+           "protein_argument", "quiet_option", "read_tf_file",
            "show_progress", "user_error"]
 
 LOG_WIDTH = 150  # columns of output into a file or pipe: the widest tables fit, logs wrap with them
@@ -53,9 +55,11 @@ class GreedyOption(click.Option):
 
     def add_to_parser(self, parser: Any, ctx: click.Context) -> None:
         super().add_to_parser(parser, ctx)
+        wrapped: set[int] = set()  # the spellings (--repr-layers, --repr_layers) share one parser option
         for name in self.opts:
             opt = parser._long_opt.get(name) or parser._short_opt.get(name)
-            if opt is not None:
+            if opt is not None and id(opt) not in wrapped:
+                wrapped.add(id(opt))
                 opt.process = self._greedy(opt.process)
 
     def _greedy(self, process: Callable) -> Callable:
@@ -80,25 +84,52 @@ def input_path(value: str) -> Path:
     return resolve_input(value)
 
 
+def alias(command: click.Command, target: str) -> click.Command:
+    """``command`` under its old top-level name: the same options and callback, its help naming
+    the new spelling (``biolens train`` -> ``biolens protein train``)."""
+    twin = copy.copy(command)
+    twin.short_help = f"Same as `biolens {target}`."
+    twin.help = f"Same as `biolens {target}` (the spelling from before the command groups).\n\n{command.help or ''}"
+    return twin
+
+
 def show_progress(quiet: bool) -> bool:
     return not quiet and sys.stderr.isatty()
 
 
+def protein_argument(value: str) -> str:
+    """``--sequence``: the letters themselves, or a FASTA/CSV file (or sample:NAME) whose first record is used."""
+    from ..core.alphabets import PROTEIN, clean_sequence
+    from ..core.errors import InputError
+    from ..core.seqio import load_sequences
+
+    path = input_path(value)
+    if value.startswith("sample:") or path.is_file():
+        records, _ = load_sequences(path, PROTEIN)
+        return records[0].sequence
+    try:
+        seq, _ = clean_sequence(value, PROTEIN, "error")
+    except ValueError as exc:
+        raise InputError(f"--sequence is neither a file nor a protein sequence: {str(exc).split(' (use')[0]}") from None
+    return seq
+
+
+def read_tf_file(value: str, on_invalid: str, quiet: bool):
+    """A DNA TF-binding file (or sample:NAME), its validation summary printed unless ``quiet``."""
+    from ..dna import read_tf_data
+
+    data = read_tf_data(input_path(value), on_invalid=on_invalid.lower())
+    if not quiet:
+        for line in data.report.lines():
+            err_console.print(f"{Path(data.source).name}: {line}", markup=False)
+    return data
+
+
 # ----------------------------------------------------------------------------- the error boundary
 
-_ERRNO_WORDS = {
-    errno.EISDIR: "is a folder, not a file", errno.ENOTDIR: "a part of the path is a file, not a folder",
-    errno.EROFS: "is on a read-only file system", errno.ENOSPC: "no space left on the device",
-    errno.EDQUOT: "the disk quota is exceeded", errno.EACCES: "permission denied", errno.EPERM: "not permitted",
-    errno.ENOENT: "not found", errno.EEXIST: "already exists", errno.ENAMETOOLONG: "the name is too long",
-    errno.EMFILE: "too many open files", errno.EIO: "an input/output error of the device",
-}
-
-
 def _os_problem(exc: OSError) -> str:
-    words = _ERRNO_WORDS.get(exc.errno or 0) or exc.strerror or str(exc)
     names = [str(f) for f in (exc.filename, exc.filename2) if f is not None]
-    return f"{' -> '.join(names)}: {words}" if names else words
+    return f"{' -> '.join(names)}: {os_words(exc)}" if names else os_words(exc)
 
 
 def user_error(exc: BaseException) -> BiolensError | None:

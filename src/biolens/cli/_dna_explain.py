@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ._common import err_console, on_invalid_option, quiet_option, show_progress
+from ._common import err_console, on_invalid_option, quiet_option, read_tf_file, show_progress
 
 PathType = click.Path(path_type=Path)
 
@@ -79,10 +79,9 @@ def _run(method, run, file, out, ids, limit, positives_only, task, output, motif
          on_invalid, quiet, times_input=False) -> int:
     from ..dna import check_length, load_model, one_hot
     from ..interpret import resolve_motif, write_explanations
-    from .dna import _read
 
     trained = load_model(run)
-    data = _select(_read(file, on_invalid, quiet), ids, limit, positives_only)
+    data = _select(read_tf_file(file, on_invalid, quiet), ids, limit, positives_only)
     x = one_hot(data.sequences, ids=data.ids, source=data.source)
     check_length(trained, x, data.source)
     kwargs = dict(output=output, task=task, batch_size=batch_size)

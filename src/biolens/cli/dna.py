@@ -7,19 +7,16 @@ from pathlib import Path
 
 import click
 
-from ._common import err_console, input_path, on_invalid_option, quiet_option, show_progress
+from ._common import (
+    err_console,
+    on_invalid_option,
+    quiet_option,
+    read_tf_file,
+    show_progress,
+)
+from ._dna_explain import ism_command, saliency_command
 
 PathType = click.Path(path_type=Path)
-
-
-def _read(value: str, on_invalid: str, quiet: bool):
-    from ..dna import read_tf_data
-
-    data = read_tf_data(input_path(value), on_invalid=on_invalid.lower())
-    if not quiet:
-        for line in data.report.lines():
-            err_console.print(f"{Path(data.source).name}: {line}", markup=False)
-    return data
 
 
 def _parse_settings(pairs: tuple[str, ...]) -> dict:
@@ -88,7 +85,7 @@ def train_command(train_files, out, preset, settings, tf, cross_negatives, val_f
         given(max_epochs=epochs, max_steps=max_steps, batch_size=batch_size, learning_rate=lr,
               schedule=schedule, patience=patience, eval_every=eval_every, seed=seed),
         **given(val_fraction=val_fraction, max_validation=max_validation))
-    data = concat_data([_read(f, on_invalid, quiet) for f in train_files])
+    data = concat_data([read_tf_file(f, on_invalid, quiet) for f in train_files])
     result = train(data, config, out, tf=tf, cross_negatives=cross_negatives, name=preset,
                    progress=show_progress(quiet))
     if not quiet:
@@ -120,13 +117,13 @@ def evaluate_command(run, file, out, task, subset, n_boot, seed, motif_check, on
     from ..report import Report, learning_curves
 
     trained = load_model(run)
-    data = _read(file, on_invalid, quiet)
+    data = read_tf_file(file, on_invalid, quiet)
     rows, notes = evaluate_data(trained, data, task=task, n_resamples=n_boot, seed=seed, subset=subset)
     motif = None
     if motif_check and len(trained.tasks) == 1 and subset is None and rows and rows[0].get("positives"):
-        from ..dna._motif_panel import check_model
+        from ..dna import motif_check_model
 
-        motif = check_model(trained, data)
+        motif = motif_check_model(trained, data)
         notes["motif_check"] = motif["verdict"]
     table = Table(title=f"{run} on {Path(notes['source']).name}")
     for col in ("task", "n", "auROC [95% CI]", "auPRC [95% CI]", "accuracy [95% CI]", "loss"):
@@ -170,7 +167,7 @@ def predict_command(run, file, out, task, batch_size, on_invalid, quiet) -> int:
     from ..dna import load_model, prediction_columns
 
     trained = load_model(run)
-    cols = prediction_columns(trained, _read(file, on_invalid, quiet), task=task, batch_size=batch_size)
+    cols = prediction_columns(trained, read_tf_file(file, on_invalid, quiet), task=task, batch_size=batch_size)
     atomic_write_text(out, pl.DataFrame(cols).write_csv())
     if not quiet:
         err_console.print(f"[bold]wrote[/bold] {out}: {len(cols['id'])} rows")
@@ -214,8 +211,6 @@ def benchmark_command(train_dir, out, presets, tfs, settings, max_steps, lr, max
 
 
 def register(group: click.Group) -> None:
-    from ._dna_explain import ism_command, saliency_command
-
     @group.group("dna")
     def dna() -> None:
         """Transcription-factor binding: train, evaluate, predict, benchmark, explain (ism, saliency)."""

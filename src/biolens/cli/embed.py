@@ -66,6 +66,7 @@ def embed_command(input, out, out_dir, repr_layers, include, encoder, pooling, p
     from ..core.alphabets import PROTEIN
     from ..core.errors import InputError
     from ..core.export import EXPORT_FORMATS, export_embeddings
+    from ..core.files import check_output
     from ..core.seqio import check_unique_ids, load_sequences
     from ..core.store import EmbeddingStore, default_store_path
     from ..proteins.embed import embed_sequences
@@ -77,6 +78,10 @@ def embed_command(input, out, out_dir, repr_layers, include, encoder, pooling, p
         raise InputError("--repr-layers and --include write one file per protein: use them with --out-dir")
     if out is not None and out.suffix.lower() not in EXPORT_FORMATS:
         raise InputError(f"--out must end in one of {EXPORT_FORMATS}, got {out.name!r}")
+    if out is not None:  # before any work: a folder, a read-only place
+        check_output(out, "--out file")
+    else:
+        check_output(out_dir, "--out-dir folder", folder=True)
     source = input_path(input)
     if out_dir is not None:
         if backend != "local" or per_residue or layer is not None or dtype is not None:
@@ -86,14 +91,20 @@ def embed_command(input, out, out_dir, repr_layers, include, encoder, pooling, p
                         on_invalid=on_invalid.lower(), cache=cache, no_cache=no_cache, token_budget=token_budget,
                         dedupe=dedupe, sequence_column=sequence_column, id_column=id_column, quiet=quiet)
     if backend == "ray":
-        from ..distributed._cli import embed_on_ray
+        from ..distributed import export_file_ray
 
         if dtype not in (None, "float32"):
             raise InputError("--dtype is not passed to Ray workers yet; embed with --backend local")
-        return embed_on_ray(source, out, encoder, pooling=pooling, per_residue=per_residue, on_invalid=on_invalid.lower(),
-                            layer=layer, weights=weights, cache=cache, no_cache=no_cache, token_budget=token_budget,
-                            overlap=overlap, dedupe=dedupe, sequence_column=sequence_column, id_column=id_column,
-                            address=address, quiet=quiet)
+        result, shards = export_file_ray(
+            source, out, encoder, pooling=pooling, per_residue=per_residue, on_invalid=on_invalid.lower(), layer=layer,
+            weights=weights, cache=cache, no_cache=no_cache, token_budget=token_budget, overlap=overlap, dedupe=dedupe,
+            sequence_column=sequence_column, id_column=id_column, address=address)
+        if not quiet:
+            lines = result.report.lines() + ([f"duplicate ids dropped: {result.dropped}"] if result.dropped else [])
+            for line in lines + result.lines() + ([f"shards: {shards}"] if shards else []):
+                err_console.print(line)
+            err_console.print(f"[bold]wrote[/bold] {out}: {len(result.ids)} proteins, {encoder}, ray backend")
+        return 0
     records, report = load_sequences(
         source, PROTEIN, on_invalid=on_invalid.lower(), sequence_column=sequence_column, id_column=id_column
     )

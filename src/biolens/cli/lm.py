@@ -6,7 +6,16 @@ from pathlib import Path
 
 import click
 
-from ._common import err_console, input_path, on_invalid_option, quiet_option, show_progress
+from ._common import (
+    alias,
+    err_console,
+    input_path,
+    on_invalid_option,
+    protein_argument,
+    quiet_option,
+    show_progress,
+)
+from .lm_tools import lm_group
 
 PathType = click.Path(path_type=Path)
 
@@ -58,23 +67,6 @@ def pretrain_command(corpus, out, steps, preset, layers, hidden, heads, ffn, lr,
     return 0
 
 
-def _wild_type(value: str) -> str:
-    """``--sequence``: the letters themselves, or a FASTA/CSV file (or sample:NAME) whose first record is used."""
-    from ..core.alphabets import PROTEIN, clean_sequence
-    from ..core.errors import InputError
-    from ..core.seqio import load_sequences
-
-    path = input_path(value)
-    if value.startswith("sample:") or path.is_file():
-        records, _ = load_sequences(path, PROTEIN)
-        return records[0].sequence
-    try:
-        seq, _ = clean_sequence(value, PROTEIN, "error")
-    except ValueError as exc:
-        raise InputError(f"--sequence is neither a file nor a protein sequence: {str(exc).split(' (use')[0]}") from None
-    return seq
-
-
 @click.command("mutations")
 @click.option("--encoder", "-e", required=True, help="A language model: esm2-*, esm2:DIR, mlm:RUN, or unirep-* (llr).")
 @click.option("--sequence", "wild_type", required=True, help="The wild type: letters, or a FASTA file (first record).")
@@ -99,7 +91,7 @@ def mutations_command(encoder, wild_type, variants, column, out, method, dms, we
         raise InputError("give --variants FILE (with --out) and/or --dms FIGURE.png")
     if variants is not None and out is None:
         raise InputError("--variants needs --out SCORES.csv")
-    wt = _wild_type(wild_type)
+    wt = protein_argument(wild_type)
     lm = language_model(encoder, weights=weights)
     method = check_method(lm, method)
     if variants is not None:
@@ -144,8 +136,7 @@ def _write_dms(path: Path, lm, wt: str, method: str) -> None:
 
 
 def register(group: click.Group) -> None:
-    from .lm_tools import lm_group
-
-    for command in (pretrain_command, mutations_command, lm_group):
-        group.add_command(command)
-    lm_group.add_command(mutations_command)  # `biolens lm mutations` is the same command
+    group.add_command(lm_group)
+    for command in (pretrain_command, mutations_command):
+        lm_group.add_command(command)
+        group.add_command(alias(command, f"lm {command.name}"))

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import click
 
-from ._common import err_console, input_path, on_invalid_option, quiet_option, show_progress
+from ._common import (
+    err_console,
+    input_path,
+    on_invalid_option,
+    protein_argument,
+    quiet_option,
+    show_progress,
+)
 
 PathType = click.Path(path_type=Path)
 MAP_METHODS = click.Choice(["tsne", "umap", "pca"])
@@ -45,9 +52,8 @@ def probs_command(encoder, sequence, positions, out, figure, weights, quiet) -> 
     from ..core.files import atomic_write_text
     from ..proteins.language_model import AMINO_ACIDS, language_model, residue_log_probs
     from ..proteins.lm_maps import probability_figure
-    from .lm import _wild_type
 
-    seq = _wild_type(sequence)
+    seq = protein_argument(sequence)
     lm = language_model(encoder, weights=weights)
     pos = _positions(positions, len(seq))
     probs = np.exp(residue_log_probs(lm, seq, pos))

@@ -1,4 +1,5 @@
-"""``biolens train``, ``biolens evaluate`` and ``biolens predict`` for protein property tasks."""
+"""``biolens protein train | evaluate | predict`` for protein property tasks (``biolens train``,
+``evaluate`` and ``predict`` are the same commands, kept from before the command tree had groups)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import click
 from rich.table import Table
 
 from ._common import (
+    alias,
     console,
     err_console,
     input_path,
@@ -250,6 +252,13 @@ def predict_command(run, input, out, on_invalid, sequence_column, id_column, ded
     return 0
 
 
+@click.group("protein")
+def protein_group() -> None:
+    """Protein property tasks: train a head on an encoder, evaluate it, predict new sequences."""
+
+
 def register(group: click.Group) -> None:
+    group.add_command(protein_group)
     for command in (train_command, evaluate_command, predict_command):
-        group.add_command(command)
+        protein_group.add_command(command)
+        group.add_command(alias(command, f"protein {command.name}"))

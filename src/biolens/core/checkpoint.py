@@ -24,6 +24,7 @@ from typing import Any
 import equinox as eqx
 import numpy as np
 
+from .._version import __version__
 from .errors import CheckpointMismatchError, InputError
 
 __all__ = ["check_encoder", "load_array", "load_checkpoint", "read_meta", "save_checkpoint"]
@@ -35,7 +36,6 @@ META_FILE = "meta.json"
 def save_checkpoint(path: str | Path, model: Any, meta: dict[str, Any], *,
                     arrays: dict[str, np.ndarray] | None = None) -> Path:
     """Write ``model``, ``meta`` and ``arrays`` (``NAME.npy`` each) to the folder ``path``, replacing it atomically."""
-    from .. import __version__
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -25,6 +25,7 @@ import numpy as np
 from .errors import InputError
 from .extras import require
 from .files import atomic_path, atomic_write
+from .npzfile import read_npz
 
 __all__ = ["EXPORT_FORMATS", "export_embeddings", "load_embeddings", "load_metadata"]
 
@@ -161,8 +162,7 @@ def load_embeddings(path: str | Path) -> tuple[list[str], np.ndarray | list[np.n
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".npz":
-        with np.load(path, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files if k != "metadata"}
+        arrays = read_npz(path, select=lambda k: k != "metadata")
     elif suffix in (".h5", ".hdf5"):
         return _read_h5(path)
     elif suffix == ".parquet":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -12,10 +13,45 @@ from typing import IO, Any
 
 from .errors import InputError
 
-__all__ = ["atomic_path", "atomic_write", "atomic_write_bytes", "atomic_write_text", "file_digest", "read_json",
-           "text_digest"]
+__all__ = ["atomic_path", "atomic_write", "atomic_write_bytes", "atomic_write_text", "check_output", "file_digest",
+           "os_words", "read_json", "text_digest"]
 
 _DIGESTS: dict[tuple[str, int, int], str] = {}
+_ERRNO_WORDS = {
+    errno.EISDIR: "is a folder, not a file", errno.ENOTDIR: "a part of the path is a file, not a folder",
+    errno.EROFS: "is on a read-only file system", errno.ENOSPC: "no space left on the device",
+    errno.EDQUOT: "the disk quota is exceeded", errno.EACCES: "permission denied", errno.EPERM: "not permitted",
+    errno.ENOENT: "not found", errno.EEXIST: "already exists", errno.ENAMETOOLONG: "the name is too long",
+    errno.EMFILE: "too many open files", errno.EIO: "an input/output error of the device",
+}
+
+
+def os_words(exc: OSError) -> str:
+    """A file-system failure in words (``no space left on the device``), without the file name."""
+    return _ERRNO_WORDS.get(exc.errno or 0) or exc.strerror or str(exc)
+
+
+def check_output(path: str | Path, what: str = "output", *, folder: bool = False) -> None:
+    """Before any work: refuse an output file that is a folder (``folder=False``) or an output
+    folder that is a file, or a place that cannot be made or written (a trial file is created
+    there and removed).
+
+    Raises:
+        InputError: naming the path and the problem.
+    """
+    path = Path(path)
+    if path.is_dir() and not folder:
+        raise InputError(f"the {what} is a folder; give a file name", source=str(path))
+    if path.is_file() and folder:
+        raise InputError(f"the {what} is a file; give a folder", source=str(path))
+    where = path if folder else path.parent
+    try:
+        where.mkdir(parents=True, exist_ok=True)
+        fd, trial = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".check", dir=where)
+        os.close(fd)
+        os.unlink(trial)
+    except OSError as exc:
+        raise InputError(f"cannot write the {what} here ({os_words(exc)})", source=str(path)) from None
 
 
 def _umask() -> int:
@@ -34,20 +70,31 @@ def _publish(tmp: str | Path, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def _temporary(path: Path) -> tuple[int, str]:
+    """A new temporary sibling of ``path`` (its folder made); failures name ``path``, not the temporary."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise InputError(f"cannot write ({os_words(exc)})", source=str(path)) from None
+
+
 def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> None:
     """Write a file through ``write(fh)`` into a temporary sibling, fsync, then rename over ``path``.
 
     A reader sees the old file or the complete new one, never a torn write.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = _temporary(path)
     try:
         with os.fdopen(fd, "wb") as fh:
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         _publish(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise InputError(f"cannot write ({os_words(exc)})", source=str(path)) from exc
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -56,12 +103,14 @@ def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> None:
 def atomic_path(path: str | Path, write: Callable[[Path], None]) -> None:
     """Like :func:`atomic_write` for writers that need a file name (HDF5, SQLite, savers)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = _temporary(path)
     os.close(fd)
     try:
         write(Path(tmp))
         _publish(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise InputError(f"cannot write ({os_words(exc)})", source=str(path)) from exc
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -8,7 +8,7 @@ on the given data (auROC with one class present) is ``nan``, never an exception.
 from __future__ import annotations
 
 import numpy as np
-from jaxtyping import Float, Int
+from jaxtyping import Bool, Float, Int, Integer, Real
 
 __all__ = [
     "accuracy", "auprc", "auroc", "average_precision", "average_precision_columns", "binary_metrics", "confusion_matrix",
@@ -27,7 +27,7 @@ def _binary_counts(y_true, y_pred) -> tuple[int, int, int, int]:
     return tp, fp, fn, tn
 
 
-def _div(a: float, b: float) -> float:
+def _div(a: float | int, b: float | int) -> float:
     return float(a / b) if b else 0.0
 
 
@@ -43,7 +43,7 @@ def matthews_corrcoef(y_true, y_pred) -> float:
     return float((tp * tn - fp * fn) / denom) if denom else 0.0
 
 
-def rankdata(x: Float[np.ndarray, " N"]) -> Float[np.ndarray, " N"]:
+def rankdata(x: Real[np.ndarray, " N"]) -> Float[np.ndarray, " N"]:
     """Ranks 1..N with ties given their average rank (``scipy.stats.rankdata`` 'average')."""
     x = np.asarray(x)
     order = np.argsort(x)
@@ -138,7 +138,7 @@ def multiclass_metrics(y_true, y_prob: Float[np.ndarray, "N C"]) -> dict[str, fl
     }
 
 
-def fmax(y_true: Int[np.ndarray, "N L"], y_score: Float[np.ndarray, "N L"], thresholds=None) -> tuple[float, float]:
+def fmax(y_true: Integer[np.ndarray, "N L"] | Bool[np.ndarray, "N L"], y_score: Float[np.ndarray, "N L"], thresholds=None) -> tuple[float, float]:
     """CAFA protein-centric Fmax and the threshold reaching it.
 
     At each threshold t, precision is averaged over proteins with at least one score >= t, recall
@@ -192,7 +192,7 @@ def average_precision_columns(y_true, y_score) -> Float[np.ndarray, " L"]:
     return np.divide((t * prec_at_end).sum(0), positives, out=np.full(t.shape[1], np.nan), where=positives > 0)
 
 
-def multilabel_metrics(y_true: Int[np.ndarray, "N L"], y_score: Float[np.ndarray, "N L"], threshold: float = 0.5) -> dict[str, float]:
+def multilabel_metrics(y_true: Integer[np.ndarray, "N L"] | Bool[np.ndarray, "N L"], y_score: Float[np.ndarray, "N L"], threshold: float = 0.5) -> dict[str, float]:
     """Multi-label metrics, per protein, per label and pooled.
 
     * ``protein_precision/recall/f1``: example-based averages at ``threshold`` (each protein's

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +56,36 @@ class Record:
     fields: Mapping[str, str] = field(default_factory=dict)
 
 
+class _CheckedText(io.TextIOWrapper):
+    """UTF-8 text whose decoding or gunzip failures, wherever in the file they come, are an
+    :class:`InputError` naming the file (a streamed reader sees only the first 8 KiB up front)."""
+
+    source = ""
+
+    def _failed(self, exc: Exception) -> InputError:
+        if isinstance(exc, UnicodeDecodeError):
+            return InputError(f"not UTF-8 text ({exc.reason})", source=self.source)
+        return InputError(f"cannot read the file (truncated or corrupt gzip?): {exc}", source=self.source)
+
+    def __next__(self) -> str:
+        try:
+            return super().__next__()
+        except (UnicodeDecodeError, OSError, EOFError, zlib.error) as exc:
+            raise self._failed(exc) from None
+
+    def readline(self, size: int = -1) -> str:
+        try:
+            return super().readline(size)
+        except (UnicodeDecodeError, OSError, EOFError, zlib.error) as exc:
+            raise self._failed(exc) from None
+
+    def read(self, size: int | None = -1) -> str:
+        try:
+            return super().read(size)
+        except (UnicodeDecodeError, OSError, EOFError, zlib.error) as exc:
+            raise self._failed(exc) from None
+
+
 def open_text(path: str | Path) -> io.TextIOBase:
     """Open a text file, gunzipping by magic bytes; refuse binary files with a clear error."""
     path = Path(path)
@@ -67,21 +98,23 @@ def open_text(path: str | Path) -> io.TextIOBase:
     raw = gzip.open(path, "rb") if head == b"\x1f\x8b" else path.open("rb")
     try:
         sample = raw.read(8192)
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, zlib.error) as exc:
         raw.close()
         raise InputError(f"cannot read the file ({exc})", source=str(path)) from None
     bad_utf8 = False
     try:
         sample.decode("utf-8")
     except UnicodeDecodeError as exc:  # a multi-byte character cut at the sample's end is fine
-        bad_utf8 = exc.start < len(sample) - 4
+        bad_utf8 = exc.start < len(sample) - 4 or len(sample) < 8192
     if b"\x00" in sample or bad_utf8:
         raw.close()
         raise InputError(
             "looks like a binary file, not FASTA/CSV/TSV text", source=str(path)
         )
     raw.seek(0)
-    return io.TextIOWrapper(raw, encoding="utf-8", errors="strict", newline=None)
+    text = _CheckedText(raw, encoding="utf-8", errors="strict", newline=None)
+    text.source = str(path)
+    return text
 
 
 def read_text(path: str | Path) -> str:
@@ -93,7 +126,7 @@ def read_text(path: str | Path) -> str:
     with open_text(path) as fh:
         try:
             data = fh.buffer.read()
-        except (OSError, EOFError) as exc:
+        except (OSError, EOFError, zlib.error) as exc:
             raise InputError(f"cannot read the file (truncated or corrupt gzip?): {exc}", source=str(path)) from None
     try:
         text = data.decode("utf-8")
@@ -185,6 +218,8 @@ def read_table(
         )
     id_col = _pick_column(columns, id_column, ID_COLUMNS, "id", source)
     rows = frame.rows(named=True)
+    if not rows:
+        raise InputError("has a header row but no records", source=source)
     records = []
     for i, row in enumerate(rows):
         rid = row[id_col] if id_col is not None else f"row{i + 1}"

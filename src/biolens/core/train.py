@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Any, Protocol, runtime_checkable
 
 import equinox as eqx
 import jax
@@ -55,7 +55,7 @@ class TrainConfig:
     weight_decay: float = 1e-4
     optimizer: str = "adamw"
     schedule: str = "cosine"
-    warmup: float = 0.05
+    warmup: float | int = 0.05
     min_lr_ratio: float = 0.0
     grad_clip: float | None = 1.0
     batch_size: int = 64
@@ -70,6 +70,7 @@ class TrainConfig:
     seed: int = 0
 
 
+@runtime_checkable
 class Batches(Protocol):
     def __len__(self) -> int: ...
 

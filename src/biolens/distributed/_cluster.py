@@ -37,9 +37,8 @@ def connect(address: str | None = None) -> bool:
 
 def local_runtime_env(*extra_paths: str | Path) -> dict[str, Any]:
     """A runtime env whose workers import this process's ``biolens`` (and ``extra_paths``)."""
-    import biolens
-
-    paths = [str(p) for p in extra_paths] + [str(Path(biolens.__file__).parents[1])]
+    source = Path(__file__).resolve().parents[2]  # the folder that holds this process's biolens package
+    paths = [str(p) for p in extra_paths] + [str(source)]
     if os.environ.get("PYTHONPATH"):
         paths.append(os.environ["PYTHONPATH"])
     return {"env_vars": {"PYTHONPATH": os.pathsep.join(paths)}}

@@ -24,6 +24,10 @@ from ._models import MODELS as MODELS
 from ._models import ModelConfig as ModelConfig
 from ._models import TFBindingModel as TFBindingModel
 from ._models import model_config as model_config
+from ._motif_panel import MOTIF_PANEL as MOTIF_PANEL
+from ._motif_panel import motif_check_model as motif_check_model
+from ._motif_panel import motif_check_run as motif_check_run
+from ._motif_panel import motif_panel_check as motif_panel_check
 from ._prepare import LabelledArrays as LabelledArrays
 from ._prepare import label_arrays as label_arrays
 from ._prepare import pick_tasks as pick_tasks

@@ -82,9 +82,9 @@ def benchmark(folder: str | Path, out: str | Path, *, presets: Sequence[str] = (
             run = out / "runs" / tf / name
             if key in results:  # finished; a re-run only adds a motif check it lacks
                 if motif_check and not results[key].get("motif") and (run / "checkpoint").is_dir():
-                    from ._motif_panel import check_run
+                    from ._motif_panel import motif_check_run
 
-                    results[key]["motif"] = check_run(run, b)
+                    results[key]["motif"] = motif_check_run(run, b)
                     _write(out, results)
                 continue
             cpu, wall = time.process_time(), time.perf_counter()
@@ -96,9 +96,9 @@ def benchmark(folder: str | Path, out: str | Path, *, presets: Sequence[str] = (
                        best_step=res.best_step, train_records=res.summary["train_records"],
                        train_file=ac.name, test_file=b.name)
             if motif_check:
-                from ._motif_panel import check_run
+                from ._motif_panel import motif_check_run
 
-                row["motif"] = check_run(run, b)
+                row["motif"] = motif_check_run(run, b)
             results[key] = row
             _write(out, results)
             if log is not None:

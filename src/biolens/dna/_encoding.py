@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from jaxtyping import Float
+from jaxtyping import Array, Float
 
 from ..core.alphabets import DNA
 from ..core.errors import InputError
@@ -60,7 +60,7 @@ def check_equal_lengths(sequences: Sequence[str], ids: Sequence[str] | None = No
 
 
 def one_hot(sequences: Sequence[str] | str, *, ids: Sequence[str] | None = None, source: str | None = None,
-            n_value: float = N_VALUE) -> Float[np.ndarray, "N L 4"]:
+            n_value: float = N_VALUE) -> Float[np.ndarray, "N L 4"] | Float[np.ndarray, "L 4"]:
     """One-hot encode upper-case DNA (``ACGTN``) of one shared length.
 
     Args:
@@ -107,7 +107,7 @@ def reverse_complement(sequence: str) -> str:
     return sequence.translate(_COMPLEMENT)[::-1]
 
 
-def reverse_complement_one_hot(x: Float[np.ndarray, "... L 4"]) -> Float[np.ndarray, "... L 4"]:
+def reverse_complement_one_hot(x: Float[np.ndarray | Array, "... L 4"]) -> Float[np.ndarray | Array, "... L 4"]:
     """Reverse complement of one-hot arrays: with columns ``A, C, G, T`` the complement is the
     reversed column order, so both the length and base axes are flipped (numpy or JAX arrays, jit-able;
     ``N`` rows stay ``N``)."""

@@ -26,10 +26,10 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["PANEL", "check_model", "check_run", "motif_panel_check"]
+__all__ = ["MOTIF_PANEL", "motif_check_model", "motif_check_run", "motif_panel_check"]
 
 #: name -> (IUPAC consensus, JASPAR matrix it condenses)
-PANEL: dict[str, tuple[str, str]] = {
+MOTIF_PANEL: dict[str, tuple[str, str]] = {
     "ETS (ELK1/GABPA/ELF1)": ("CCGGAAGT", "MA0062.2 GABPA"),
     "E-box (MYC/MAX/USF)": ("CACGTG", "MA0093.2 USF1, MA0058.3 MAX"),
     "forkhead (FOXA)": ("TGTTTAC", "MA0148.4 FOXA1"),
@@ -60,7 +60,7 @@ PANEL: dict[str, tuple[str, str]] = {
 def _motifs():
     from ..interpret import CTCF_MOTIF, motif_from_consensus
 
-    return [CTCF_MOTIF] + [motif_from_consensus(name, consensus) for name, (consensus, _) in PANEL.items()]
+    return [CTCF_MOTIF] + [motif_from_consensus(name, consensus) for name, (consensus, _) in MOTIF_PANEL.items()]
 
 
 def _best_relative(motif, windows: np.ndarray) -> np.ndarray:
@@ -115,7 +115,7 @@ def motif_panel_check(predict, x_pos: np.ndarray, *, width: int = 24, threshold:
             "n_positives": len(x_pos), "n_background": len(background)}
 
 
-def check_model(trained, data, *, k: int = 32, **kwargs) -> dict[str, Any]:
+def motif_check_model(trained, data, *, k: int = 32, **kwargs) -> dict[str, Any]:
     """:func:`motif_panel_check` of a single-task model (a :class:`~biolens.dna.TrainedModel`) on the
     ``k`` positives of ``data`` (a :class:`~biolens.dna.TFData`; all records when it has no labels)
     that it scores highest."""
@@ -133,9 +133,9 @@ def check_model(trained, data, *, k: int = 32, **kwargs) -> dict[str, Any]:
     return motif_panel_check(lambda b: full(b)[:, 0], x[chosen], **kwargs)
 
 
-def check_run(run: str | Path, test_file: str | Path, **kwargs) -> dict[str, Any]:
-    """:func:`check_model` of a run folder on a file."""
+def motif_check_run(run: str | Path, test_file: str | Path, **kwargs) -> dict[str, Any]:
+    """:func:`motif_check_model` of a run folder on a file."""
     from ._data import read_tf_data
     from ._train import load_model
 
-    return check_model(load_model(run), read_tf_data(test_file), **kwargs)
+    return motif_check_model(load_model(run), read_tf_data(test_file), **kwargs)

@@ -32,6 +32,7 @@ from ._presets import preset as preset
 from ._propagate import Adjacency as Adjacency
 from ._propagate import aggregate as aggregate
 from ._propagate import graph_adjacency as graph_adjacency
+from ._report import write_report as write_report
 from ._robust import group_holdout_split as group_holdout_split
 from ._run import GraphEvaluation as GraphEvaluation
 from ._run import GraphResult as GraphResult

@@ -15,7 +15,7 @@ Header rule: the first row is a header only when it is not two valid node ids --
 rows hold integer ids and it does not; with a name mapping, when either field is not a known
 name; with names numbered from the file, when neither field appears in any other row. A lone row
 is always data. The decision is reported (``LinkDataset.notes``); ``header=`` overrides it.
-``.pt`` split files are read without unpickling (see :mod:`._ptfile`).
+``.pt`` split files are read without unpickling (see :mod:`biolens.core.ptfile`).
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ import polars as pl
 
 from ..core.errors import InputError
 from ..core.extras import require
+from ..core.npzfile import read_npz
+from ..core.ptfile import UnsupportedPickle, read_pt_file
 from ._graph import (
     EdgeSummary,
     Graph,
@@ -41,7 +43,6 @@ from ._graph import (
     remap_pairs,
     subgraph,
 )
-from ._ptfile import UnsupportedPickle, read_pt_file
 
 __all__ = ["LinkDataset", "holdout_split", "load_dataset", "load_ogb", "read_edge_list", "read_split", "subsample"]
 
@@ -190,11 +191,7 @@ def read_edge_list(
 
 def _read_split_arrays(path: Path) -> dict[str, np.ndarray]:
     if path.suffix == ".npz":
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                return {k: data[k] for k in data.files}
-        except (OSError, ValueError, EOFError) as exc:
-            raise InputError(f"cannot read the split file: {exc}", source=str(path)) from None
+        return read_npz(path)
     if path.suffix != ".pt":
         raise InputError("a split file must be .npz (arrays edge, edge_neg) or OGB's .pt", source=str(path))
     try:
@@ -242,6 +239,11 @@ def read_split(path: str | Path, num_nodes: int) -> LinkSplit:
         if pairs.size == 0:
             raise InputError(f"the split's {key!r} is empty: nothing to evaluate", source=str(path))
         out[key] = check_pairs(pairs, num_nodes, source=str(path), what=key, line_offset=None)
+    both = np.isin(pair_keys(out["edge_neg"], num_nodes), pair_keys(out["edge"], num_nodes))
+    if both.any():  # it would score as if the model told a pair from itself
+        u, v = out["edge_neg"][int(np.flatnonzero(both)[0])]
+        raise InputError(f"{int(both.sum()):,} of the split's {len(both):,} negative pairs are also positive pairs "
+                         f"in 'edge' (first: ({u}, {v})); a pair cannot be both", source=str(path))
     return LinkSplit(edge=out["edge"], edge_neg=out["edge_neg"], source=str(path))
 
 
@@ -341,6 +343,20 @@ def holdout_split(graph: Graph, fraction: float, seed: int) -> tuple[Graph, Link
     return train_graph, LinkSplit(edge=valid, edge_neg=neg, source=f"held out ({fraction:g} of edges, seed {seed})")
 
 
+def _isolated_note(rows: np.ndarray, num_nodes: int, lines: np.ndarray, path: Path) -> list[str]:
+    """Integer ids make ``max id + 1`` nodes: say how many are in no edge, and warn when most are
+    (one stray row such as ``5,999999`` would otherwise silently make a million-node graph)."""
+    isolated = num_nodes - len(np.unique(rows))
+    if isolated == 0:
+        return []
+    note = f"{path.name}: {num_nodes:,} nodes (ids 0..{num_nodes - 1}), {isolated:,} of them in no edge"
+    if isolated >= 1000 and isolated > num_nodes // 2:
+        row = int(np.flatnonzero((rows == num_nodes - 1).any(1))[0])
+        note += (f"; WARNING: the largest id comes from line {int(lines[row])} ({rows[row, 0]}, {rows[row, 1]}) "
+                 "-- a stray row? every node gets a learned embedding")
+    return [note]
+
+
 def load_dataset(path: str | Path, *, split_name: str | None = None, valid: str | Path | None = None,
                  valid_fraction: float = 0.1, seed: int = 0, on_duplicate: str = "merge",
                  on_self_loop: str = "error", header: bool | None = None) -> LinkDataset:
@@ -355,7 +371,9 @@ def load_dataset(path: str | Path, *, split_name: str | None = None, valid: str 
         return data
     notes: list[str] = []
     rows, num_nodes, names, lines = read_edge_list(path, header=header, notes=notes)
-    num_nodes = num_nodes or int(rows.max()) + 1
+    if num_nodes is None:
+        num_nodes = int(rows.max()) + 1
+        notes.extend(_isolated_note(rows, num_nodes, lines, path))
     edges, summary = _edges(rows, num_nodes, lines, path, on_duplicate, on_self_loop)
     graph = Graph(num_nodes=num_nodes, edges=edges, names=names)
     if valid is not None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float, Int, PRNGKeyArray
+from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
 
 from ..core.errors import InputError
 from ._propagate import AGGREGATIONS, Adjacency, aggregate
@@ -152,7 +152,7 @@ class LinkModel(eqx.Module):
     encoder: GraphSAGE
     predictor: LinkPredictor
 
-    def __init__(self, config: GraphModelConfig, *, features: Float[Array, "N F"] | None = None,
+    def __init__(self, config: GraphModelConfig, *, features: Float[ArrayLike, "N F"] | None = None,
                  key: PRNGKeyArray) -> None:
         k_emb, k_enc, k_pred = jax.random.split(key, 3)
         d, n = config.embedding_dim, config.num_nodes

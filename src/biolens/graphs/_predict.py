@@ -13,11 +13,11 @@ from ._run import TrainedRun
 __all__ = ["score_nodes", "top_partners"]
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
+def _sigmoid(x: np.ndarray | np.floating) -> np.ndarray | np.floating:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def _row(run: TrainedRun, u: int, v: int, score: float, known: bool) -> dict[str, Any]:
+def _row(run: TrainedRun, u: int, v: int, score: float | np.floating, known: bool | np.bool_) -> dict[str, Any]:
     row: dict[str, Any] = {"a": run.graph.node_name(u), "b": run.graph.node_name(v), "score": float(score)}
     if run.loss == "bce":  # a BCE model's logit is a log-odds; the AUC loss's score is only a ranking
         row["probability"] = float(_sigmoid(score))

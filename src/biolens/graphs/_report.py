@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..core.files import read_json
+from ..core.npzfile import read_npz
 from ..report import Report, learning_curves
 from ..report.figures import new_figure
 
@@ -62,8 +63,8 @@ def write_report(run_dir: str | Path) -> Path:
             page.heading(f"seed-{seed}").figure(learning_curves(history, metrics=names), caption="learning curves")
         scores = seed_dir / "valid_scores.npz"
         if scores.exists():
-            with np.load(scores, allow_pickle=False) as z:
-                page.figure(score_histogram(z["pos"], z["neg"]), caption="validation scores of the best model")
+            z = read_npz(scores)
+            page.figure(score_histogram(z["pos"], z["neg"]), caption="validation scores of the best model")
     flat = {f"{group}.{key}": value for group, values in record["settings"].items() for key, value in values.items()
             if key != "num_nodes"}  # the data sets it: see the first line
     page.settings({**flat, "data": info["source"], "data digest": data["digest"][:16],

@@ -35,6 +35,7 @@ from ..core.checkpoint import load_array, load_checkpoint, read_meta, save_check
 from ..core.config import config_from_dict, config_to_dict
 from ..core.errors import InputError
 from ..core.files import atomic_path, read_json
+from ..core.npzfile import read_npz
 from ..core.runs import RunFolder, RunResult, content_digest
 from ..core.train import fit
 from ._graph import Graph, LinkSplit, pair_keys, remap_pairs
@@ -125,7 +126,7 @@ def _prepare(run: RunFolder, dataset: LinkDataset, config: GraphRunConfig, seeds
                                                                   edge_neg=dataset.valid.edge_neg))
 
 
-def _save_npz(tmp: Path, **arrays: np.ndarray) -> None:
+def _save_npz(tmp: Path, **arrays: np.ndarray | np.generic) -> None:
     with tmp.open("wb") as fh:
         np.savez_compressed(fh, **arrays)
 
@@ -254,8 +255,7 @@ class _Seed:
     def nodes(self) -> np.ndarray:
         if not self.legacy:
             return load_array(self.checkpoint, "nodes")
-        with np.load(self.checkpoint.parent / "nodes.npz", allow_pickle=False) as z:
-            return z["h"]
+        return read_npz(self.checkpoint.parent / "nodes.npz")["h"]
 
     def result(self) -> dict[str, Any]:
         if not self.legacy:
@@ -287,11 +287,11 @@ def best_seed(run_dir: str | Path) -> int:
 
 def load_graph(run_dir: Path) -> tuple[Graph, np.ndarray | None, int | None]:
     """The training graph of a run, and for a subgraph run the original ids and node count."""
-    with np.load(run_dir / "graph.npz", allow_pickle=False) as z:
-        names = z["names"] if z["names"].size else None
-        graph = Graph(num_nodes=int(z["num_nodes"]), edges=z["edges"].astype(np.int64), names=names)
-        if "original_ids" in z.files:
-            return graph, z["original_ids"], int(z["original_num_nodes"])
+    z = read_npz(run_dir / "graph.npz")
+    names = z["names"] if z["names"].size else None
+    graph = Graph(num_nodes=int(z["num_nodes"]), edges=z["edges"].astype(np.int64), names=names)
+    if "original_ids" in z:
+        return graph, z["original_ids"], int(z["original_num_nodes"])
     return graph, None, None
 
 

@@ -46,7 +46,7 @@ class Motif:
         return np.log2(np.maximum(self.pfm, 1e-3) / background)
 
 
-def _from_counts(name: str, counts: dict[str, list[float]], source: str, pseudocount: float = 0.5) -> Motif:
+def _from_counts(name: str, counts: dict[str, list[int] | list[float]], source: str, pseudocount: float = 0.5) -> Motif:
     m = np.asarray([counts[b] for b in "ACGT"], dtype=np.float64).T + pseudocount
     return Motif(name, m / m.sum(1, keepdims=True), source)
 

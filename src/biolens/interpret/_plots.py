@@ -54,7 +54,7 @@ def importance_track(ax: Any, tracks: dict[str, np.ndarray], *, window: tuple[in
     ax.legend(loc="upper right", fontsize=7, ncols=2)
 
 
-def _glyph(ax: Any, letter: str, x: float, bottom: float, height: float) -> None:
+def _glyph(ax: Any, letter: str, x: float | int, bottom: float, height: float) -> None:
     from matplotlib.font_manager import FontProperties
     from matplotlib.patches import PathPatch
     from matplotlib.textpath import TextPath

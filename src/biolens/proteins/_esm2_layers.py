@@ -47,7 +47,7 @@ class LayerNorm(eqx.Module):
         return centred * jax.lax.rsqrt(var + self.eps) * self.weight + self.bias
 
 
-def rotary_tables(inv_freq: Float[Array, " K/2"], length: int) -> tuple[Float[Array, "T K"], Float[Array, "T K"]]:
+def rotary_tables(inv_freq: Float[Array, " half"], length: int) -> tuple[Float[Array, "T K"], Float[Array, "T K"]]:
     """``cos`` and ``sin`` of the rotary angles for positions ``0..length-1``."""
     angles = jnp.arange(length, dtype=jnp.float32)[:, None] * inv_freq[None, :]
     angles = jnp.concatenate([angles, angles], axis=-1)

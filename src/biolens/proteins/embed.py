@@ -19,11 +19,11 @@ from ..core.progress import progress_bar
 from ..core.seqio import Record
 from ..core.store import EmbeddingStore, default_store_path, sequence_hash
 from .encoders.base import Encoder
-from .encoders.pooling import check_pooling, pool, pool_residues, residue_states
+from .encoders.pooling import check_pooling, pool, pool_residues, pooled_width, residue_states
 from .encoders.registry import get_encoder
 from .windows import plan_windows, stitch
 
-__all__ = ["EmbedStats", "embed", "embed_sequences", "open_store", "store_key"]
+__all__ = ["EmbedStats", "checked_sequences", "embed", "embed_sequences", "open_store", "stack_pooled", "store_key"]
 
 #: Residues shared by neighbouring windows of a protein longer than the encoder's limit.
 DEFAULT_OVERLAP = 256
@@ -79,7 +79,16 @@ def store_key(pooling: str, per_residue: bool, length: int, encoder: Encoder, ov
     return key
 
 
-def _check_request(encoder: Encoder, pooling: str, per_residue: bool) -> None:
+def _check_request(encoder: Encoder, pooling: str, per_residue: bool, overlap: int, token_budget: int | None,
+                   longest: int) -> None:
+    """Options checked before any work (the CLI names them as --overlap / --token-budget); the
+    overlap must be below the encoder's window when some protein (``longest``) needs windows."""
+    limit = encoder.max_residues if encoder.max_residues is not None and longest > encoder.max_residues else None
+    if not isinstance(overlap, int | np.integer) or overlap < 0 or (limit is not None and overlap >= limit):
+        upper = f" and below {encoder.name}'s window of {limit} residues" if limit is not None else ""
+        raise InputError(f"overlap (--overlap) must be an integer >= 0{upper}, got {overlap!r}")
+    if token_budget is not None and (not isinstance(token_budget, int | np.integer) or token_budget < 1):
+        raise InputError(f"token budget (--token-budget) must be a positive integer, got {token_budget!r}")
     if per_residue and not encoder.per_residue:
         raise InputError(f"encoder {encoder.name} has no per-residue output (it is a global feature)")
     if not per_residue:
@@ -106,7 +115,7 @@ def embed_sequences(
     the next result is taken, so a killed run loses at most the batches in flight and resumes
     where it stopped.
     """
-    _check_request(encoder, pooling, per_residue)
+    _check_request(encoder, pooling, per_residue, overlap, token_budget, max(map(len, sequences), default=0))
     start = time.perf_counter()
     stats = EmbedStats(records=len(sequences), residues=sum(map(len, sequences)))
     hashes = [sequence_hash(s) for s in sequences]
@@ -120,6 +129,7 @@ def embed_sequences(
         for key in set(keys.values()):
             wanted = [h for h, k in keys.items() if k == key]
             results.update(store.get_many(fingerprint, key, wanted))
+        _check_cached(results, unique, encoder, pooling, per_residue, store)
     stats.cache_hits = len(results)
     todo = [h for h in unique if h not in results]
     if todo:
@@ -132,6 +142,20 @@ def embed_sequences(
     stats.computed = len(todo)
     stats.seconds = time.perf_counter() - start
     return [results[h] for h in hashes], stats
+
+
+def _check_cached(results, unique, encoder, pooling, per_residue, store) -> None:
+    """Refuse a stored array whose shape is not what ``encoder`` gives for its sequence (a row
+    written under this fingerprint by something else, or edited)."""
+    width = encoder.width if per_residue else pooled_width(encoder, pooling)
+    for h, array in results.items():
+        seq = unique[h]
+        want = (len(seq), width) if per_residue else (width,)
+        if array.shape != want:
+            shown = seq[:10] + ("..." if len(seq) > 10 else "")
+            raise store.row_error(encoder.fingerprint(), "residues" if per_residue else pooling, h,
+                                  f"it has shape {list(array.shape)}, but {encoder.name} gives {list(want)} "
+                                  f"for this {len(seq)}-residue sequence ({shown})")
 
 
 def _pieces(todo: dict[str, str], encoder: Encoder, overlap: int):
@@ -233,11 +257,10 @@ def embed(
     token_budget: int | None = None,
     overlap: int = DEFAULT_OVERLAP,
     progress: bool = False,
-    backend: str = "local",
-    address: str | None = None,
     **encoder_options,
 ) -> np.ndarray | list[np.ndarray]:
-    """Embed protein sequences.
+    """Embed protein sequences in this process (``biolens.embed(..., backend="ray")`` runs them on a
+    Ray cluster instead, see :func:`biolens.distributed.embed_ray`).
 
     Args:
         sequences: protein sequences (one-letter codes; validated, see ``on_invalid``).
@@ -246,49 +269,32 @@ def embed(
         per_residue: return one ``(L_i, D)`` array per sequence instead of pooled vectors.
         cache: ``True`` for the default store (``$BIOLENS_CACHE``), a path, or ``False``.
         on_invalid: ``error`` or ``replace`` (invalid characters become ``X``).
-        backend: ``local`` (this process) or ``ray`` (a Ray cluster; its shards sit beside the
-            store, see :mod:`biolens.distributed`).
-        address: the Ray cluster (``auto``, ``HOST:PORT``; default: start one here).
         encoder_options: passed to the encoder (``layer=``, ``weights=``).
 
     Returns:
         ``(N, D)`` float32 array, or a list of ``(L_i, D)`` arrays with ``per_residue``.
     """
+    enc = get_encoder(encoder, **encoder_options)
+    arrays = _embed_here(checked_sequences(sequences, on_invalid), enc, cache, pooling=pooling, per_residue=per_residue,
+                         token_budget=token_budget, overlap=overlap, progress=progress)
+    return arrays if per_residue else stack_pooled(arrays, enc.width)
+
+
+def checked_sequences(sequences: Sequence[str] | str, on_invalid: InvalidPolicy = "error") -> list[str]:
+    """:func:`embed`'s input rule: a list of protein sequences, validated (``#i`` names the record);
+    ``skip`` is refused because the result has one row per input."""
     if isinstance(sequences, str):
         raise InputError("pass a list of sequences, not a single string (wrap it: [sequence])")
     if on_invalid == "skip":
         raise InputError("on_invalid='skip' would drop rows from the result; use 'error' or 'replace'")
     records = [Record(f"#{i}", s, i + 1) for i, s in enumerate(sequences)]
     records, _ = validate_records(records, PROTEIN, on_invalid, source="sequences")
-    if backend not in ("local", "ray"):
-        raise InputError(f"unknown backend {backend!r}; use 'local' or 'ray'")
-    enc = get_encoder(encoder, **encoder_options)
-    if backend == "ray":
-        arrays = _embed_on_ray([r.sequence for r in records], encoder, encoder_options, cache, address, pooling=pooling,
-                               per_residue=per_residue, token_budget=token_budget, overlap=overlap, progress=progress)
-    else:
-        arrays = _embed_here([r.sequence for r in records], enc, cache, pooling=pooling, per_residue=per_residue,
-                             token_budget=token_budget, overlap=overlap, progress=progress)
-    if per_residue:
-        return arrays
-    width = arrays[0].shape[-1] if arrays else enc.width
+    return [r.sequence for r in records]
+
+
+def stack_pooled(arrays: list[np.ndarray], width: int) -> np.ndarray:
+    """Pooled vectors as one ``(N, D)`` float32 array (``(0, width)`` for no sequences)."""
     return np.stack(arrays) if arrays else np.zeros((0, width), dtype=np.float32)
-
-
-def _embed_on_ray(sequences, encoder, options, cache, address, **kwargs) -> list[np.ndarray]:
-    import tempfile
-
-    from ..distributed import embed_sequences_ray
-    from ..distributed._cli import shard_dir_for
-
-    if not sequences:
-        return []
-    path = cache.path if isinstance(cache, EmbeddingStore) else (None if cache is True else cache)
-    with tempfile.TemporaryDirectory(prefix="biolens-shards-") as scratch:
-        shards = scratch if cache is None or cache is False else shard_dir_for(path)
-        result = embed_sequences_ray(sequences, encoder, shards=shards, address=address, encoder_options=options,
-                                     **kwargs)
-        return result.arrays()
 
 
 def _embed_here(sequences, enc, cache, **kwargs) -> list[np.ndarray]:

@@ -288,13 +288,16 @@ def _chunk_rows(rows: int, length: int) -> int:
 
 
 @eqx.filter_jit
-def _batch_hidden(model: ESM2, tokens: Int[Array, "B T"], layer: int) -> Float[Array, "B T D"]:
+def _batch_hidden(model: eqx.Module, tokens: Int[Array, "B T"], layer: int) -> Float[Array, "B T D"]:
     rows = _chunk_rows(*tokens.shape)
     return jax.lax.map(lambda t: model(t, layer=layer, logits=False).hidden, tokens, batch_size=rows)
 
 
-def batch_hidden(model: ESM2, tokens: Int[Array, "B T"], layer: int | None = None) -> Float[Array, "B T D"]:
+def batch_hidden(model: eqx.Module, tokens: Int[Array, "B T"] | Int[np.ndarray, "B T"], layer: int | None = None) -> Float[Array, "B T D"]:
     """Hidden states at ``layer`` of a padded batch of token rows (jitted once per shape).
+
+    ``model``: ESM2 or any model with its interface (``resolve_layer`` and
+    ``model(tokens, layer=, logits=False).hidden``), as ProtT5.
 
     Rows run in chunks of at most about :data:`CHUNK_TOKENS` tokens (``lax.map`` over ``vmap``-ed
     chunks); a batch within that budget is a single ``vmap``.

@@ -8,7 +8,7 @@ Two layouts are read, both with the same tensor names (ESM++ keeps EvolutionaryS
 
 * EvolutionaryScale: ``DIR/data/weights/esmc_300m_2024_12_v0.pth`` (or ``esmc_600m_...``, or any
   single ``*.pth`` in ``DIR`` or ``DIR/data/weights``), a ``torch.save`` state dict. It is read with
-  biolens' pickle-opcode reader (:mod:`biolens.graphs._ptfile`, nothing is executed); where that
+  biolens' pickle-opcode reader (:mod:`biolens.core.ptfile`, nothing is executed); where that
   reader cannot (e.g. bfloat16 storages) and torch is installed, ``torch.load(weights_only=True)``.
   The head count is not stored: it is ``D / 64`` (both published models have 64-wide heads).
 * ESM++ (``Synthyra/ESMplusplus_small`` = 300M, ``..._large`` = 600M): ``config.json``
@@ -28,7 +28,6 @@ Names mapped (``i`` = block; PyTorch ``(out, in)`` matrices are transposed to ou
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -39,7 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..core.errors import InputError, MissingWeightsError
-from ..core.files import file_digest, text_digest
+from ..core.files import file_digest, read_json, text_digest
 from .esmc_model import ESMC, ESMCConfig
 
 __all__ = ["PTH_FILES", "find_weight_file", "load_esmc", "read_state_dict", "state_dict_of", "weights_digest"]
@@ -77,7 +76,7 @@ def weights_digest(path: str | Path) -> str:
 
 
 def _read_pth(path: Path) -> dict[str, np.ndarray]:
-    from ..graphs._ptfile import UnsupportedPickle, read_pt_file
+    from ..core.ptfile import UnsupportedPickle, read_pt_file
 
     try:
         obj = read_pt_file(path)
@@ -113,7 +112,7 @@ def _config(sd: Mapping[str, np.ndarray], path: Path, num_heads: int | None) -> 
     heads = num_heads or d // HEAD_SIZE
     cfg_file = path.parent / "config.json"
     if path.suffix == ".safetensors" and cfg_file.is_file():
-        hf: dict[str, Any] = json.loads(cfg_file.read_text())
+        hf: dict[str, Any] = read_json(cfg_file)
         heads = int(hf.get("num_attention_heads", heads))
         if int(hf.get("num_hidden_layers", n)) != n or int(hf.get("hidden_size", d)) != d:
             raise InputError(f"{cfg_file} does not match the tensors ({n} layers of width {d})")

@@ -112,8 +112,8 @@ class KNNHead(eqx.Module):
         return eqx.tree_at(lambda h: (h.references, h.targets), head,
                            (jnp.asarray(x, jnp.float32), jnp.asarray(targets, jnp.float32)))
 
-    def __call__(self, x: Float[Array, " D"], mask=None, *, key: PRNGKeyArray | None = None) -> Float[Array, " K"]:
-        d = _distances(x[None], self.references, self.metric)[0]
+    def __call__(self, x: Float[Array, " D"] | Float[np.ndarray, " D"], mask=None, *, key: PRNGKeyArray | None = None) -> Float[Array, " K"]:
+        d = _distances(jnp.asarray(x)[None], self.references, self.metric)[0]
         _, idx = jax.lax.top_k(-d, self.k)
         mean = self.targets[idx].mean(0)
         if self.kind == "regression":

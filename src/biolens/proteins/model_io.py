@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import equinox as eqx
 import jax
@@ -18,12 +18,10 @@ from ..core.errors import InputError
 from .embed import embed_sequences
 from .encoders.base import DifferentiableEncoder, Encoder
 from .heads import HEADS, HeadConfig, KNNHead, build_head
-from .predictor import ResidueBatches, TaskModel, pooled_batches, predict_batches
+from .predictor import Batch, ResidueBatches, TaskModel, pooled_batches, predict_batches
+from .run_config import RunConfig, load_run_config
+from .splits import Split
 from .tasks import Task, TaskData
-
-if TYPE_CHECKING:
-    from .run import RunConfig
-    from .splits import Split
 
 __all__ = ["Features", "Predictor", "build_model", "check_task_data", "load_predictor", "make_batches",
            "make_features", "predict"]
@@ -132,7 +130,8 @@ def build_model(task: Task, encoder: Encoder, feats: Features, config: RunConfig
     shift = x.mean(0)
     scale = np.where(x.std(0) > 1e-6, x.std(0), 1.0)
     model = TaskModel(head=head, shift=jax.numpy.asarray(shift), scale=jax.numpy.asarray(scale))
-    trainable = TaskModel(head=jax.tree.map(eqx.is_inexact_array, head), shift=False, scale=False)
+    # the filter spec: the head's float arrays train, the standardisation (shift, scale) stays frozen
+    trainable = eqx.tree_at(lambda m: m.head, jax.tree.map(lambda _: False, model), jax.tree.map(eqx.is_inexact_array, head))
     return model, trainable, width
 
 
@@ -162,7 +161,7 @@ def make_batches(data: TaskData, idx: np.ndarray, feats: Features, encoder: Enco
 def _builder(data, idx, feats, encoder, config, target):
     kind = data.task.kind
 
-    def build(rows: np.ndarray, length: int) -> dict[str, np.ndarray]:
+    def build(rows: np.ndarray, length: int) -> Batch:
         records = idx[rows]
         batch: dict[str, Any] = {}
         if feats.residues is not None:
@@ -247,7 +246,6 @@ def load_predictor(run_dir: str | Path, *, encoder: Encoder | None = None) -> Pr
     """Load a run's checkpoint; what it was trained with comes from its ``meta.json`` (a ``config.json``
     that disagrees is refused), and an encoder whose fingerprint differs from the training one is refused."""
     from .encoders.registry import get_encoder
-    from .run import load_run_config
 
     run_dir = Path(run_dir)
     ckpt = run_dir / "checkpoint"

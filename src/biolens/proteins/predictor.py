@@ -23,7 +23,7 @@ from ..core.batching import bucket_length, default_buckets
 from ..core.losses import binary_cross_entropy, mse, softmax_cross_entropy
 from ..core.train import ArrayBatches
 
-__all__ = ["ResidueBatches", "TaskModel", "compact_residues", "make_loss", "output_transform", "predict_batches"]
+__all__ = ["Batch", "ResidueBatches", "TaskModel", "compact_residues", "make_loss", "output_transform", "predict_batches"]
 
 
 def compact_residues(states: Float[Array, "T D"], mask: Bool[Array, " T"], length: int) -> tuple[Float[Array, "L D"], Bool[Array, " L"]]:
@@ -40,6 +40,10 @@ def _pool(states: Float[Array, "T D"], mask: Bool[Array, " T"], pooling: str) ->
         return mean
     top = jnp.max(jnp.where(m, states, -jnp.inf), 0)
     return top if pooling == "max" else jnp.concatenate([mean, top])
+
+
+#: One padded batch of a task: arrays by name; fine-tuning puts the encoder's token arrays under ``inputs``.
+Batch = dict[str, np.ndarray | dict[str, np.ndarray]]
 
 
 class TaskModel(eqx.Module):
@@ -124,7 +128,7 @@ class ResidueBatches:
     order is shuffled per epoch with a generator seeded by ``(seed, epoch)``.
     """
 
-    def __init__(self, lengths: Sequence[int], build: Callable[[np.ndarray, int], dict[str, np.ndarray]], *,
+    def __init__(self, lengths: Sequence[int], build: Callable[[np.ndarray, int], Batch], *,
                  batch_size: int, token_budget: int = 1 << 15, shuffle: bool = True, seed: int = 0) -> None:
         lengths = np.asarray(lengths)
         buckets = default_buckets(int(lengths.max()), minimum=64, growth=2.0)
@@ -147,18 +151,18 @@ class ResidueBatches:
             plan = [plan[i] for i in rng.permutation(len(plan))]
         return plan
 
-    def epoch(self, index: int) -> Iterator[dict[str, np.ndarray]]:
+    def epoch(self, index: int) -> Iterator[Batch]:
         for length, idx in self._plan(index):
             yield self._batch(idx, self.rows[length], length)
 
-    def ordered(self) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
+    def ordered(self) -> Iterator[tuple[np.ndarray, Batch]]:
         """Every record once, in bucket order: ``(indices, batch)`` pairs for prediction."""
         for b, members in self.groups.items():
             for s in range(0, len(members), self.rows[b]):
                 idx = members[s : s + self.rows[b]]
                 yield idx, self._batch(idx, self.rows[b], b)
 
-    def _batch(self, idx: np.ndarray, rows: int, length: int) -> dict[str, np.ndarray]:
+    def _batch(self, idx: np.ndarray, rows: int, length: int) -> Batch:
         full = np.concatenate([idx, np.repeat(idx[-1:], rows - len(idx))])
         batch = self.build(full, length)
         batch["w"] = (np.arange(rows) < len(idx)).astype(np.float32)

@@ -173,7 +173,7 @@ def _heatmaps(task: Task, y, pred) -> Any:
     return fig
 
 
-def _size_figure(points: list[dict[str, float]], primary: str) -> Any:
+def _size_figure(points: list[dict[str, float | int]], primary: str) -> Any:
     fig, ax = new_figure(width=5, height=3.2)
     ax.plot([p["n_train"] for p in points], [p[primary] for p in points], "o-")
     ax.set_xscale("log")

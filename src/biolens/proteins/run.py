@@ -34,59 +34,34 @@ import numpy as np
 
 from ..core.calibration import BinaryCalibration, fit_calibration
 from ..core.checkpoint import save_checkpoint
-from ..core.config import config_from_dict, config_to_dict
+from ..core.config import config_to_dict
 from ..core.errors import InputError
 from ..core.files import read_json
 from ..core.losses import balanced_class_weights
 from ..core.runs import RunFolder, RunResult, content_digest
-from ..core.train import TrainConfig, fit
+from ..core.train import fit
 from .embed import open_store
 from .encoders.base import Encoder
 from .encoders.registry import get_encoder
 from .evaluation import MONITOR, PRIMARY, baselines, metrics_with_intervals, task_metrics
 from .heads import HeadConfig
-from .model_io import Features, build_model, check_task_data, make_batches, make_features, predict
-from .splits import Split, SplitConfig, make_split, read_split
+from .model_io import (
+    Features,
+    _labels_for,
+    build_model,
+    check_task_data,
+    load_predictor,
+    make_batches,
+    make_features,
+    predict,
+)
+from .run_config import RunConfig, load_run_config
+from .splits import Split, make_split, read_split
 from .tasks import Task, TaskData
 
-__all__ = ["RunConfig", "TaskResult", "data_identity", "load_result", "run_task"]
+__all__ = ["RunConfig", "TaskResult", "data_identity", "evaluate_run", "load_result", "load_run_config", "run_task"]
 
 KIND = "protein-task"
-
-
-@dataclass(frozen=True, kw_only=True)
-class RunConfig:
-    """Everything a run needs beyond the data, the encoder name and the head (saved in config.json).
-
-    ``finetune`` back-propagates into a differentiable encoder (``finetune_last`` layers, all when
-    ``None``). Binary tasks: ``calibration`` (``platt``/``temperature``/``none``) maps the
-    model's probabilities with a fit on the validation split, and ``threshold_rule``
-    (``balanced_accuracy``/``mcc``/``fixed`` = 0.5) chooses the decision threshold on the calibrated
-    validation probabilities (:mod:`biolens.core.calibration`); both are saved with the run and used by
-    prediction. ``binary_weighting``: the positive class's loss weight with ``class_weights``,
-    ``sqrt`` (``sqrt(neg/pos)``) or ``balanced`` (``neg/pos``). ``too_long`` (``error``/``skip``) handles proteins longer than a residue head's
-    ``max_length``. ``size_curve`` lists training fractions for the metric-vs-training-size figure
-    (each one an extra fit; empty to skip). ``encoder_lr``: the fine-tuned encoder's peak learning
-    rate (the head keeps ``train.learning_rate``; ``None``: the same for both).
-    """
-
-    pooling: str = "mean"
-    head: HeadConfig = field(default_factory=HeadConfig)
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(max_epochs=100, patience=10, learning_rate=3e-3,
-                                                                   batch_size=32))
-    split: SplitConfig = field(default_factory=SplitConfig)
-    class_weights: bool = True
-    finetune: bool = False
-    finetune_last: int | None = None
-    encoder_lr: float | None = None
-    binary_weighting: str = "sqrt"
-    calibration: str = "platt"
-    threshold_rule: str = "balanced_accuracy"
-    too_long: str = "error"
-    bootstrap: int = 200
-    baselines: bool = True
-    size_curve: tuple[float, ...] = (0.2, 0.5)
-    token_budget: int = 1 << 15
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -103,7 +78,7 @@ class TaskResult(RunResult):
     deltas: dict[str, float]
     counts: dict[str, int]
     timings: dict[str, float]
-    size_curve: list[dict[str, float]] = field(default_factory=list)
+    size_curve: list[dict[str, float | int]] = field(default_factory=list)  # n_train (int) and the metric
     notes: list[str] = field(default_factory=list)
     calibration: dict[str, Any] | None = None
     out_dir: str | None = None
@@ -248,7 +223,8 @@ def _targets(data: TaskData, train: np.ndarray) -> tuple[float, float] | None:
     return float(y.mean()), float(y.std() or 1.0)
 
 
-def _weights(data: TaskData, train: np.ndarray, enabled: bool, balanced: bool = False) -> dict[str, np.ndarray | None]:
+def _weights(data: TaskData, train: np.ndarray, enabled: bool,
+             balanced: bool = False) -> dict[str, np.ndarray]:
     kind, k = data.task.kind, len(data.task.label_names)
     if not enabled or kind == "regression":
         return {}
@@ -259,7 +235,7 @@ def _weights(data: TaskData, train: np.ndarray, enabled: bool, balanced: bool = 
         return {"class_weights": balanced_class_weights(y, k)}
     pos = y.sum(0).astype(np.float32)
     ratio = (len(y) - pos) / np.maximum(pos, 1.0)
-    return {"pos_weight": (ratio if balanced else np.sqrt(ratio)).astype(np.float32)}
+    return {"pos_weight": np.asarray(ratio if balanced else np.sqrt(ratio), dtype=np.float32)}  # (K,), () for binary
 
 
 def train_on(data: TaskData, train: np.ndarray, valid: np.ndarray, encoder: Encoder, feats: Features,
@@ -308,7 +284,6 @@ def _encoder_rescale(config: RunConfig):
 def _fit_knn(data: TaskData, train: np.ndarray, model: Any, feats: Features, config: RunConfig, target, width: int) -> Fitted:
     """The knn head needs no training: it keeps the training proteins' (standardised) features and targets."""
     from .knn import KNNHead, knn_targets
-    from .model_io import _labels_for
 
     x = (feats.pooled[train] - np.asarray(model.shift)) / np.asarray(model.scale)
     y = knn_targets(data.task.kind, _labels_for(data, train, target), data.task.n_outputs)
@@ -353,7 +328,7 @@ def _evaluate(data, split, pred_test, config, enc, notes, timings, calibration=N
                       notes=notes, calibration=None if calibration is None else calibration.to_json())
 
 
-def _size_curve(data, split, enc, feats, config, result) -> list[dict[str, float]]:
+def _size_curve(data, split, enc, feats, config, result) -> list[dict[str, float | int]]:
     """The primary test metric against the number of training records (seeded subsets)."""
     kind, train, test = data.task.kind, split.index("train"), split.index("test")
     rng = np.random.default_rng(config.split.seed)
@@ -394,30 +369,6 @@ def _write(run: RunFolder, data, split, enc, config, fitted, result, pred_all) -
     run.write_result(result)
 
 
-def load_run_config(meta: dict[str, Any], run_dir: str | Path) -> RunConfig:
-    """The RunConfig a checkpoint was trained with: its ``meta.json`` is the one place that says it.
-
-    ``config.json`` must agree (an edited one is refused, naming the fields); checkpoints from before
-    the run contract kept the settings only in ``config.json``.
-    """
-    from ..core.errors import CheckpointMismatchError
-    from ..core.runs import identity_diff
-
-    path = Path(run_dir) / "config.json"
-    saved = read_json(path) if path.exists() else {}
-    recorded = saved.get("settings", {}).get("run") if "settings" in saved else saved.get("run")
-    if "run" not in meta:
-        if recorded is None:
-            raise InputError("no run settings in checkpoint/meta.json or config.json", source=str(run_dir))
-        return config_from_dict(RunConfig, recorded)
-    if recorded is not None and (diff := identity_diff(meta["run"], recorded)):
-        raise CheckpointMismatchError(
-            f"{run_dir}: config.json disagrees with the checkpoint it describes (checkpoint → config.json): "
-            + "; ".join(diff) + ". The checkpoint's meta.json says what the model was trained with; restore "
-            "config.json or retrain")
-    return config_from_dict(RunConfig, meta["run"])
-
-
 def align_labels(data: TaskData, task: Task) -> TaskData:
     """Express ``data``'s labels in ``task``'s label order (a run's trained labels).
 
@@ -450,7 +401,6 @@ def align_labels(data: TaskData, task: Task) -> TaskData:
 
 def evaluate_run(run_dir: str | Path, data: TaskData, *, n_resamples: int = 200, cache: Any = True) -> TaskResult:
     """Evaluate a trained run on every record of ``data`` (metrics with bootstrap intervals)."""
-    from .model_io import load_predictor
 
     predictor = load_predictor(run_dir)
     data = align_labels(data, predictor.task)

@@ -8,7 +8,7 @@ from typing import Any
 __all__ = ["learning_curves", "new_figure"]
 
 
-def new_figure(*, width: float = 6.0, height: float = 3.6, ncols: int = 1) -> tuple[Any, Any]:
+def new_figure(*, width: float | int = 6.0, height: float | int = 3.6, ncols: int = 1) -> tuple[Any, Any]:
     """A figure and axes from matplotlib's object API (no global pyplot state, Agg backend)."""
     from matplotlib.figure import Figure
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .._version import __version__
 from ..core.files import atomic_write_text
 
 __all__ = ["Report", "figure_to_png"]
@@ -95,7 +96,6 @@ class Report:
     def settings(self, settings: Mapping[str, Any], caption: str = "settings and versions") -> Report:
         import jax
 
-        from .. import __version__
 
         env = {"biolens": __version__, "jax": jax.__version__, "python": platform.python_version(),
                "platform": platform.platform(), "written": datetime.now(UTC).isoformat(timespec="seconds")}

@@ -13,6 +13,8 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 from jaxtyping import Float, Int
 
+from ..core.errors import InputError
+
 __all__ = ["PDB_LIMITS", "backbone_mmcif", "backbone_pdb", "pdb_limit_problem"]
 
 _NAMES = ("N", "CA", "C", "O")
@@ -58,11 +60,11 @@ def backbone_pdb(records: Sequence[Record], *, remark: str = "") -> str:
     break skips one residue number and is listed in a REMARK.
 
     Raises:
-        ValueError: the records do not fit PDB's columns (see :func:`pdb_limit_problem`).
+        InputError: the records do not fit PDB's columns (see :func:`pdb_limit_problem`).
     """
     problem = pdb_limit_problem(records)
     if problem is not None:
-        raise ValueError(f"do not fit the PDB format: {problem}; write mmCIF instead")
+        raise InputError(f"do not fit the PDB format: {problem}; write mmCIF instead")
     lines = [f"REMARK   1 {line}" for line in remark.splitlines() if line]
     serial = 1
     for chain, (name, coords, segment) in zip(_CHAINS, records, strict=False):

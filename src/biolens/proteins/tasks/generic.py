@@ -14,6 +14,7 @@ Empty/NaN labels are an error naming the line (or skipped and counted with ``on_
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -100,7 +101,9 @@ def load_table(
     else:
         columns = _table_labels(records, label_columns, source)
     records, columns, notes = _drop_missing(records, columns, on_missing, source)
-    kind = kind or infer_kind(list(columns.values()))
+    if kind is None:
+        kind = infer_kind(list(columns.values()))
+        notes.append(_inferred_note(kind, columns))
     task_name = name or Path(path).name.split(".")[0]
     task, labels = _build(kind, task_name, columns, label_names, records, source)
     split_col = None if is_fasta else next((c for c in records[0].fields if c.lower() in _SPLIT_COLUMNS), None)
@@ -108,6 +111,25 @@ def load_table(
     kept, index, vnotes = validate(records, source, on_invalid)
     return TaskData(task=task, ids=[r.id for r in kept], sequences=[r.sequence for r in kept], labels=labels[index],
                     splits=None if splits is None else splits[index], notes=notes + vnotes, source=source)
+
+
+#: Classes this small next to a class 20x larger look like stray labels (a typo, a "maybe").
+RARE_CLASS = 2
+
+
+def _inferred_note(kind: str, columns: dict[str, list[str]]) -> str:
+    """The note for an inferred kind: the label counts, and classes that look like stray labels."""
+    if kind not in ("binary", "multiclass"):
+        return f"task kind inferred: {kind} (pass --task to state it)"
+    counts = sorted(Counter(v.strip() for v in next(iter(columns.values()))).items())
+    shown = ", ".join(f"{v!r}: {c}" for v, c in counts)
+    note = f"task kind inferred: {kind} from {len(counts)} label values ({shown})"
+    most = max(c for _, c in counts)
+    rare = [v for v, c in counts if c <= RARE_CLASS and most >= 20 * c]
+    if rare:
+        note += (f"; WARNING: {rare} occur at most {RARE_CLASS} times -- stray labels? pass --task binary to "
+                 "refuse anything but two values, or fix the file")
+    return note
 
 
 def _drop_missing(records, columns, on_missing, source):

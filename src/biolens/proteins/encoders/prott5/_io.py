@@ -11,7 +11,7 @@ piece (``J``) becomes ``<unk>`` -- one token per residue, as SentencePiece gives
 A folder holds ``config.json`` plus ``model.safetensors``, a sharded
 ``model.safetensors.index.json``, or ``pytorch_model.bin`` (the form Rostlab publishes: float16
 for the ``-enc`` model, float32 for the full ``prot_t5_xl_uniref50``). ``pytorch_model.bin`` is read
-with biolens' pickle-opcode reader (:mod:`biolens.graphs._ptfile`; nothing is unpickled), which
+with biolens' pickle-opcode reader (:mod:`biolens.core.ptfile`; nothing is unpickled), which
 reads the whole file into memory: for the full encoder-decoder checkpoint (11.3 GB) convert once to
 safetensors, from which only the encoder's tensors are read. Tensors may be float32, float16 or
 bfloat16; the model is built in float32 unless ``dtype`` says otherwise.
@@ -208,7 +208,7 @@ def _encoder_name(name: str) -> bool:
 def _tensor_getter(files: list[Path]) -> Callable[[str], np.ndarray | None]:
     """``get(name)`` -> the stored array (its own dtype) or ``None``; only encoder tensors are read."""
     if files[0].suffix == ".bin":
-        from ....graphs._ptfile import read_pt_file
+        from ....core.ptfile import read_pt_file
 
         path = files[0]
         # the reader holds the storages and the tensors built from them: about twice the file

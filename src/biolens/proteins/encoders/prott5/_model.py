@@ -143,10 +143,10 @@ class T5Block(eqx.Module):
     ``wi_0 | wi_1`` when gated) ``(D, F)`` / ``(D, 2F)``."""
 
     attn_norm: RMSNorm
-    qkv: Float[Array, "D 3E"]
+    qkv: Float[Array, "D QKV"]  # QKV = 3 E: queries, keys and values side by side
     out: Float[Array, "E D"]
     ffn_norm: RMSNorm
-    wi: Float[Array, "D F"]
+    wi: Float[Array, "D FI"]  # FI = F, or 2 F for the gated feed-forward (gate and up side by side)
     wo: Float[Array, "F D"]
     num_heads: int = eqx.field(static=True)
     activation: str = eqx.field(static=True)

@@ -40,7 +40,7 @@ from typing import Any
 import ml_dtypes
 import numpy as np
 
-from biolens.core.errors import InputError
+from .errors import InputError
 
 __all__ = ["EXPAND_BYTES", "MAX_BYTES", "PtFileError", "UnsupportedPickle", "read_pt_file"]
 
@@ -95,7 +95,7 @@ class _ArrayStub:
 
 
 class _Storage:
-    def __init__(self, dtype: np.dtype, data: bytes, name: str) -> None:
+    def __init__(self, dtype: np.dtype | type[np.generic], data: bytes, name: str) -> None:
         dtype = np.dtype(dtype).newbyteorder("<")
         if len(data) % dtype.itemsize:
             raise PtFileError(f"storage {name} has {len(data)} bytes, not a whole number of {dtype} items")
@@ -372,7 +372,8 @@ def _read_zip(path: Path, budget: _Budget) -> Any:
 
 
 _MALFORMED = (ValueError, TypeError, KeyError, IndexError, AttributeError, EOFError, OverflowError,
-              UnicodeDecodeError, struct.error, zlib.error, zipfile.BadZipFile, NotImplementedError)
+              UnicodeDecodeError, struct.error, zlib.error, zipfile.BadZipFile, NotImplementedError, OSError,
+              RuntimeError)  # OSError: a seek outside the file; RuntimeError: an encrypted member
 
 
 def read_pt_file(path: str | Path, *, max_bytes: int = MAX_BYTES) -> Any:
