@@ -21,15 +21,15 @@ import numpy as np
 from ..core.files import atomic_write_bytes, text_digest
 from ..proteins.embed import embed_sequences
 from ..proteins.encoders.base import Encoder
-from ..proteins.tasks import TaskData
+from ..proteins.tasks import TASK_KINDS, TaskData
 
 if TYPE_CHECKING:
     from .suite import BenchmarkConfig
 
 __all__ = ["MAP_KINDS", "MapData", "embedding_maps", "map_task"]
 
-#: Task kinds whose labels can colour a map.
-MAP_KINDS = ("binary", "multiclass", "multilabel")
+#: Task kinds whose labels can colour a map: class labels per protein (binary, multiclass, multilabel).
+MAP_KINDS = tuple(k for k, spec in TASK_KINDS.items() if spec.classification and not spec.per_residue)
 
 
 @dataclass
@@ -62,9 +62,7 @@ def map_task(config: BenchmarkConfig, data: dict[str, TaskData]) -> str | None:
 
 def _label_text(data: TaskData, y: Any) -> str:
     names = data.task.label_names
-    if data.task.kind == "multilabel":
-        return ";".join(n for n, v in zip(names, y, strict=True) if v) or "none"
-    return names[int(y)]
+    return data.task.spec.label_text(y, names) or "none"
 
 
 def _projection(x: np.ndarray, path: Path, method: str, seed: int) -> tuple[np.ndarray, bool]:

@@ -78,7 +78,7 @@ def plan_cells(config: BenchmarkConfig, encoders: dict[str, Encoder], data: dict
     """Every (task, model) pair that can be trained, in task order; the others are noted."""
     cells = []
     for task in config.tasks:
-        per_residue = data[task.name].task.kind == "per_residue"
+        per_residue = data[task.name].task.spec.per_residue
         for model in config.models:
             if model.encoder not in encoders:
                 continue

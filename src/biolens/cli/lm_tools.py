@@ -107,7 +107,7 @@ def _labelled(data: str, task: str, sequence_column, label_column, on_invalid):
     if task in ("binary", "multiclass", "auto"):
         options.update(sequence_column=sequence_column, label_columns=(label_column,) if label_column else None)
     loaded = load_task(task, input_path(data), **options)
-    if loaded.task.kind not in ("binary", "multiclass"):
+    if not loaded.task.spec.record_classes:
         raise InputError(f"a map or transfer needs one class per protein; {data} gives a {loaded.task.kind} task")
     names = loaded.task.label_names
     return loaded, [names[int(y)] for y in loaded.labels]

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
+from ..proteins.tasks import TABLE_TASKS
 from ._common import (
     alias,
     console,
@@ -20,8 +21,7 @@ from ._common import (
 )
 
 PathType = click.Path(path_type=Path)
-TASK_CHOICES = ["solubility", "localization", "membrane", "enzyme", "go", "gb1", "secondary-structure",
-                "binary", "multiclass", "multilabel", "regression", "auto"]
+TASK_CHOICES = ["solubility", "localization", "membrane", "enzyme", "go", "gb1", "secondary-structure", *TABLE_TASKS]
 
 
 def _fractions(text: str) -> tuple[float, ...]:
@@ -43,7 +43,7 @@ def _load(task, data, *, sequence_column, id_column, label_columns, labels, on_m
         err_console.print("note: DeepLoc FASTA headers (>ID Location-M|S|U): task localization "
                           "(--task membrane for soluble vs membrane)", markup=False)
         task = "localization"
-    if task in ("binary", "multiclass", "multilabel", "regression", "auto"):
+    if task in TABLE_TASKS:
         options.update(sequence_column=sequence_column, id_column=id_column, label_columns=label_columns or None,
                        label_names=labels.split(",") if labels else None, on_missing=on_missing)
     elif task == "enzyme":
@@ -161,7 +161,7 @@ def train_command(data, task, encoder, head, out, test_data, split_method, ident
     if test_data:
         loaded = combine(loaded, _load(task, test_data, **task_opts))
     if head == "auto":
-        head = "per_residue" if loaded.task.kind == "per_residue" else ("cnn" if encoder == "onehot" else "mlp")
+        head = "per_residue" if loaded.task.spec.per_residue else ("cnn" if encoder == "onehot" else "mlp")
     config = RunConfig(
         pooling=pooling, class_weights=not no_class_weights, calibration=calibration, threshold_rule=threshold_rule, finetune=finetune, finetune_last=finetune_last, encoder_lr=encoder_lr,
         too_long=too_long, bootstrap=bootstrap, size_curve=_fractions(size_curve),

@@ -29,6 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from .batching import pad_apply
 from .config import config_to_dict
 from .errors import TrainingError
 from .files import atomic_write, atomic_write_text
@@ -427,15 +428,6 @@ def _skip(batches: Iterable[Any], n: int) -> Iterator[Any]:
 def batched_apply(fn: Callable[[Any], Any], arrays: dict[str, np.ndarray], batch_size: int = 256) -> Any:
     """Apply a (jitted) ``fn(batch)`` over a dict of arrays in fixed-size batches (the last one is
     padded, so there is one compiled shape) and concatenate the outputs along the first axis."""
-    n = len(next(iter(arrays.values())))
-    if n == 0:
+    if len(next(iter(arrays.values()))) == 0:
         raise TrainingError("nothing to predict: zero examples")
-    size = min(batch_size, n)
-    outs = []
-    for start in range(0, n, size):
-        chunk = {k: v[start : start + size] for k, v in arrays.items()}
-        real = len(next(iter(chunk.values())))
-        if real < size:
-            chunk = {k: np.concatenate([v, np.repeat(v[-1:], size - real, axis=0)]) for k, v in chunk.items()}
-        outs.append(jax.tree_util.tree_map(lambda x, r=real: np.asarray(x)[:r], fn(chunk)))
-    return jax.tree_util.tree_map(lambda *xs: np.concatenate(xs), *outs)
+    return pad_apply(fn, arrays, batch_size=batch_size)

@@ -179,7 +179,8 @@ def _run(chunks, encoder: str | Encoder, *, options: dict, pooling: str, per_res
          address: str | None, workers: int | None, num_gpus: float, shard_size: int, token_budget: int | None,
          overlap: int, compile_cache: str | Path | None, dedupe: bool, progress: bool, source: str) -> RayEmbedResult:
     enc = get_encoder(encoder, **options)
-    _check_request(enc, pooling, per_residue)
+    # the sequences stream in shards: the overlap-below-window rule is checked by each worker's driver
+    _check_request(enc, pooling, per_residue, overlap, token_budget, longest=0)
     if shard_size < 1:
         raise InputError(f"shard_size must be >= 1, got {shard_size}")
     start = time.perf_counter()

@@ -18,15 +18,12 @@ from dataclasses import dataclass
 import numpy as np
 from jaxtyping import Int
 
+from ..core.batching import octave_bucket
 from ..core.errors import InputError
 from ._graph import Graph, directed_edges
 from ._propagate import Adjacency, block_adjacency
 
 __all__ = ["Block", "NeighborSampler"]
-
-
-def _bucket(n: int, least: int = 64) -> int:
-    return max(least, 1 << int(np.ceil(np.log2(max(n, 1)))))
 
 
 @dataclass
@@ -98,7 +95,7 @@ class NeighborSampler:
         n = len(nodes)
         if self.self_loops:
             src, dst = np.concatenate([src, np.arange(n)]), np.concatenate([dst, np.arange(n)])
-        n_pad, e_pad = _bucket(n), _bucket(len(src))
+        n_pad, e_pad = octave_bucket(n, minimum=64), octave_bucket(len(src), minimum=64)
         ids = np.zeros(n_pad, dtype=np.int64)
         ids[:n] = nodes
         src_p = np.zeros(e_pad, dtype=np.int64)

@@ -27,6 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..core.batching import pad_apply
 from ..core.errors import InputError
 from ..core.losses import binary_cross_entropy, pairwise_auc_loss, pairwise_hinge_auc_loss
 from ..core.metrics import auroc, hits_at_k, mrr
@@ -147,15 +148,7 @@ def score_pairs(model: LinkModel, h: np.ndarray, pairs: np.ndarray, batch: int =
     h = jnp.asarray(h)
     if len(pairs) == 0:
         return np.zeros(0, np.float32)
-    size = min(batch, len(pairs))
-    out = []
-    for start in range(0, len(pairs), size):
-        chunk = pairs[start : start + size]
-        real = len(chunk)
-        if real < size:  # one compiled shape: pad the last chunk
-            chunk = np.concatenate([chunk, np.zeros((size - real, 2), np.int32)])
-        out.append(np.asarray(_score(predictor, h, chunk))[:real])
-    return np.concatenate(out)
+    return pad_apply(lambda chunk: _score(predictor, h, chunk), pairs, batch_size=batch, pad=0)
 
 
 def link_metrics(pos: np.ndarray, neg: np.ndarray, ks: tuple[int, ...] = HITS_KS) -> dict[str, float]:

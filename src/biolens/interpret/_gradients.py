@@ -9,6 +9,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
+from ..core.batching import pad_apply
+
 __all__ = ["gradient_importance", "input_gradients"]
 
 
@@ -46,14 +48,7 @@ def input_gradients(
 
     grad = jax.jit(jax.grad(total))
     x = np.asarray(x, dtype=np.float32)
-    parts = []
-    for s in range(0, len(x), batch_size):
-        chunk = x[s : s + batch_size]
-        real = len(chunk)
-        if real < min(batch_size, len(x)):
-            chunk = np.concatenate([chunk, np.repeat(chunk[-1:], min(batch_size, len(x)) - real, axis=0)])
-        parts.append(np.asarray(grad(jnp.asarray(chunk)))[:real])
-    g = np.concatenate(parts)
+    g = pad_apply(lambda chunk: grad(jnp.asarray(chunk)), x, batch_size=batch_size)
     if center:
         g = g - g.mean(-1, keepdims=True)
     return g * x if times_input else g

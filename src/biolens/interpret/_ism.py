@@ -21,6 +21,7 @@ from collections.abc import Callable
 import numpy as np
 from jaxtyping import Float
 
+from ..core.batching import pad_apply
 from ..core.progress import progress_bar
 
 __all__ = ["ism_importance", "saturation_mutagenesis"]
@@ -29,15 +30,8 @@ Predict = Callable[[np.ndarray], np.ndarray]
 
 
 def _call(predict: Predict, x: np.ndarray, batch_size: int) -> np.ndarray:
-    """``predict`` over ``x`` in fixed-size, padded batches; outputs stacked as ``(N, ...)``."""
-    out = []
-    for start in range(0, len(x), batch_size):
-        chunk = x[start : start + batch_size]
-        real = len(chunk)
-        if real < batch_size:
-            chunk = np.concatenate([chunk, np.repeat(chunk[-1:], batch_size - real, axis=0)])
-        out.append(np.asarray(predict(chunk), dtype=np.float32)[:real])
-    return np.concatenate(out)
+    """``predict`` over ``x`` in batches of exactly ``batch_size`` rows; outputs stacked as ``(N, ...)``."""
+    return pad_apply(predict, x, batch_size=batch_size, fixed=True).astype(np.float32)
 
 
 def _mutant_index(x: np.ndarray, start: int, end: int) -> np.ndarray:

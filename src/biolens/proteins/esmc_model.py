@@ -95,12 +95,12 @@ class ESMCBlock(eqx.Module):
     """One ESM C block on one sequence; matrices stored ``(in, out)``, no projection biases."""
 
     qkv_norm: LayerNorm
-    qkv: Float[Array, "D 3D"]
+    qkv: Float[Array, "D QKV"]  # QKV = 3 D: queries, keys and values side by side
     q_norm: NormNoBias
     k_norm: NormNoBias
     out: Float[Array, "D D"]
     ffn_norm: LayerNorm
-    ffn_in: Float[Array, "D 2F"]
+    ffn_in: Float[Array, "D FI"]  # FI = 2 F: the SwiGLU gate and up projections side by side
     ffn_out: Float[Array, "F D"]
     num_heads: int = eqx.field(static=True)
     scale: float = eqx.field(static=True)

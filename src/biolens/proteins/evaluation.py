@@ -26,19 +26,11 @@ from typing import Any
 
 import numpy as np
 
-from ..core import metrics as M
 from ..core.bootstrap import bootstrap_many
 from .encoders.onehot import CompositionEncoder, residue_profile
-from .tasks import Task
+from .tasks import Task, task_kind
 
-__all__ = ["MONITOR", "PRIMARY", "baselines", "metrics_with_intervals", "paired_delta", "task_metrics"]
-
-#: The headline metric of each kind (reports, deltas over baselines).
-PRIMARY = {"binary": "auroc", "multiclass": "accuracy", "multilabel": "fmax", "regression": "spearman",
-           "per_residue": "q3"}
-#: The validation metric early stopping watches (all "higher is better").
-MONITOR = {"binary": "auroc", "multiclass": "accuracy", "multilabel": "micro_auprc", "regression": "spearman",
-           "per_residue": "q3"}
+__all__ = ["baselines", "metrics_with_intervals", "paired_delta", "task_metrics"]
 
 
 def task_metrics(kind: str, y_true: Any, y_pred: Any, masks: Sequence[np.ndarray] | None = None, *,
@@ -46,15 +38,7 @@ def task_metrics(kind: str, y_true: Any, y_pred: Any, masks: Sequence[np.ndarray
     """All metrics of ``kind``. ``y_pred``: P(positive) ``(N,)``, class probabilities ``(N, C)``,
     label probabilities ``(N, L)``, values ``(N,)``, or per-residue ``(L_i, C)`` probabilities.
     ``threshold``: the binary decision threshold (accuracy, F1, MCC, ...)."""
-    if kind == "binary":
-        return M.binary_metrics(y_true, y_pred, threshold)
-    if kind == "multiclass":
-        return M.multiclass_metrics(y_true, y_pred)
-    if kind == "multilabel":
-        return M.multilabel_metrics(y_true, y_pred)
-    if kind == "regression":
-        return M.regression_metrics(y_true, y_pred)
-    return M.per_residue_metrics(list(y_true), [np.asarray(p).argmax(-1) for p in y_pred], masks)
+    return task_kind(kind).metrics(y_true, y_pred, masks, threshold)
 
 
 def _take(x: Any, idx: np.ndarray) -> Any:
@@ -99,117 +83,80 @@ def _simulated(kind: str, y_true: Any, masks: Any, draw: Callable[[np.random.Gen
     return out
 
 
-def _frequencies(task: Task, y_train: Any) -> np.ndarray:
-    k = len(task.label_names)
-    if task.kind == "binary":
-        return np.array([1 - np.mean(y_train), np.mean(y_train)])
-    if task.kind == "multiclass":
-        return np.bincount(y_train, minlength=k) / len(y_train)
-    if task.kind == "multilabel":
-        return np.asarray(y_train).mean(0)
-    return np.bincount(np.concatenate(y_train), minlength=k) / sum(map(len, y_train))
-
-
-def _as_pred(kind: str, draws: Any, k: int) -> Any:
-    """Hard draws -> the prediction format of ``kind`` (probability 1 on the drawn class)."""
-    if kind == "multiclass":
-        return np.eye(k)[draws]
-    if kind == "per_residue":
-        return [np.eye(k)[d] for d in draws]
-    return draws.astype(float)
-
-
-def _guess(task: Task, y_test: Any, p: np.ndarray) -> Callable[[np.random.Generator], Any]:
-    kind, k, n = task.kind, len(task.label_names), len(y_test)
-    if kind == "binary":
-        return lambda rng: _as_pred(kind, rng.random(n) < p[1], k)
-    if kind == "multiclass":
-        return lambda rng: _as_pred(kind, rng.choice(k, size=n, p=p), k)
-    if kind == "multilabel":
-        return lambda rng: _as_pred(kind, rng.random((n, len(p))) < p, k)
-    return lambda rng: _as_pred(kind, [rng.choice(k, size=len(t), p=p) for t in y_test], k)
-
-
-def _majority(task: Task, y_train: Any, y_test: Any) -> Any:
-    kind, n = task.kind, len(y_test)
-    if kind == "regression":
-        return np.full(n, float(np.mean(y_train)))
-    p = _frequencies(task, y_train)
-    if kind == "binary":
-        return np.full(n, p[1])
-    if kind == "multilabel":
-        return np.tile(p, (n, 1))
-    if kind == "multiclass":
-        return np.tile(p, (n, 1))
-    return [np.tile(p, (len(t), 1)) for t in y_test]
-
-
 def baselines(task: Task, train: tuple[list[str], Any], test: tuple[list[str], Any], masks: Any = None, *,
               n_draws: int = 100, n_resamples: int = 200, seed: int = 0, model_pred: Any = None) -> dict[str, dict[str, Any]]:
     """The baselines of the module docstring on ``test``; ``train``/``test`` are ``(sequences, labels)``.
 
     With ``model_pred`` (the model's test predictions), deterministic baselines get ``delta``:
-    see :func:`paired_delta` (on the task kind's :data:`PRIMARY` metric).
+    see :func:`paired_delta` (on the task kind's ``primary`` metric).
     """
     (seq_train, y_train), (seq_test, y_test) = train, test
-    kind, out = task.kind, {}
-    if kind == "regression":
+    kind, spec, k, out = task.kind, task.spec, len(task.label_names), {}
+    freq = None if spec.frequencies is None else spec.frequencies(y_train, k)
+    if freq is None:
         y_arr = np.asarray(y_train, float)
         out["proportional"] = {"method": f"simulated ({n_draws} seeded draws of training targets)",
                                "metrics": _simulated(kind, y_test, masks, lambda rng: rng.choice(y_arr, len(y_test)), n_draws, seed)}
     else:
-        k = len(task.label_names)
-        uniform = np.full(2 if kind == "binary" else (np.asarray(y_train).shape[1] if kind == "multilabel" else k),
-                          0.5 if kind in ("binary", "multilabel") else 1.0 / k)
-        for name, p in (("coin_flip", uniform), ("proportional", _frequencies(task, y_train))):
+        uniform = np.full(len(freq), 0.5 if spec.output == "sigmoid" else 1.0 / k)  # a fair coin per label / class
+        for name, p in (("coin_flip", uniform), ("proportional", freq)):
             out[name] = {"method": f"simulated ({n_draws} seeded draws)",
-                         "metrics": _simulated(kind, y_test, masks, _guess(task, y_test, p), n_draws, seed)}
-    fixed = {"majority": _majority(task, y_train, y_test), "composition": _composition(task, seq_train, y_train, seq_test)}
-    methods = {"majority": "training mean" if kind == "regression" else "most frequent training class, scored with training frequencies",
-               "composition": _COMPOSITION_METHOD[kind]}
+                         "metrics": _simulated(kind, y_test, masks, lambda rng, p=p: spec.draw(rng, p, y_test, k), n_draws, seed)}
+    method, fit = _COMPOSITION[spec.composition]
+    fixed = {"majority": spec.majority(y_train, y_test, freq), "composition": fit(task, seq_train, y_train, seq_test)}
+    methods = {"majority": "training mean" if freq is None else "most frequent training class, scored with training frequencies",
+               "composition": method}
     for name, pred in fixed.items():
         out[name] = {"method": methods[name],
                      "metrics": metrics_with_intervals(kind, y_test, pred, masks, n_resamples=n_resamples, seed=seed)}
         if model_pred is not None:
-            out[name]["delta"] = paired_delta(kind, y_test, model_pred, pred, masks, metric=PRIMARY[kind],
+            out[name]["delta"] = paired_delta(kind, y_test, model_pred, pred, masks, metric=spec.primary,
                                               n_resamples=n_resamples, seed=seed)
     return out
 
 
-_COMPOSITION_METHOD = {
-    "binary": "amino-acid composition + logistic regression (scikit-learn)",
-    "multiclass": "amino-acid composition + multinomial logistic regression (scikit-learn)",
-    "multilabel": "amino-acid composition + one logistic regression per label (scikit-learn)",
-    "regression": "amino-acid composition + ridge regression (scikit-learn)",
-    "per_residue": "state frequencies given the residue's amino acid (training counts)",
-}
+def _composition_features(seq_train: list[str], seq_test: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    enc = CompositionEncoder()
+    return np.stack([enc.features(s) for s in seq_train]), np.stack([enc.features(s) for s in seq_test])
 
 
-def _composition(task: Task, seq_train: list[str], y_train: Any, seq_test: list[str]) -> Any:
-    if task.kind == "per_residue":
-        return _residue_identity(task, seq_train, y_train, seq_test)
-    from sklearn.linear_model import LogisticRegression, Ridge
+def _logistic(x: np.ndarray, y: Any) -> Any:
+    from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    enc = CompositionEncoder()
-    x_train = np.stack([enc.features(s) for s in seq_train])
-    x_test = np.stack([enc.features(s) for s in seq_test])
-    if task.kind == "regression":
-        return make_pipeline(StandardScaler(), Ridge(alpha=1.0)).fit(x_train, y_train).predict(x_test)
-    fit = lambda y: make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(x_train, y)  # noqa: E731
-    if task.kind == "binary":
-        return fit(y_train).predict_proba(x_test)[:, 1]
-    if task.kind == "multiclass":
-        model = fit(y_train)
-        probs = np.zeros((len(seq_test), len(task.label_names)))
-        probs[:, model.classes_] = model.predict_proba(x_test)
-        return probs
+    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(x, y)
+
+
+def _ridge(task: Task, seq_train: list[str], y_train: Any, seq_test: list[str]) -> Any:
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    x_train, x_test = _composition_features(seq_train, seq_test)
+    return make_pipeline(StandardScaler(), Ridge(alpha=1.0)).fit(x_train, y_train).predict(x_test)
+
+
+def _binary_logistic(task: Task, seq_train: list[str], y_train: Any, seq_test: list[str]) -> Any:
+    x_train, x_test = _composition_features(seq_train, seq_test)
+    return _logistic(x_train, y_train).predict_proba(x_test)[:, 1]
+
+
+def _multinomial(task: Task, seq_train: list[str], y_train: Any, seq_test: list[str]) -> Any:
+    x_train, x_test = _composition_features(seq_train, seq_test)
+    model = _logistic(x_train, y_train)
+    probs = np.zeros((len(seq_test), len(task.label_names)))
+    probs[:, model.classes_] = model.predict_proba(x_test)
+    return probs
+
+
+def _per_label(task: Task, seq_train: list[str], y_train: Any, seq_test: list[str]) -> Any:
+    x_train, x_test = _composition_features(seq_train, seq_test)
     y_train = np.asarray(y_train)
     probs = np.tile(y_train.mean(0), (len(seq_test), 1))
     for j in range(y_train.shape[1]):
         if 0 < y_train[:, j].sum() < len(y_train):
-            probs[:, j] = fit(y_train[:, j]).predict_proba(x_test)[:, 1]
+            probs[:, j] = _logistic(x_train, y_train[:, j]).predict_proba(x_test)[:, 1]
     return probs
 
 
@@ -220,3 +167,13 @@ def _residue_identity(task: Task, seq_train: list[str], y_train: list[np.ndarray
         counts += residue_profile(seq).T @ np.eye(k)[y]
     table = counts / counts.sum(1, keepdims=True)
     return [residue_profile(s) @ table for s in seq_test]
+
+
+#: The composition baselines a task kind can name (``TaskKind.composition``): description, fit.
+_COMPOSITION: dict[str, tuple[str, Callable[..., Any]]] = {
+    "logistic": ("amino-acid composition + logistic regression (scikit-learn)", _binary_logistic),
+    "multinomial": ("amino-acid composition + multinomial logistic regression (scikit-learn)", _multinomial),
+    "per_label": ("amino-acid composition + one logistic regression per label (scikit-learn)", _per_label),
+    "ridge": ("amino-acid composition + ridge regression (scikit-learn)", _ridge),
+    "residue_identity": ("state frequencies given the residue's amino acid (training counts)", _residue_identity),
+}

@@ -24,6 +24,7 @@ import numpy as np
 from jaxtyping import Array, Float, Int, PRNGKeyArray
 
 from ..core.errors import InputError
+from .tasks import task_kind
 
 __all__ = ["METRICS", "KNNHead", "knn_targets", "nearest_neighbours", "transfer_annotations"]
 
@@ -115,20 +116,16 @@ class KNNHead(eqx.Module):
     def __call__(self, x: Float[Array, " D"] | Float[np.ndarray, " D"], mask=None, *, key: PRNGKeyArray | None = None) -> Float[Array, " K"]:
         d = _distances(jnp.asarray(x)[None], self.references, self.metric)[0]
         _, idx = jax.lax.top_k(-d, self.k)
-        mean = self.targets[idx].mean(0)
-        if self.kind == "regression":
-            return mean
-        p = jnp.clip(mean, EPS, 1.0 - EPS)
-        return jnp.log(p) if self.kind == "multiclass" else jnp.log(p) - jnp.log1p(-p)
+        return task_kind(self.kind).from_probabilities(self.targets[idx].mean(0), EPS)
 
 
 def knn_targets(kind: str, y: np.ndarray, n_outputs: int) -> Float[np.ndarray, "N K"]:
     """Training labels as the head's target rows: one-hot classes, 0/1 columns or values."""
-    y = np.asarray(y)
-    if kind == "multiclass":
-        return np.eye(n_outputs, dtype=np.float32)[y.astype(int)]
-    if kind in ("binary", "regression"):
+    y, spec = np.asarray(y), task_kind(kind)
+    if spec.per_residue:
+        raise InputError(f"the knn head takes one vector per protein; it cannot predict a {kind} task")
+    if spec.single_output:
         return y.reshape(-1, 1).astype(np.float32)
-    if kind == "multilabel":
-        return y.astype(np.float32)
-    raise InputError(f"the knn head takes one vector per protein; it cannot predict a {kind} task")
+    if spec.class_indices:
+        return np.eye(n_outputs, dtype=np.float32)[y.astype(int)]
+    return y.astype(np.float32)

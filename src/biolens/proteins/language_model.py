@@ -26,6 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int
 
+from ..core.batching import pad_apply
 from ..core.errors import InputError
 from .encoders.base import Encoder
 
@@ -53,12 +54,9 @@ class MaskedLM:
         """Amino-acid log-probabilities of every row, ``ROWS`` rows per compiled call."""
         from .esm2_io import PAD
 
-        out = []
-        for start in range(0, len(tokens), ROWS):
-            chunk = tokens[start : start + ROWS]
-            padded = np.concatenate([chunk, np.full((ROWS - len(chunk), chunk.shape[1]), PAD, np.int32)])
-            out.append(np.asarray(_aa_log_probs(self.model, jnp.asarray(padded), jnp.asarray(self.aa_ids)))[: len(chunk)])
-        return np.concatenate(out)
+        aa_ids = jnp.asarray(self.aa_ids)
+        return pad_apply(lambda chunk: _aa_log_probs(self.model, jnp.asarray(chunk), aa_ids), tokens,
+                         batch_size=ROWS, pad=PAD, fixed=True)
 
     def masked_log_probs(self, sequence: str, positions: Sequence[int]) -> Float[np.ndarray, "P 20"]:
         """``log p(a | sequence with position i masked)`` for each 0-based position ``i``."""

@@ -17,6 +17,7 @@ from ..core.config import config_from_dict
 from ..core.errors import InputError
 from .embed import embed_sequences
 from .encoders.base import DifferentiableEncoder, Encoder
+from .encoders.pooling import check_finetune_pooling, pooled_width
 from .heads import HEADS, HeadConfig, KNNHead, build_head
 from .predictor import Batch, ResidueBatches, TaskModel, pooled_batches, predict_batches
 from .run_config import RunConfig, load_run_config
@@ -49,15 +50,15 @@ def head_input(config: HeadConfig) -> str:
 def check_task_data(data: TaskData, split: Split, config: RunConfig) -> tuple[TaskData, list[str]]:
     """Refuse what cannot be trained, with a message: a head that does not fit the task, a class
     absent from training, proteins too long for a residue head (or skip them, counted)."""
-    kind, head = data.task.kind, config.head.kind
-    if (kind == "per_residue") != (head == "per_residue"):
+    kind, spec, head = data.task.kind, data.task.spec, config.head.kind
+    if spec.per_residue != (head == "per_residue"):
         raise InputError(f"the {head} head does not fit a {kind} task; "
-                         + ("use --head per_residue" if kind == "per_residue" else "per_residue is for per-residue tasks"))
-    if head == "knn" and (config.finetune or kind == "per_residue"):
+                         + ("use --head per_residue" if spec.per_residue else "per_residue is for per-residue tasks"))
+    if head == "knn" and (config.finetune or spec.per_residue):
         raise InputError("the knn head compares pooled embeddings: it cannot be fine-tuned or predict per residue")
     notes = []
     train = split.index("train")
-    if kind in ("binary", "multiclass"):
+    if spec.record_classes:
         counts = np.bincount(np.asarray(data.labels)[train], minlength=len(data.task.label_names))
         absent = [n for n, c in zip(data.task.label_names, counts, strict=True) if c == 0]
         if absent:
@@ -68,7 +69,7 @@ def check_task_data(data: TaskData, split: Split, config: RunConfig) -> tuple[Ta
                                  f"{other['test']} in test): the model could never predict them. Drop them from the "
                                  "data or split differently", source=data.source)
             notes.append(f"class(es) {absent} occur nowhere in the data")
-    if kind == "multilabel":
+    if spec.label_columns:
         empty = int((np.asarray(data.labels)[train].sum(0) == 0).sum())
         if empty:
             notes.append(f"{empty} label(s) have no positive training protein (kept; they cannot be learned)")
@@ -112,11 +113,12 @@ def _differentiable(encoder: Encoder) -> DifferentiableEncoder:
 def build_model(task: Task, encoder: Encoder, feats: Features, config: RunConfig, key,
                 train: np.ndarray | None = None) -> tuple[TaskModel, Any, int]:
     """A fresh :class:`TaskModel`, the trainable filter for ``fit`` and the head's input width."""
-    pooled_width = {"mean+max": 2 * encoder.width}.get(config.pooling, encoder.width)
     if config.finetune:
         enc = _differentiable(encoder)
+        if head_input(config.head) == "pooled":
+            check_finetune_pooling(encoder, config.pooling)
         module, enc_filter = enc.finetune(enc.module, config.finetune_last)
-        width = encoder.width if head_input(config.head) == "residues" else pooled_width
+        width = encoder.width if head_input(config.head) == "residues" else pooled_width(encoder, config.pooling)
         head = build_head(config.head, width, task.n_outputs, key=key)
         model = TaskModel(head=head, encoder=module, apply=enc.apply, pooling=config.pooling)
         trainable = TaskModel(head=jax.tree.map(eqx.is_inexact_array, head), encoder=enc_filter,
@@ -139,7 +141,7 @@ def _labels_for(data: TaskData, idx: np.ndarray, target) -> np.ndarray:
     y = np.asarray(data.labels)[idx]
     if target is not None:
         return ((y - target[0]) / target[1]).astype(np.float32)
-    return y.astype(np.float32 if data.task.kind in ("binary", "multilabel") else np.int32)
+    return y.astype(data.task.spec.label_dtype)
 
 
 def make_batches(data: TaskData, idx: np.ndarray, feats: Features, encoder: Encoder, config: RunConfig,
@@ -148,7 +150,7 @@ def make_batches(data: TaskData, idx: np.ndarray, feats: Features, encoder: Enco
     idx = np.asarray(idx, dtype=int)
     if feats.pooled is not None:
         arrays = {"x": feats.pooled[idx]}
-        if data.task.kind != "per_residue" and len(idx):
+        if not data.task.spec.per_residue and len(idx):
             arrays["y"] = _labels_for(data, idx, target)
         if not shuffle:
             return arrays
@@ -159,7 +161,7 @@ def make_batches(data: TaskData, idx: np.ndarray, feats: Features, encoder: Enco
 
 
 def _builder(data, idx, feats, encoder, config, target):
-    kind = data.task.kind
+    per_residue = data.task.spec.per_residue
 
     def build(rows: np.ndarray, length: int) -> Batch:
         records = idx[rows]
@@ -173,7 +175,7 @@ def _builder(data, idx, feats, encoder, config, target):
             batch.update(x=x, mask=mask)
         else:
             batch["inputs"] = encoder.tokenize([data.sequences[r] for r in records], len(rows), length)
-        if kind == "per_residue":
+        if per_residue:
             y = np.full((len(rows), length), -1, np.int32)
             ym = np.zeros((len(rows), length), np.float32)
             for j, r in enumerate(records):
@@ -211,9 +213,9 @@ class Predictor:
         values ``(N,)``, or per-residue ``(L_i, C)`` probabilities."""
         from .embed import open_store
 
-        kind = self.task.kind
-        labels = ([np.zeros(len(s), np.int64) for s in sequences] if kind == "per_residue"
-                  else np.zeros((len(sequences), len(self.task.label_names)) if kind == "multilabel" else len(sequences)))
+        kind, spec = self.task.kind, self.task.spec
+        labels = ([np.zeros(len(s), np.int64) for s in sequences] if spec.per_residue
+                  else np.zeros((len(sequences), len(self.task.label_names)) if spec.label_columns else len(sequences)))
         data = TaskData(task=self.task, ids=[f"#{i}" for i in range(len(sequences))], sequences=list(sequences),
                         labels=labels)
         if head_input(self.config.head) == "residues" or self.config.finetune:
@@ -230,7 +232,7 @@ class Predictor:
         idx = np.arange(len(sequences))
         batches = make_batches(data, idx, feats, self.encoder, self.config, None, shuffle=False)
         out = predict(self.model, kind, batches, len(sequences), [len(s) for s in sequences], self.meta.get("target"))
-        return self.calibration.apply(out) if kind == "binary" else out
+        return self.calibration.apply(out) if spec.calibrated else out
 
     @property
     def calibration(self) -> BinaryCalibration:

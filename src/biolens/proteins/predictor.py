@@ -20,8 +20,9 @@ import numpy as np
 from jaxtyping import Array, Bool, Float
 
 from ..core.batching import bucket_length, default_buckets
-from ..core.losses import binary_cross_entropy, mse, softmax_cross_entropy
 from ..core.train import ArrayBatches
+from .encoders.pooling import pool_states
+from .tasks import task_kind
 
 __all__ = ["Batch", "ResidueBatches", "TaskModel", "compact_residues", "make_loss", "output_transform", "predict_batches"]
 
@@ -31,15 +32,6 @@ def compact_residues(states: Float[Array, "T D"], mask: Bool[Array, " T"], lengt
     special tokens (BOS/EOS) and padding leave, so position ``i`` is residue ``i``."""
     order = jnp.argsort(~mask, stable=True)[:length]
     return states[order], jnp.arange(length) < jnp.sum(mask)
-
-
-def _pool(states: Float[Array, "T D"], mask: Bool[Array, " T"], pooling: str) -> Float[Array, " D"]:
-    m = mask[:, None]
-    mean = jnp.sum(jnp.where(m, states, 0.0), 0) / jnp.maximum(jnp.sum(mask), 1)
-    if pooling == "mean":
-        return mean
-    top = jnp.max(jnp.where(m, states, -jnp.inf), 0)
-    return top if pooling == "max" else jnp.concatenate([mean, top])
 
 
 #: One padded batch of a task: arrays by name; fine-tuning puts the encoder's token arrays under ``inputs``.
@@ -70,8 +62,9 @@ class TaskModel(eqx.Module):
                 x = (x - jax.lax.stop_gradient(self.shift)) / jax.lax.stop_gradient(self.scale)
             return x, batch.get("mask")
         states, mask = self.apply(self.encoder, batch["inputs"], key=key)
-        if self.head.input == "pooled":
-            return jax.vmap(_pool, in_axes=(0, 0, None))(states, mask, self.pooling), None
+        if self.head.input == "pooled":  # a differentiable encoder with a CLS token keeps it at position 0
+            cls = states[:, 0] if self.pooling == "cls" else None
+            return pool_states(states, mask, self.pooling, cls), None
         length = batch["y_mask"].shape[1] if "y_mask" in batch else states.shape[1]
         return jax.vmap(compact_residues, in_axes=(0, 0, None))(states, mask, length)
 
@@ -92,31 +85,17 @@ def make_loss(kind: str, *, class_weights: np.ndarray | None = None, pos_weight:
     cw = None if class_weights is None else jnp.asarray(class_weights)
     pw = None if pos_weight is None else jnp.asarray(pos_weight)
 
+    spec = task_kind(kind)
+
     def loss_fn(model, state, batch, key):
-        logits = model(batch, key=key)
-        y, w = batch["y"], batch["w"]
-        if kind == "binary":
-            loss = binary_cross_entropy(logits[:, 0], y, pos_weight=pw, mask=w)
-        elif kind == "multiclass":
-            loss = softmax_cross_entropy(logits, y, class_weights=cw, mask=w)
-        elif kind == "multilabel":
-            loss = binary_cross_entropy(logits, y, pos_weight=pw, mask=w[:, None])
-        elif kind == "regression":
-            loss = mse(logits[:, 0], y, mask=w)
-        else:
-            loss = softmax_cross_entropy(logits, jnp.maximum(y, 0), class_weights=cw, mask=batch["y_mask"] * w[:, None])
-        return loss, state
+        return spec.loss(model(batch, key=key), batch, cw, pw), state
 
     return loss_fn
 
 
 def output_transform(kind: str) -> Callable[[Array], Array]:
     """Logits -> what is reported: probabilities (classification) or the raw value (regression)."""
-    if kind in ("binary", "multilabel"):
-        return jax.nn.sigmoid
-    if kind in ("multiclass", "per_residue"):
-        return lambda z: jax.nn.softmax(z, axis=-1)
-    return lambda z: z
+    return task_kind(kind).transform
 
 
 class ResidueBatches:
@@ -197,8 +176,8 @@ def predict_batches(model: TaskModel, kind: str, batches: Any, n: int, lengths: 
             got = np.asarray(run(infer, batch))
             for j, i in enumerate(idx):
                 out[i] = got[j]
-        if kind == "per_residue":
+        if task_kind(kind).per_residue:
             return [np.asarray(out[i][: lengths[i]]) for i in range(n)]
         out = np.stack(out)
     out = np.asarray(out, dtype=np.float64)
-    return out[:, 0] if kind in ("binary", "regression") else out
+    return out[:, 0] if task_kind(kind).single_output else out

@@ -18,17 +18,13 @@ from .tasks import Task
 __all__ = ["prediction_table", "write_predictions", "write_report"]
 
 
-def _fmt(x: float) -> str:
-    return f"{x:.6g}"
-
-
 def prediction_table(task: Task, ids: list[str], pred: Any, *, truth: Any = None, splits: Any = None,
                      masks: Any = None, threshold: float = 0.5) -> str:
     """CSV text: ``id`` [``split``, ``true``], ``prediction`` and, for classification, ``p_<label>``
     (binary: the label is the positive one when ``p >= threshold``, the run's chosen threshold)."""
-    kind, names = task.kind, list(task.label_names)
+    spec, names = task.spec, list(task.label_names)
     head = ["id"] + (["split"] if splits is not None else []) + (["true"] if truth is not None else []) + ["prediction"]
-    if kind in ("binary", "multiclass", "multilabel"):
+    if spec.classification and not spec.per_residue:  # one probability per class / label
         head += [f"p_{n}" for n in names]
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
@@ -36,31 +32,10 @@ def prediction_table(task: Task, ids: list[str], pred: Any, *, truth: Any = None
     for i, rid in enumerate(ids):
         row = [rid] + ([splits[i]] if splits is not None else [])
         if truth is not None:
-            row.append(_label_text(task, truth[i]))
-        p = pred[i]
-        if kind == "binary":
-            row += [names[int(p >= threshold)], _fmt(1 - p), _fmt(p)]
-        elif kind == "multiclass":
-            row += [names[int(np.argmax(p))], *map(_fmt, p)]
-        elif kind == "multilabel":
-            row += [";".join(n for n, q in zip(names, p, strict=True) if q >= 0.5), *map(_fmt, p)]
-        elif kind == "regression":
-            row.append(_fmt(p))
-        else:
-            row.append("".join(names[k] for k in np.asarray(p).argmax(-1)))
+            row.append(spec.label_text(truth[i], names))
+        row += spec.prediction_cells(pred[i], names, threshold)
         writer.writerow(row)
     return buf.getvalue()
-
-
-def _label_text(task: Task, y: Any) -> str:
-    names = task.label_names
-    if task.kind in ("binary", "multiclass"):
-        return names[int(y)]
-    if task.kind == "multilabel":
-        return ";".join(n for n, v in zip(names, y, strict=True) if v)
-    if task.kind == "regression":
-        return _fmt(float(y))
-    return "".join(names[k] for k in y)
 
 
 def write_predictions(path: Path, task: Task, ids, pred, truth, splits, threshold: float = 0.5) -> None:
@@ -82,8 +57,8 @@ def _baseline_figure(result) -> Any:
 
 
 def _per_label(task: Task, y, pred) -> tuple[list[str], list[float], str] | None:
-    names = list(task.label_names)
-    if task.kind == "multilabel":
+    names, figures = list(task.label_names), task.spec.figures
+    if "per_label_ap" in figures:
         y = np.asarray(y).astype(np.int64)
         support = y.sum(0)
         # rare labels reach AP 1 by luck: rank the labels with at least 5 test proteins when there are enough
@@ -91,7 +66,7 @@ def _per_label(task: Task, y, pred) -> tuple[list[str], list[float], str] | None
         scores = [(f"{names[j]} (n={support[j]})", M.average_precision(y[:, j], pred[:, j]))
                   for j in range(y.shape[1]) if support[j] >= floor]
         what = f"average precision per label (test; labels with >= {floor} test proteins)"
-    elif task.kind == "multiclass":
+    elif "per_class_f1" in figures:
         hard = np.asarray(pred).argmax(1)
         scores = [(n, _f1(np.asarray(y) == k, hard == k)) for k, n in enumerate(names)]
         what = "F1 per class (test)"
@@ -132,10 +107,10 @@ def _reliability(y, pred, calibration: dict[str, Any]) -> Any:
 
 
 def _confusion(task: Task, y, pred, masks, threshold: float = 0.5) -> Any:
-    names = list(task.label_names)
-    if task.kind == "binary":
+    names, spec = list(task.label_names), task.spec
+    if spec.single_output:  # P(positive) against the decision threshold
         cm, names = M.confusion_matrix(np.asarray(y), (np.asarray(pred) >= threshold).astype(int), 2), names
-    elif task.kind == "multiclass":
+    elif not spec.per_residue:
         cm = M.confusion_matrix(np.asarray(y), np.asarray(pred).argmax(1), len(names))
     else:
         m = [np.ones(len(t), bool) for t in y] if masks is None else masks
@@ -155,7 +130,7 @@ def _confusion(task: Task, y, pred, masks, threshold: float = 0.5) -> Any:
 
 
 def _heatmaps(task: Task, y, pred) -> Any:
-    if task.kind == "regression":
+    if "scatter" in task.spec.figures:
         fig, ax = new_figure(width=4.5, height=4)
         ax.hist2d(np.asarray(y, float), np.asarray(pred, float), bins=40, cmap="viridis", cmin=1)
         ax.set_xlabel(f"true {task.label_names[0]}")
@@ -203,12 +178,13 @@ def write_report(path: Path, task: Task, result, history, y_test, pred_test, mas
     bars = _per_label(task, y_test, pred_test)
     if bars is not None:
         page.heading("per label").figure(_bars(*bars), caption=f"best 20: {bars[2]}")
-    if task.kind in ("multilabel", "regression"):
+    figures = task.spec.figures
+    if "scatter" in figures or "label_heatmap" in figures:
         page.figure(_heatmaps(task, y_test, pred_test), caption="true vs predicted")
-    if task.kind in ("binary", "multiclass", "per_residue"):
+    if "confusion" in figures:
         threshold = (result.calibration or {}).get("threshold", 0.5)
         page.figure(_confusion(task, y_test, pred_test, masks_test, threshold), caption="confusion matrix (test; rows: true)")
-    if task.kind == "binary" and result.calibration:
+    if "reliability" in figures and result.calibration:
         cal = result.calibration
         page.heading("calibration and threshold").text(
             f"Probabilities: {cal['method']} scaling fitted on the {cal['n_valid']} validation proteins "

@@ -43,7 +43,7 @@ from ..core.train import fit
 from .embed import open_store
 from .encoders.base import Encoder
 from .encoders.registry import get_encoder
-from .evaluation import MONITOR, PRIMARY, baselines, metrics_with_intervals, task_metrics
+from .evaluation import baselines, metrics_with_intervals, task_metrics
 from .heads import HeadConfig
 from .model_io import (
     Features,
@@ -192,7 +192,7 @@ def _run(data: TaskData, enc: Encoder, config: RunConfig, run: RunFolder | None,
 def _calibrate(data: TaskData, split: Split, config: RunConfig, pred_all: Any) -> BinaryCalibration | None:
     """Binary tasks: Platt/temperature scaling and the decision threshold fitted on validation."""
     valid = split.index("valid")
-    if data.task.kind != "binary" or not len(valid):
+    if not data.task.spec.calibrated or not len(valid):
         return None
     y = np.asarray(data.labels)[valid]
     return fit_calibration(y, np.asarray(pred_all)[valid], method=config.calibration, rule=config.threshold_rule)
@@ -217,21 +217,20 @@ class Fitted:
 
 
 def _targets(data: TaskData, train: np.ndarray) -> tuple[float, float] | None:
-    if data.task.kind != "regression":
+    if not data.task.spec.standardize:
         return None
     y = np.asarray(data.labels, float)[train]
     return float(y.mean()), float(y.std() or 1.0)
 
 
-def _weights(data: TaskData, train: np.ndarray, enabled: bool,
-             balanced: bool = False) -> dict[str, np.ndarray]:
-    kind, k = data.task.kind, len(data.task.label_names)
-    if not enabled or kind == "regression":
+def _weights(data: TaskData, train: np.ndarray, enabled: bool, balanced: bool = False) -> dict[str, np.ndarray | None]:
+    spec, k = data.task.spec, len(data.task.label_names)
+    if not enabled or spec.balance is None:
         return {}
-    if kind == "per_residue":
+    if spec.per_residue:
         return {"class_weights": balanced_class_weights(np.concatenate([data.labels[i] for i in train]), k)}
     y = np.asarray(data.labels)[train]
-    if kind == "multiclass":
+    if spec.balance == "class_weights":
         return {"class_weights": balanced_class_weights(y, k)}
     pos = y.sum(0).astype(np.float32)
     ratio = (len(y) - pos) / np.maximum(pos, 1.0)
@@ -259,7 +258,7 @@ def train_on(data: TaskData, train: np.ndarray, valid: np.ndarray, encoder: Enco
         pred = predict(model, kind, valid_batches, len(valid), lengths, target)
         return task_metrics(kind, y_valid, pred, m_valid)
 
-    tcfg = replace(config.train, monitor=MONITOR[kind], mode="max")
+    tcfg = replace(config.train, monitor=data.task.spec.monitor, mode="max")
     loss = make_loss(kind, **_weights(data, train, config.class_weights, config.binary_weighting == "balanced"))
     res = fit(model, loss, batches, tcfg, evaluate=evaluate, run_dir=run_dir, trainable=trainable,
               progress=progress, description=f"training {config.head.kind} on {encoder.name}",
@@ -321,7 +320,7 @@ def _evaluate(data, split, pred_test, config, enc, notes, timings, calibration=N
                          ([data.sequences[i] for i in test], y), masks, n_resamples=config.bootstrap, seed=config.split.seed,
                          model_pred=pred_test)
         timings["baselines_s"] = time.perf_counter() - t1
-    primary = PRIMARY[kind]
+    primary = data.task.spec.primary
     deltas = {name: metrics[primary]["value"] - b["metrics"][primary]["value"] for name, b in base.items()}
     return TaskResult(task=data.task.name, kind=kind, encoder=enc.name, head=config.head.kind, primary=primary,
                       metrics=metrics, baselines=base, deltas=deltas, counts=split.counts(), timings=timings,
@@ -377,10 +376,10 @@ def align_labels(data: TaskData, task: Task) -> TaskData:
     """
     if data.task.kind != task.kind:
         raise InputError(f"the file's task is {data.task.kind}, the model predicts {task.kind}", source=data.source)
-    if data.task.label_names == task.label_names or task.kind == "regression":
+    if data.task.label_names == task.label_names or not task.spec.classification:
         return replace(data, task=task)
     names, notes = list(task.label_names), list(data.notes)
-    if task.kind in ("binary", "multiclass", "per_residue"):
+    if task.spec.class_indices:
         unknown = [n for n in data.task.label_names if n not in names]
         if unknown:
             raise InputError(f"label value(s) {unknown} were not in the model's training labels {names}",
@@ -408,5 +407,5 @@ def evaluate_run(run_dir: str | Path, data: TaskData, *, n_resamples: int = 200,
     metrics = metrics_with_intervals(data.task.kind, data.labels, pred, data.masks, n_resamples=n_resamples,
                                      threshold=predictor.threshold)
     return TaskResult(task=data.task.name, kind=data.task.kind, encoder=predictor.encoder.name,
-                      head=predictor.config.head.kind, primary=PRIMARY[data.task.kind], metrics=metrics, baselines={},
+                      head=predictor.config.head.kind, primary=data.task.spec.primary, metrics=metrics, baselines={},
                       deltas={}, counts={"test": len(data)}, timings={}, notes=data.notes, out_dir=str(run_dir))

@@ -18,6 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Float, Int
 
+from ..core.batching import octave_bucket
 from ..core.errors import InputError
 from .models import VQVAE, GaussianVAE, ThreeDiDecoder
 from .quantize import quantize
@@ -29,10 +30,7 @@ BREAK = "/"
 
 def bucket(n: int, minimum: int = 64) -> int:
     """The padded length for ``n`` residues: ``minimum`` or the next of 2^k and 1.5 × 2^k."""
-    size = minimum
-    while size < n:
-        size = size * 3 // 2 if (size & (size - 1)) == 0 else size // 3 * 4
-    return size
+    return octave_bucket(n, minimum=minimum, half_steps=True)
 
 
 def _pad(x: np.ndarray, size: int) -> np.ndarray:

@@ -118,7 +118,8 @@ class DifferentiableEncoder(Protocol):
     @staticmethod
     def apply(module: Any, batch: dict[str, Any], *, key: Any = None) -> tuple[Float[Array, "B T D"], Bool[Array, "B T"]]:
         """Per-token states and the residue mask (``True`` on residues, not on padding or special
-        tokens) -- the same arrays ``encode_batch`` would return as :class:`TokenStates`.
+        tokens) -- the same arrays ``encode_batch`` would return as :class:`TokenStates`. An
+        encoder with ``has_cls`` keeps its summary token at position 0 (``cls`` pooling reads it).
         ``key`` enables dropout in training; ``None`` is inference."""
         ...
 

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from ...core.batching import bucket_length, default_buckets
+from ...core.batching import bucket_length, default_buckets, octave_bucket
 from ...core.errors import InputError, MissingWeightsError
 from .base import Encoder, TokenStates
 
@@ -149,7 +149,7 @@ class ESM2Encoder(Encoder):
         n = len(sequences)
         ladder = default_buckets(self.max_residues + 2, minimum=16, growth=self.length_growth)
         need = max(len(s) for s in sequences) + 2
-        return min(rows, 1 << (n - 1).bit_length()), min(length + 2, bucket_length(need, ladder))
+        return min(rows, octave_bucket(n)), min(length + 2, bucket_length(need, ladder))
 
 
 def _stack(model: Any) -> Any:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,10 @@ from ._base import KINDS as KINDS
 from ._base import SPLIT_NAMES as SPLIT_NAMES
 from ._base import Task as Task
 from ._base import TaskData as TaskData
+from ._kinds import TASK_KINDS as TASK_KINDS
+from ._kinds import TaskKind as TaskKind
+from ._kinds import register_kind as register_kind
+from ._kinds import task_kind as task_kind
 from .deeploc import load_deeploc as load_deeploc
 from .enzyme import load_enzyme as load_enzyme
 from .flip import load_gb1 as load_gb1
@@ -40,7 +45,8 @@ from .generic import load_table as load_table
 from .go import load_go as load_go
 from .solubility import load_solubility as load_solubility
 
-__all__ = ["KINDS", "SPLIT_NAMES", "TASK_NAMES", "Task", "TaskData", "combine", "load_task"]
+__all__ = ["KINDS", "SPLIT_NAMES", "TABLE_TASKS", "TASK_KINDS", "TASK_NAMES", "Task", "TaskData", "TaskKind", "combine", "load_task",
+           "register_kind", "task_kind"]
 
 _LOADERS: dict[str, Callable[..., TaskData]] = {
     "solubility": load_solubility,
@@ -50,12 +56,12 @@ _LOADERS: dict[str, Callable[..., TaskData]] = {
     "go": load_go,
     "gb1": load_gb1,
     "secondary-structure": load_secondary_structure,
-    "binary": lambda path, **kw: load_table(path, kind="binary", **kw),
-    "multiclass": lambda path, **kw: load_table(path, kind="multiclass", **kw),
-    "multilabel": lambda path, **kw: load_table(path, kind="multilabel", **kw),
-    "regression": lambda path, **kw: load_table(path, kind="regression", **kw),
-    "auto": load_table,
 }
+#: Generic table tasks: one per kind with one label per protein, and ``auto`` (kind from the labels).
+TABLE_TASKS: tuple[str, ...] = (*(k for k, spec in TASK_KINDS.items() if not spec.per_residue), "auto")
+for _kind in TABLE_TASKS[:-1]:
+    _LOADERS[_kind] = partial(load_table, kind=_kind)
+_LOADERS["auto"] = load_table
 TASK_NAMES: tuple[str, ...] = tuple(_LOADERS)
 
 

@@ -1,16 +1,6 @@
 """The task contract: what is predicted (:class:`Task`) and the labelled records (:class:`TaskData`).
 
-Label arrays by kind (``N`` records, ``L`` labels, ``T_i`` residues of record ``i``):
-
-=============  ==========================================  ===========================
-kind           ``labels``                                  ``label_names``
-=============  ==========================================  ===========================
-binary         int ``(N,)`` in {0, 1}                      two names, negative first
-multiclass     int ``(N,)`` in ``[0, C)``                  ``C`` class names
-multilabel     uint8 ``(N, L)`` of 0/1                     ``L`` label names (GO/EC ids)
-regression     float ``(N,)`` (finite)                     one name, the target
-per_residue    list of int ``(T_i,)`` in ``[0, C)``        ``C`` state names (H, E, C)
-=============  ==========================================  ===========================
+Label arrays by kind: ``TaskKind.labels`` in the table of task kinds (:mod:`._kinds`).
 
 ``splits`` is the dataset's own assignment (``train``/``valid``/``test`` per record) or ``None``.
 """
@@ -25,11 +15,13 @@ from typing import Literal
 import numpy as np
 
 from ...core.errors import InputError
+from ._kinds import TASK_KINDS, TaskKind, task_kind
 
 __all__ = ["KINDS", "SPLIT_NAMES", "Kind", "Task", "TaskData", "encode_labels"]
 
 Kind = Literal["binary", "multiclass", "multilabel", "regression", "per_residue"]
-KINDS: tuple[str, ...] = ("binary", "multiclass", "multilabel", "regression", "per_residue")
+#: The registered kinds (:data:`~._kinds.TASK_KINDS`), in registration order.
+KINDS: tuple[str, ...] = tuple(TASK_KINDS)
 SPLIT_NAMES: tuple[str, ...] = ("train", "valid", "test")
 
 
@@ -50,21 +42,23 @@ class Task:
     description: str = ""
 
     def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise InputError(f"unknown task kind {self.kind!r}; choose from {list(KINDS)}")
-        if self.kind == "binary" and len(self.label_names) != 2:
-            raise InputError(f"a binary task needs two label names, got {list(self.label_names)}")
+        self.spec.check_names(self.label_names)
         if len(set(self.label_names)) != len(self.label_names):
             raise InputError(f"task {self.name}: repeated label names in {list(self.label_names)}")
 
     @property
+    def spec(self) -> TaskKind:
+        """The kind's entry in the table of task kinds (loss, transform, metrics, ...)."""
+        return task_kind(self.kind)
+
+    @property
     def n_outputs(self) -> int:
         """Width of the model's output: 1 for binary and regression, else one per label/class."""
-        return 1 if self.kind in ("binary", "regression") else len(self.label_names)
+        return self.spec.n_outputs(len(self.label_names))
 
     @property
     def classification(self) -> bool:
-        return self.kind != "regression"
+        return self.spec.classification
 
     def to_json(self) -> dict:
         return {"name": self.name, "kind": self.kind, "label_names": list(self.label_names),
@@ -133,18 +127,7 @@ class TaskData:
 
     def label_summary(self) -> str:
         """One line: class counts, label count or target range."""
-        kind, names = self.task.kind, self.task.label_names
-        if kind in ("binary", "multiclass"):
-            counts = np.bincount(np.asarray(self.labels), minlength=len(names))
-            return ", ".join(f"{n}: {c}" for n, c in zip(names, counts, strict=True))
-        if kind == "multilabel":
-            per = np.asarray(self.labels).sum(1)
-            return f"{len(names)} labels, {per.mean():.2f} per protein on average"
-        if kind == "regression":
-            y = np.asarray(self.labels)
-            return f"{names[0]}: mean {y.mean():.3g}, range [{y.min():.3g}, {y.max():.3g}]"
-        counts = np.bincount(np.concatenate(self.labels), minlength=len(names))
-        return "residues " + ", ".join(f"{n}: {c}" for n, c in zip(names, counts, strict=True))
+        return self.task.spec.summary(self.labels, self.task.label_names)
 
 
 def encode_labels(

@@ -23,8 +23,9 @@ import numpy as np
 from ...core.alphabets import InvalidPolicy
 from ...core.errors import InputError
 from ...core.seqio import Record, read_sequences
-from ._base import KINDS, Task, TaskData, encode_labels
+from ._base import Task, TaskData, encode_labels
 from ._common import parse_float, split_names, validate
+from ._kinds import TASK_KINDS, task_kind
 
 __all__ = ["infer_kind", "load_table"]
 
@@ -91,8 +92,9 @@ def load_table(
 ) -> TaskData:
     """Read a labelled CSV/TSV/FASTA (see the module docstring)."""
     source = str(path)
-    if kind is not None and kind not in KINDS[:4]:
-        raise InputError(f"kind must be one of {list(KINDS[:4])} for a table (got {kind!r})")
+    table_kinds = [k for k, spec in TASK_KINDS.items() if not spec.per_residue]  # one label per record
+    if kind is not None and kind not in table_kinds:
+        raise InputError(f"kind must be one of {table_kinds} for a table (got {kind!r})")
     records = read_sequences(path, sequence_column=sequence_column, id_column=id_column)
     is_fasta = not records[0].fields
     if is_fasta:
@@ -152,16 +154,18 @@ def _drop_missing(records, columns, on_missing, source):
 def _build(kind, name, columns, label_names, records, source):
     lines, ids = [r.line for r in records], [r.id for r in records]
     col, values = next(iter(columns.items()))
-    if kind == "regression":
+    spec = task_kind(kind)
+    if not spec.classification:
         if len(columns) > 1:
             raise InputError("regression takes one label column", source=source)
         y = np.array([parse_float(v, source=source, line=ln, record=i, column=col) for v, ln, i in zip(values, lines, ids, strict=True)])
-        return Task(name=name, kind="regression", label_names=(col,)), y
-    if kind == "multilabel":
+        return Task(name=name, kind=kind, label_names=(col,)), y
+    if spec.label_columns:
         return _multilabel(name, columns, label_names, lines, ids, source)
     names = tuple(label_names) if label_names else _class_order(values)
-    if kind == "binary" and len(names) != 2:
-        raise InputError(f"a binary task needs two label values; column {col!r} has {list(names)[:10]}", source=source)
+    if spec.label_count is not None and len(names) != spec.label_count:
+        raise InputError(f"a {kind} task needs {'two' if spec.label_count == 2 else spec.label_count} label values; "
+                         f"column {col!r} has {list(names)[:10]}", source=source)
     y = encode_labels(values, names, source=source, lines=lines, column=col, records=ids)
     return Task(name=name, kind=kind, label_names=names), y
 
