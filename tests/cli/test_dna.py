@@ -16,7 +16,7 @@ TINY = ["--set", "conv_filters=8", "--set", "kernel_size=5", "--set", "dense_uni
 def run(tmp_path_factory):
     out = tmp_path_factory.mktemp("dna") / "run"
     code = main(["dna", "train", "--train", "sample:ctcfl_train", "--out", str(out), "--model", "conv-transformer",
-                 "--epochs", "2", "--batch-size", "64", "--quiet", *TINY])
+                 "--epochs", "2", "--batch-size", "64", "--eval-every", "16", "--quiet", *TINY])
     assert code == 0
     return out
 
@@ -31,7 +31,7 @@ def test_train_writes_a_resumable_run_with_report(run):
     # the finished run resumes to its result without training again
     before = (run / "checkpoint" / "model.eqx").read_bytes()
     assert main(["dna", "train", "--train", "sample:ctcfl_train", "--out", str(run), "--model", "conv-transformer",
-                 "--epochs", "2", "--batch-size", "64", "--quiet", *TINY]) == 0
+                 "--epochs", "2", "--batch-size", "64", "--eval-every", "16", "--quiet", *TINY]) == 0
     assert (run / "checkpoint" / "model.eqx").read_bytes() == before
 
 
@@ -53,6 +53,9 @@ def test_evaluate_reports_metrics_with_intervals(run, tmp_path, capsys):
     for k in ("auroc", "auprc", "accuracy"):
         assert row[f"{k}_low"] <= row[k] <= row[f"{k}_high"]
     assert "auROC [95% CI]" in capsys.readouterr().out and out.with_suffix(".html").exists()
+    check = json.loads(out.read_text())["motif_check"]  # the single-task run's top ISM windows vs known motifs
+    assert check["n_positives"] == 32 and check["verdict"].startswith(("motif found", "NO KNOWN MOTIF"))
+    assert (check["found"] == []) == check["verdict"].startswith("NO KNOWN MOTIF")
 
 
 def test_ism_and_saliency_write_attributions_motif_check_and_figure(run, tmp_path):

@@ -7,7 +7,7 @@ import pytest
 from biolens.core.losses import binary_cross_entropy
 from biolens.core.metrics import auroc
 from biolens.core.train import ArrayBatches, TrainConfig, fit
-from biolens.dna import PRESETS, forward, init_model, model_config, one_hot
+from biolens.dna import MODELS, forward, init_model, model_config, one_hot, reverse_complement
 from biolens.dna._train import _loss
 
 TINY = dict(seq_len=24, conv_filters=8, kernel_size=5, dense_units=16, heads=2, transformer_hidden=8)
@@ -17,7 +17,7 @@ def n_params(model):
     return sum(x.size for x in jax.tree.leaves(eqx.filter(model, eqx.is_array)))
 
 
-@pytest.mark.parametrize("preset", sorted(PRESETS))
+@pytest.mark.parametrize("preset", sorted(MODELS))
 def test_presets_give_logits_per_task(preset):
     model, state = init_model(model_config(preset, n_outputs=3, **TINY))
     x = jnp.asarray(np.random.default_rng(0).random((5, 24, 4)), jnp.float32)
@@ -52,28 +52,33 @@ def test_scanned_transformer_equals_blocks_applied_one_by_one():
     np.testing.assert_allclose(model._transformer(h, None), manual, rtol=1e-5, atol=1e-5)
 
 
-def planted(n, seed):
-    """Random 24-mers; half carry GGGACGT at a random place (label 1)."""
+def planted(n, seed, motif="GGGACGT", either_strand=False):
+    """Random 24-mers; half carry ``motif`` (or, ``either_strand``, its reverse complement) at a random place (label 1)."""
     rng = np.random.default_rng(seed)
     seqs, labels = [], []
     for i in range(n):
         s = list(rng.choice(list("ACGT"), size=24))
         if i % 2 == 0:
-            p = int(rng.integers(0, 17))
-            s[p : p + 7] = "GGGACGT"
+            p = int(rng.integers(0, 24 - len(motif) + 1))
+            s[p : p + len(motif)] = reverse_complement(motif) if either_strand and rng.random() < 0.5 else motif
         seqs.append("".join(s))
         labels.append(float(i % 2 == 0))
     return one_hot(seqs), np.asarray(labels, np.float32)[:, None]
 
 
-def test_cnn_bn_learns_a_planted_motif_through_the_core_loop():
-    x, y = planted(512, 0)
-    xv, yv = planted(256, 1)
-    model, state = init_model(model_config("cnn-bn", **TINY))
+@pytest.mark.parametrize(("name", "settings", "either_strand", "min_auroc"), [
+    ("cnn-bn", {}, False, 0.9),
+    ("conv-gru", {"strands": "both", "recurrent_units": 8}, True, 0.85),  # a BiGRU on both strands
+])
+def test_models_learn_a_planted_motif_through_the_core_loop(name, settings, either_strand, min_auroc):
+    x, y = planted(512, 0, either_strand=either_strand)
+    xv, yv = planted(256, 1, either_strand=either_strand)
+    model, state = init_model(model_config(name, **TINY, **settings))
+    assert (model.recurrent is not None) == (name == "conv-gru")
     batches = ArrayBatches({"x": x, "y": y, "mask": np.ones_like(y)}, 64)
     res = fit(model, _loss, batches, TrainConfig(learning_rate=3e-3, max_epochs=8, patience=None), state=state)
     logits, _ = forward(eqx.nn.inference_mode(res.model), res.state, jnp.asarray(xv))
-    assert auroc(yv[:, 0], np.asarray(logits)[:, 0]) > 0.9
+    assert auroc(yv[:, 0], np.asarray(logits)[:, 0]) > min_auroc
     assert float(binary_cross_entropy(logits, jnp.asarray(yv))) < 0.6
 
 

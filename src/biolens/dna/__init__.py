@@ -3,6 +3,10 @@
 See :mod:`biolens.interpret` for in-silico mutagenesis and input gradients of these models.
 """
 
+from ._benchmark import benchmark as benchmark
+from ._benchmark import factor_pairs as factor_pairs
+from ._benchmark import markdown_table as markdown_table
+from ._benchmark import score_file as score_file
 from ._data import TFData as TFData
 from ._data import concat_data as concat_data
 from ._data import read_tf_data as read_tf_data
@@ -16,15 +20,26 @@ from ._encoding import reverse_complement_one_hot as reverse_complement_one_hot
 from ._evaluate import check_length as check_length
 from ._evaluate import evaluate_data as evaluate_data
 from ._evaluate import prediction_columns as prediction_columns
-from ._models import PRESETS as PRESETS
+from ._models import MODELS as MODELS
 from ._models import ModelConfig as ModelConfig
 from ._models import TFBindingModel as TFBindingModel
 from ._models import model_config as model_config
+from ._motif_panel import MOTIF_PANEL as MOTIF_PANEL
+from ._motif_panel import motif_check_model as motif_check_model
+from ._motif_panel import motif_check_run as motif_check_run
+from ._motif_panel import motif_panel_check as motif_panel_check
 from ._prepare import LabelledArrays as LabelledArrays
 from ._prepare import label_arrays as label_arrays
 from ._prepare import pick_tasks as pick_tasks
 from ._prepare import prepare_training as prepare_training
 from ._prepare import with_shuffled_negatives as with_shuffled_negatives
+from ._presets import DEFAULT_PRESET as DEFAULT_PRESET
+from ._presets import PRESETS as PRESETS
+from ._presets import DnaRunConfig as DnaRunConfig
+from ._presets import preset as preset
+from ._run import DnaResult as DnaResult
+from ._run import TrainResult as TrainResult
+from ._run import train as train
 from ._shuffle import dinucleotide_counts as dinucleotide_counts
 from ._shuffle import dinucleotide_shuffle as dinucleotide_shuffle
 from ._shuffle import shuffle_many as shuffle_many

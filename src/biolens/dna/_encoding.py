@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from jaxtyping import Float
+from jaxtyping import Array, Float
 
 from ..core.alphabets import DNA
 from ..core.errors import InputError
@@ -107,7 +107,8 @@ def reverse_complement(sequence: str) -> str:
     return sequence.translate(_COMPLEMENT)[::-1]
 
 
-def reverse_complement_one_hot(x: Float[np.ndarray, "... L 4"]) -> Float[np.ndarray, "... L 4"]:
+def reverse_complement_one_hot(x: Float[np.ndarray | Array, "... L 4"]) -> Float[np.ndarray | Array, "... L 4"]:
     """Reverse complement of one-hot arrays: with columns ``A, C, G, T`` the complement is the
-    reversed column order, so both the length and base axes are flipped."""
-    return np.asarray(x)[..., ::-1, ::-1]
+    reversed column order, so both the length and base axes are flipped (numpy or JAX arrays, jit-able;
+    ``N`` rows stay ``N``)."""
+    return (x if hasattr(x, "ndim") else np.asarray(x))[..., ::-1, ::-1]

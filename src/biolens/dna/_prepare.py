@@ -97,7 +97,8 @@ def label_arrays(data: TFData, tasks: tuple[str, ...], *, cross_negatives: bool 
     return LabelledArrays(x, y, mask, data.ids)
 
 
-def _split(data: TFData, val_fraction: float, seed: int) -> tuple[TFData, TFData, str]:
+def _split(data: TFData, val_fraction: float, seed: int,
+           max_validation: int | None = None) -> tuple[TFData, TFData, str]:
     subsets = np.asarray(data.subsets)
     if (subsets == "test").any():  # test rows are never trained or validated on
         data = data.take(np.flatnonzero(subsets != "test"))
@@ -112,15 +113,20 @@ def _split(data: TFData, val_fraction: float, seed: int) -> tuple[TFData, TFData
         data = data.take(train)
     order = np.random.default_rng(seed).permutation(len(data))
     n_val = max(1, round(val_fraction * len(data)))
+    capped = max_validation is not None and n_val > max_validation
+    n_val = min(n_val, max_validation) if capped else n_val
     if len(data) - n_val < 1:
         raise InputError(f"too few records ({len(data)}) to carve a validation split", source=data.source)
-    how = f"a seeded random {val_fraction:.0%} of the records (seed {seed})"
+    how = (f"a seeded random {n_val} records (the {val_fraction:.0%} capped at {max_validation}; seed {seed})"
+           if capped else f"a seeded random {val_fraction:.0%} of the records (seed {seed})")
     return data.take(np.sort(order[n_val:])), data.take(np.sort(order[:n_val])), how
 
 
 def prepare_training(data: TFData, tasks: tuple[str, ...], *, val_fraction: float = 0.1, seed: int = 0,
-                     cross_negatives: bool = False) -> tuple[LabelledArrays, LabelledArrays, dict[str, Any]]:
-    """Split ``data`` (subsets from the file, else a seeded random ``val_fraction``), then, for every
+                     cross_negatives: bool = False, max_validation: int | None = None,
+                     ) -> tuple[LabelledArrays, LabelledArrays, dict[str, Any]]:
+    """Split ``data`` (subsets from the file, else a seeded random ``val_fraction``, at most
+    ``max_validation`` records: validation is a cost paid at every evaluation), then, for every
     TF whose records are all positives (a DeepBind ``_AC`` file), add one dinucleotide-shuffled
     negative per record *within* each split (a negative never shares its source with the other
     split). Returns train, validation and a summary."""
@@ -128,7 +134,7 @@ def prepare_training(data: TFData, tasks: tuple[str, ...], *, val_fraction: floa
         keep = np.flatnonzero(np.asarray(data.tfs) == tasks[0])
         data = data.take(keep) if len(keep) < len(data) else data
     needy = _positive_only_tfs(data)
-    train, val, how = _split(data, val_fraction, seed)
+    train, val, how = _split(data, val_fraction, seed, max_validation)
     if needy != ():
         train = with_shuffled_negatives(train, seed, tfs=needy)
         val = with_shuffled_negatives(val, seed + 1, tfs=needy)
