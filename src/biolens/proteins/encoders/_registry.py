@@ -11,6 +11,7 @@ optional packages are imported lazily; :func:`list_encoders` says what is availa
 from __future__ import annotations
 
 import importlib
+import os
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -125,7 +126,9 @@ def get_encoder(spec: str | Encoder, **options: Any) -> Encoder:
         return spec
     spec = canonical_name(spec)
     entry, arg = _entry(spec)
-    key = (spec, tuple(sorted((k, str(v)) for k, v in options.items() if v is not None)))
+    # the weights folder found for a name depends on $BIOLENS_WEIGHTS_DIR: a changed one builds again
+    key = (spec, tuple(sorted((k, str(v)) for k, v in options.items() if v is not None)),
+           os.environ.get("BIOLENS_WEIGHTS_DIR"))
     if key in _BUILT:
         _BUILT.move_to_end(key)
         return _BUILT[key]
