@@ -156,6 +156,17 @@ class LMHead(eqx.Module):
         return h @ embed.T + self.bias
 
 
+def layer_index(layer: int | None, num_layers: int, model: str) -> int:
+    """A hidden-state index in ``0..N`` of a stack of ``N`` layers (``None`` -> ``N``; negatives count
+    from the end), shared by the transformer encoders (ESM2, ESM C, ProtT5)."""
+    n = num_layers
+    if layer is None:
+        return n
+    if not -(n + 1) <= layer <= n:
+        raise InputError(f"layer {layer} is out of range for {model} with {n} layers (use -{n + 1}..{n})")
+    return layer % (n + 1)
+
+
 class ESM2(eqx.Module):
     """ESM2 masked language model on one unbatched token sequence (``jax.vmap`` for batches)."""
 
@@ -231,12 +242,7 @@ class ESM2(eqx.Module):
 
     def resolve_layer(self, layer: int | None) -> int:
         """A hidden-state index in ``0..N`` (``None`` -> ``N``; negatives count from the end)."""
-        n = self.config.num_layers
-        if layer is None:
-            return n
-        if not -(n + 1) <= layer <= n:
-            raise InputError(f"layer {layer} is out of range for ESM2 with {n} layers (use -{n + 1}..{n})")
-        return layer % (n + 1)
+        return layer_index(layer, self.config.num_layers, "ESM2")
 
     def __call__(
         self,

@@ -30,7 +30,7 @@ from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray
 
 from ....core.errors import InputError
 from ..esm2._layers import Dense, LayerNorm, apply_rotary, head_attention, rotary_tables
-from ..esm2._model import ESM2Output
+from ..esm2._model import ESM2Output, layer_index
 
 __all__ = ["ESMC", "ESMCBlock", "ESMCConfig", "NormNoBias"]
 
@@ -176,12 +176,7 @@ class ESMC(eqx.Module):
 
     def resolve_layer(self, layer: int | None) -> int:
         """A hidden-state index in ``0..N`` (``None`` -> ``N``; negatives count from the end)."""
-        n = self.config.num_layers
-        if layer is None:
-            return n
-        if not -(n + 1) <= layer <= n:
-            raise InputError(f"layer {layer} is out of range for ESM C with {n} layers (use -{n + 1}..{n})")
-        return layer % (n + 1)
+        return layer_index(layer, self.config.num_layers, "ESM C")
 
     def _run_layers(
         self, x: Float[Array, "T D"], key_mask: Bool[Array, " T"], stop: int, keep: bool

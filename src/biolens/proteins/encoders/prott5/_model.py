@@ -35,7 +35,7 @@ import numpy as np
 from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray
 
 from ....core.errors import InputError
-from ..esm2._model import ESM2Output
+from ..esm2._model import ESM2Output, layer_index
 
 __all__ = ["ACTIVATIONS", "ProtT5", "ProtT5Config", "RMSNorm", "T5Block", "distance_buckets"]
 
@@ -213,12 +213,7 @@ class ProtT5(eqx.Module):
 
     def resolve_layer(self, layer: int | None) -> int:
         """A hidden-state index in ``0..N`` (``None`` -> ``N``; negatives count from the end)."""
-        n = self.config.num_layers
-        if layer is None:
-            return n
-        if not -(n + 1) <= layer <= n:
-            raise InputError(f"layer {layer} is out of range for ProtT5 with {n} layers (use -{n + 1}..{n})")
-        return layer % (n + 1)
+        return layer_index(layer, self.config.num_layers, "ProtT5")
 
     def _run_layers(
         self, x: Float[Array, "T D"], key_mask: Bool[Array, " T"], stop: int, keep: bool
