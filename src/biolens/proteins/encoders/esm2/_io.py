@@ -223,17 +223,25 @@ def _hf_arrays(get: Callable[[str], np.ndarray | None], config: ESM2Config, sour
     return out
 
 
-def _fill(skeleton: ESM2, arrays: dict[str, np.ndarray], source: str) -> ESM2:
-    """Replace every array leaf of ``skeleton`` by ``arrays[path]`` (shapes checked)."""
+def fill_arrays(skeleton: Any, arrays: dict[str, np.ndarray], source: str, *, dtype: Any = jnp.float32,
+                implied_by: str = "the config", consume: bool = False) -> Any:
+    """Replace every array leaf of the Equinox ``skeleton`` by ``arrays[path]`` (``path`` as
+    ``layers.qkv.weight``), shapes checked, cast to ``dtype``; ``consume`` pops each array from
+    ``arrays`` as it is used (a large checkpoint is not held twice). Shared by the ESM2, ESM C and
+    ProtT5 loaders.
+
+    Raises:
+        InputError: naming ``source`` and the leaf with no array or another shape.
+    """
 
     def take(path, leaf):
         name = jax.tree_util.keystr(path, simple=True, separator=".")
-        value = arrays.get(name)
+        value = arrays.pop(name, None) if consume else arrays.get(name)
         if value is None:
             raise InputError(f"{source}: no weights for {name}")
         if value.shape != leaf.shape:
-            raise InputError(f"{source}: {name} has shape {value.shape}, the config implies {leaf.shape}")
-        return jnp.asarray(value, dtype=jnp.float32)
+            raise InputError(f"{source}: {name} has shape {value.shape}, {implied_by} implies {leaf.shape}")
+        return jnp.asarray(value, dtype=dtype)
 
     return jax.tree_util.tree_map_with_path(take, skeleton)
 
@@ -255,7 +263,7 @@ def load_esm2(folder: str | Path) -> ESM2:
     skeleton = eqx.filter_eval_shape(
         lambda: ESM2(config, key=jax.random.key(0), lm_head=with_head, inv_freq=inv_freq)
     )
-    return _fill(skeleton, arrays, str(folder))
+    return fill_arrays(skeleton, arrays, str(folder))
 
 
 def _hf_tensors(model: ESM2) -> dict[str, np.ndarray]:

@@ -34,11 +34,11 @@ from typing import Any
 
 import equinox as eqx
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from ....core.errors import InputError, MissingWeightsError
 from ....core.files import file_digest, read_json, text_digest
+from ..esm2._io import fill_arrays
 from ._model import ESMC, ESMCConfig
 
 __all__ = ["PTH_FILES", "find_weight_file", "load_esmc", "read_state_dict", "state_dict_of", "weights_digest"]
@@ -151,19 +151,6 @@ def _arrays(sd: Mapping[str, np.ndarray], cfg: ESMCConfig, source: str) -> dict[
     return out
 
 
-def _fill(skeleton: ESMC, arrays: dict[str, np.ndarray], source: str) -> ESMC:
-    def take(path, leaf):
-        name = jax.tree_util.keystr(path, simple=True, separator=".")
-        value = arrays.get(name)
-        if value is None:
-            raise InputError(f"{source}: no weights for {name}")
-        if value.shape != leaf.shape:
-            raise InputError(f"{source}: {name} has shape {value.shape}, the config implies {leaf.shape}")
-        return jnp.asarray(value, dtype=jnp.float32)
-
-    return jax.tree_util.tree_map_with_path(take, skeleton)
-
-
 def load_esmc(path: str | Path, *, num_heads: int | None = None) -> ESMC:
     """Load ESM C from a folder (either layout, see the module docstring) or a weight file.
 
@@ -175,7 +162,7 @@ def load_esmc(path: str | Path, *, num_heads: int | None = None) -> ESMC:
     arrays = _arrays(sd, cfg, str(file))
     with_head = "lm_head.out.weight" in arrays
     skeleton = eqx.filter_eval_shape(lambda: ESMC(cfg, key=jax.random.key(0), lm_head=with_head))
-    return _fill(skeleton, arrays, str(file))
+    return fill_arrays(skeleton, arrays, str(file))
 
 
 def state_dict_of(model: ESMC) -> dict[str, np.ndarray]:

@@ -43,6 +43,7 @@ from jaxtyping import Int
 
 from ....core.errors import InputError, MissingWeightsError
 from ....core.files import file_digest, read_json, text_digest
+from ..esm2._io import fill_arrays
 from ._model import ProtT5, ProtT5Config
 
 __all__ = [
@@ -270,19 +271,6 @@ def _arrays(get: Callable[[str], np.ndarray | None], cfg: ProtT5Config, source: 
     }
 
 
-def _fill(skeleton: ProtT5, arrays: dict[str, np.ndarray], source: str, dtype: Any) -> ProtT5:
-    def take(path, leaf):
-        name = jax.tree_util.keystr(path, simple=True, separator=".")
-        value = arrays.pop(name, None)
-        if value is None:
-            raise InputError(f"{source}: no weights for {name}")
-        if value.shape != leaf.shape:
-            raise InputError(f"{source}: {name} has shape {value.shape}, config.json implies {leaf.shape}")
-        return jnp.asarray(value, dtype=dtype)
-
-    return jax.tree_util.tree_map_with_path(take, skeleton)
-
-
 def load_prott5(folder: str | Path, *, dtype: Any = jnp.float32) -> ProtT5:
     """Load the T5 encoder of a Hugging Face folder (see the module docstring) as a :class:`ProtT5`.
 
@@ -299,4 +287,4 @@ def load_prott5(folder: str | Path, *, dtype: Any = jnp.float32) -> ProtT5:
     cfg = config_from_hf(hf, str(cfg_path))
     arrays = _arrays(_tensor_getter(weight_files(folder)), cfg, str(folder))
     skeleton = eqx.filter_eval_shape(lambda: ProtT5(cfg, key=jax.random.key(0)))
-    return _fill(skeleton, arrays, str(folder), dtype)
+    return fill_arrays(skeleton, arrays, str(folder), dtype=dtype, implied_by="config.json", consume=True)
