@@ -59,6 +59,44 @@ def test_message_passing_equals_dense_adjacency_matmul(mode, chunk, how, degree_
     np.testing.assert_allclose(got, dense_reference(graph, x, how, degree_norm, self_loops), rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("mode, chunk", [("segment", None), ("segment", 16), ("dense", None)])
+@pytest.mark.parametrize("how", ["mean", "sum"])
+@pytest.mark.parametrize("degree_norm", [False, True])
+def test_dropped_edges_send_no_messages(mode, chunk, how, degree_norm):
+    """Input masking: aggregating with ``drop`` equals the graph without those edges, the other
+    messages keeping the full graph's normalisation weights."""
+    graph = random_graph()
+    drop = graph.edges[::5]
+    x = np.random.default_rng(2).normal(size=(graph.num_nodes, 4)).astype(np.float32)
+    adj = graph_adjacency(graph, degree_norm=degree_norm, mode=mode, edge_chunk=chunk)
+    got = aggregate(jnp.asarray(x), adj, how, jnp.asarray(drop, jnp.int32))
+    a = np.zeros((graph.num_nodes,) * 2)
+    a[graph.edges[:, 0], graph.edges[:, 1]] = a[graph.edges[:, 1], graph.edges[:, 0]] = 1.0
+    if degree_norm:
+        inv = 1 / np.sqrt(np.maximum(a.sum(1), 1))
+        a = inv[:, None] * a * inv[None, :]
+    a[drop[:, 0], drop[:, 1]] = a[drop[:, 1], drop[:, 0]] = 0.0
+    kept = np.zeros_like(a)
+    kept[a != 0] = 1.0
+    want = a @ x
+    if how == "mean":
+        want = want / np.maximum(kept.sum(1), 1)[:, None]
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    assert not np.allclose(got, aggregate(jnp.asarray(x), adj, how), atol=1e-3)
+
+
+def test_masking_targets_needs_the_full_graph_and_no_max():
+    from biolens.core.errors import InputError
+    from biolens.graphs import preset
+
+    with pytest.raises(InputError, match="full-graph sampler"):
+        preset("tiny", link=dict(mask_targets=True, sampler="neighbor"))
+    with pytest.raises(ValueError, match="not max"):
+        aggregate(jnp.zeros((3, 2)), graph_adjacency(random_graph(3, 1.0)), "max", jnp.zeros((1, 2), jnp.int32))
+    with pytest.raises(InputError, match="not max"):
+        preset("tiny", model=dict(aggregation="max"), link=dict(mask_targets=True))
+
+
 def test_chunked_segment_sums_have_the_same_gradient():
     graph = random_graph(25, 0.3, seed=2)
     x = jnp.asarray(np.random.default_rng(3).normal(size=(25, 3)).astype(np.float32))
@@ -228,3 +266,23 @@ def test_group_holdout_split_holds_out_the_edges_inside_a_drug_group():
     assert (split.edge_neg[:, 0] != split.edge_neg[:, 1]).all() and np.isin(split.edge_neg, group).all()
     again = group_holdout_split(graph, 0.3, seed=1)[1]
     assert np.array_equal(again.edge, split.edge) and np.array_equal(again.edge_neg, split.edge_neg)
+
+
+def test_masked_training_step_sees_the_graph_without_its_targets():
+    """The masked loss of a batch equals the plain loss on the graph with the batch's positives
+    removed: the model is never shown the edges it is scored on."""
+    from biolens.graphs._train import make_loss_fn
+
+    graph = random_graph(40, 0.3)
+    pos, rest = graph.edges[:12], graph.edges[12:]
+    neg = np.array([[0, 1], [2, 3]] * 6, dtype=np.int32)
+    model = eqx.nn.inference_mode(LinkModel(GraphModelConfig(num_nodes=40, embedding_dim=8, hidden=8,
+                                                             predictor_hidden=8), key=jax.random.PRNGKey(0)))
+    key = jax.random.PRNGKey(1)
+    batch = {"pos": jnp.asarray(pos, jnp.int32), "neg": jnp.asarray(neg)}
+    masked, _ = make_loss_fn("hinge", 1, 2, mask_targets=True)(model, None, {**batch, "adj": graph_adjacency(graph)}, key)
+    plain = graph_adjacency(Graph(num_nodes=40, edges=rest))
+    removed, _ = make_loss_fn("hinge", 1, 2)(model, None, {**batch, "adj": plain}, key)
+    seen, _ = make_loss_fn("hinge", 1, 2)(model, None, {**batch, "adj": graph_adjacency(graph)}, key)
+    np.testing.assert_allclose(masked, removed, rtol=1e-5)
+    assert abs(float(seen) - float(masked)) > 1e-4

@@ -77,6 +77,8 @@ def graph_group() -> None:
 @click.option("--fanouts", default=None, help="Neighbours sampled per hop with --sampler neighbor, e.g. 15,10.")
 @click.option("--propagation", type=click.Choice(["auto", "dense", "segment"]), default=None,
               help="Sum over neighbours by adjacency matmul or by segment sums over the edge list.")
+@click.option("--mask-targets/--no-mask-targets", default=None,
+              help="Leave each step's positive edges out of its message passing (Refined-GAE's input masking).")
 @click.option("--seeds", default="1", show_default=True, help="Number of seeds (3 = seeds 0,1,2), a list (0,5,7) or a range (4-6).")
 @click.option("--valid", "valid_file", type=PathType, default=None, help="Validation split (.npz/.pt with edge, edge_neg).")
 @click.option("--valid-fraction", type=float, default=0.1, show_default=True, help="Edge-list input without --valid: edges held out.")
@@ -90,7 +92,7 @@ def graph_group() -> None:
 @quiet_option
 def train_command(dataset, out, preset, loss, num_neg, epochs, batch_size, lr, patience, embedding_dim, features,
                   hidden, layers, aggregation, degree_norm, self_loops, dropout, predictor_layers,
-                  predictor_dropout, sampler, fanouts, propagation, seeds, valid_file, valid_fraction, split_name,
+                  predictor_dropout, sampler, fanouts, propagation, mask_targets, seeds, valid_file, valid_fraction, split_name,
                   subgraph, on_duplicate, on_self_loop, quiet) -> int:
     """Train a GraphSAGE link predictor; writes checkpoints, metrics.jsonl and report.html to OUT."""
     from ..core.errors import InputError
@@ -113,7 +115,8 @@ def train_command(dataset, out, preset, loss, num_neg, epochs, batch_size, lr, p
                    aggregation=aggregation, degree_norm=degree_norm, self_loops=self_loops, dropout=dropout,
                    predictor_layers=predictor_layers, predictor_dropout=predictor_dropout),
         train=dict(max_epochs=epochs, batch_size=batch_size, learning_rate=lr, patience=patience),
-        link=dict(loss=loss, num_neg=num_neg, sampler=sampler, fanouts=_fanouts(fanouts), propagation=propagation),
+        link=dict(loss=loss, num_neg=num_neg, sampler=sampler, fanouts=_fanouts(fanouts), propagation=propagation,
+                  mask_targets=mask_targets),
     )
     if not quiet:
         g = data.graph

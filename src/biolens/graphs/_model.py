@@ -91,8 +91,9 @@ class SAGELayer(eqx.Module):
         self.linear = eqx.nn.Linear(2 * in_dim, out_dim, key=key)
         self.aggregation = aggregation
 
-    def __call__(self, x: Float[Array, "N F"], adj: Adjacency) -> Float[Array, "N H"]:
-        both = jnp.concatenate([x, aggregate(x, adj, self.aggregation)], axis=-1)
+    def __call__(self, x: Float[Array, "N F"], adj: Adjacency,
+                 drop: Int[Array, "B 2"] | None = None) -> Float[Array, "N H"]:
+        both = jnp.concatenate([x, aggregate(x, adj, self.aggregation, drop)], axis=-1)
         return both @ self.linear.weight.T + self.linear.bias
 
 
@@ -114,10 +115,10 @@ class GraphSAGE(eqx.Module):
         self.dropout = Dropout(dropout)
 
     def __call__(self, x: Float[Array, "N F"], adjs: tuple[Adjacency, ...], *,
-                 key: PRNGKeyArray | None = None) -> Float[Array, "N H"]:
+                 key: PRNGKeyArray | None = None, drop: Int[Array, "B 2"] | None = None) -> Float[Array, "N H"]:
         keys = jax.random.split(key, len(self.layers)) if key is not None else [None] * len(self.layers)
         for i, (layer, adj) in enumerate(zip(self.layers, adjs, strict=True)):
-            x = layer(x, adj)
+            x = layer(x, adj, drop)
             if i < len(self.layers) - 1:
                 x = self.dropout(jax.nn.relu(x), key=keys[i])
         return x
@@ -178,9 +179,10 @@ class LinkModel(eqx.Module):
         return parts[0] if len(parts) == 1 else jnp.concatenate(parts, axis=-1)
 
     def encode(self, adjs: tuple[Adjacency, ...], *, ids: Int[Array, " n"] | None = None,
-               key: PRNGKeyArray | None = None) -> Float[Array, "n H"]:
-        """Node representations; ``ids`` picks the input rows of a sampled block's local nodes."""
-        return self.encoder(self.inputs(ids), adjs, key=key)
+               key: PRNGKeyArray | None = None, drop: Int[Array, "B 2"] | None = None) -> Float[Array, "n H"]:
+        """Node representations; ``ids`` picks the input rows of a sampled block's local nodes;
+        ``drop``: edges whose messages are left out (see :func:`~._propagate.aggregate`)."""
+        return self.encoder(self.inputs(ids), adjs, key=key, drop=drop)
 
     def score(self, h: Float[Array, "n H"], pairs: Int[Array, "P 2"], *,
               key: PRNGKeyArray | None = None) -> Float[Array, " P"]:

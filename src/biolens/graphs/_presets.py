@@ -25,6 +25,10 @@ class GraphRunConfig:
     train: TrainConfig
     link: LinkSettings = field(default_factory=LinkSettings)
 
+    def __post_init__(self) -> None:
+        if self.link.mask_targets and self.model.aggregation == "max":
+            raise InputError("mask_targets works with mean or sum aggregation, not max")
+
 
 def _config(model: dict[str, Any], train: dict[str, Any], link: dict[str, Any]) -> GraphRunConfig:
     base = {"monitor": "hits@20", "mode": "max", "schedule": "constant", "warmup": 0, "weight_decay": 0.0,

@@ -130,13 +130,35 @@ def _chunked_sum(x: Float[Array, "N F"], adj: Adjacency) -> Float[Array, "N F"]:
     return total
 
 
-def aggregate(x: Float[Array, "N F"], adj: Adjacency, how: str) -> Float[Array, "N F"]:
+def _dropped(x: Float[Array, "N F"], adj: Adjacency, pairs: Int[Array, "B 2"]) -> tuple[Array, Array]:
+    """The messages along the undirected edges ``pairs`` (both directions), summed per receiving
+    node with the graph's weights, and how many each node receives."""
+    u, v = pairs[:, 0], pairs[:, 1]
+    dst, src = jnp.concatenate([u, v]), jnp.concatenate([v, u])
+    msg = x[src]
+    if adj.weight is not None:  # the symmetric normalisation of the full graph (as _weights)
+        deg = adj.in_degree
+        inv = jnp.where(deg > 0, jax.lax.rsqrt(jnp.maximum(deg, 1.0)), 0.0)
+        msg = msg * (inv[src] * inv[dst])[:, None]
+    n = adj.num_nodes
+    return (jax.ops.segment_sum(msg, dst, num_segments=n),
+            jax.ops.segment_sum(jnp.ones(dst.shape, x.dtype), dst, num_segments=n))
+
+
+def aggregate(x: Float[Array, "N F"], adj: Adjacency, how: str,
+              drop: Int[Array, "B 2"] | None = None) -> Float[Array, "N F"]:
     """Aggregate neighbour features: ``mean``, ``sum`` or ``max`` of the (weighted) messages.
+
+    ``drop``: undirected edges of the graph whose messages are left out (both directions), e.g. a
+    training batch's target edges, so that the model never sees the edge it is asked to predict
+    (Refined-GAE's input masking); the other messages keep the full graph's weights. Not for ``max``.
 
     Shapes:
         ``x``: (N, F) node features; returns (N, F). Nodes without messages get zeros.
     """
     n = adj.num_nodes
+    if drop is not None and how == "max":
+        raise ValueError("edges can be left out of mean or sum aggregation only, not max")
     if how == "max":
         out = jax.ops.segment_max(_messages(x, adj.src, adj.weight), adj.dst, num_segments=n,
                                   indices_are_sorted=adj.dst_sorted)
@@ -148,8 +170,12 @@ def aggregate(x: Float[Array, "N F"], adj: Adjacency, how: str) -> Float[Array, 
     else:
         total = jax.ops.segment_sum(_messages(x, adj.src, adj.weight), adj.dst, num_segments=n,
                                     indices_are_sorted=adj.dst_sorted)
+    degree = adj.in_degree
+    if drop is not None:
+        removed, count = _dropped(x, adj, drop)
+        total, degree = total - removed, degree - count
     if how == "mean":
-        return total / jnp.maximum(adj.in_degree, 1.0)[:, None]
+        return total / jnp.maximum(degree, 1.0)[:, None]
     if how == "sum":
         return total
     raise ValueError(f"unknown aggregation {how!r}; use one of {AGGREGATIONS}")

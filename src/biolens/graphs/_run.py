@@ -170,7 +170,7 @@ def _train_seed(dataset: LinkDataset, config: GraphRunConfig, run: RunFolder, se
         sampler = NeighborSampler(graph, link.fanouts, self_loops=mcfg.self_loops, degree_norm=mcfg.degree_norm)
     batches = PairBatches(graph, tcfg.batch_size, link.num_neg, seed=seed, adj=adj, sampler=sampler)
     evaluate = make_evaluator(adj, dataset.valid, link.eval_batch) if dataset.valid is not None else None
-    result = fit(model, make_loss_fn(link.loss, link.num_neg, mcfg.layers), batches, tcfg, evaluate=evaluate,
+    result = fit(model, make_loss_fn(link.loss, link.num_neg, mcfg.layers, mask_targets=link.mask_targets), batches, tcfg, evaluate=evaluate,
                  run_dir=train_dir, trainable=trainable_filter(model), progress=progress, description=f"seed {seed}")
     h = encode_nodes(result.model, adj)
     if dataset.valid is not None:  # for the report's score histograms

@@ -50,7 +50,10 @@ class LinkSettings:
 
     ``num_neg`` negatives per positive; ``sampler`` ``full`` (whole-graph GNN per step) or
     ``neighbor`` (sampled blocks, ``fanouts`` neighbours per hop); ``propagation`` ``auto``,
-    ``dense`` or ``segment`` (see :mod:`._propagate`); ``eval_batch`` pairs per scoring call.
+    ``dense`` or ``segment`` (see :mod:`._propagate`); ``eval_batch`` pairs per scoring call;
+    ``mask_targets``: each step's positive edges are left out of that step's message passing, so the
+    model learns to predict edges it cannot see, as it must on held-out pairs (Refined-GAE's
+    ``--maskinput``, Ma et al. 2024, arXiv:2411.03845; full-graph sampler only).
     """
 
     loss: str = "bce"
@@ -59,6 +62,7 @@ class LinkSettings:
     fanouts: tuple[int, ...] = (15, 10)
     propagation: str = "auto"
     eval_batch: int = 65536
+    mask_targets: bool = False
 
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
@@ -67,6 +71,8 @@ class LinkSettings:
             raise InputError(f"sampler must be full or neighbor, got {self.sampler!r}")
         if self.num_neg < 1:
             raise InputError("num_neg must be >= 1")
+        if self.mask_targets and self.sampler != "full":
+            raise InputError("mask_targets needs the full-graph sampler (a sampled block may not hold the target edges)")
 
 
 class PairBatches:
@@ -105,13 +111,15 @@ class PairBatches:
                    "adj": block.adj, "ids": block.ids.astype(np.int32)}
 
 
-def make_loss_fn(loss: str, num_neg: int, layers: int):
-    """``loss_fn(model, state, batch, key)`` for :func:`~biolens.core.train.fit`."""
+def make_loss_fn(loss: str, num_neg: int, layers: int, *, mask_targets: bool = False):
+    """``loss_fn(model, state, batch, key)`` for :func:`~biolens.core.train.fit`; with
+    ``mask_targets`` the batch's positives are left out of its message passing."""
 
     def loss_fn(model: LinkModel, state, batch, key):
         k_enc, k_pred = jax.random.split(key)
-        h = model.encode((batch["adj"],) * layers, ids=batch.get("ids"), key=k_enc)
         pos, neg = batch["pos"], batch["neg"]
+        h = model.encode((batch["adj"],) * layers, ids=batch.get("ids"), key=k_enc,
+                         drop=pos if mask_targets else None)
         scores = model.score(h, jnp.concatenate([pos, neg]), key=k_pred)
         s_pos, s_neg = scores[: len(pos)], scores[len(pos) :]
         if loss == "bce":
