@@ -67,7 +67,7 @@ def test_graph_summary_has_no_spread_for_one_seed_and_no_zero_second_epochs(tmp_
     assert "±" not in err and "(seed 0)" in err and "0.012 s wall" in err and "0.0 s" not in err
     _print_summary(replace(one, seeds=(0, 1, 2), epoch_seconds_median=12.34), tmp_path)
     err = capsys.readouterr().err
-    assert "hits@20 0.2500 ± 0.0000" in err and "over seeds [0, 1, 2]" in err and "12.3 s wall" in err
+    assert "hits@20 0.2500 ± 0.0000" in err and "over seeds 0, 1, 2" in err and "12.3 s wall" in err
 
 
 def test_task_auto_recognises_deeploc_fasta(write, capsys):

@@ -80,6 +80,11 @@ def _interval(metric: dict | None) -> str:
     return f"{metric['value']:.3f} [{metric['low']:.3f}, {metric['high']:.3f}]"
 
 
+def _split_text(counts: dict[str, int]) -> str:
+    """``train 280 / valid 40 / test 80`` (a message, not a dict repr)."""
+    return " / ".join(f"{k} {v}" for k, v in counts.items())
+
+
 def _deltas(deltas: dict[str, float]) -> str:
     return ", ".join(f"{k} {v:+.3f}" for k, v in deltas.items() if math.isfinite(v))
 
@@ -181,7 +186,7 @@ def train_command(data, task, encoder, head, out, test_data, split_method, ident
         deltas = _deltas(result.deltas)
         err_console.print(f"{result.primary} over baselines: {deltas}" if deltas else "")
         err_console.print(f"[bold]{'reused' if result.reused else 'wrote'}[/bold] {out} "
-                          f"(split {result.counts}; {result.timings.get('total_s', 0):.1f} s)")
+                          f"(split: {_split_text(result.counts)}; {result.timings.get('total_s', 0):.1f} s)")
     return 0
 
 
