@@ -84,7 +84,10 @@ def test_task_auto_recognises_deeploc_fasta(write, capsys):
                    on_missing="error", on_invalid="error", ec_level=None, min_count=None, aspect=None, taxon=(),
                    propagate=None, obo=None, annotations=None)  # fmt: skip
     assert loaded.task.name == "localization" and len(loaded.task.label_names) == 10
-    assert "DeepLoc FASTA headers" in capsys.readouterr().err
+    assert "DeepLoc FASTA headers" in loaded.notes[0]
+    from biolens.proteins.tasks import load_task  # the library agrees with the CLI
+
+    assert load_task("auto", deeploc).task.name == "localization"
 
 
 def test_metrics_table_shows_na_and_drops_baselines_that_do_not_apply():

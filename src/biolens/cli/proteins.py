@@ -35,13 +35,9 @@ def _fractions(text: str) -> tuple[float, ...]:
 
 def _load(task, data, *, sequence_column, id_column, label_columns, labels, on_missing, on_invalid, ec_level,
           min_count, aspect, taxon, propagate, obo, annotations):
-    from ..proteins.tasks import is_deeploc_fasta, load_task
+    from ..proteins.tasks import load_task
 
     options = {"on_invalid": on_invalid.lower()}
-    if task == "auto" and is_deeploc_fasta(input_path(data)):
-        err_console.print("note: DeepLoc FASTA headers (>ID Location-M|S|U): task localization "
-                          "(--task membrane for soluble vs membrane)", markup=False)
-        task = "localization"
     if task in TABLE_TASKS:
         options.update(sequence_column=sequence_column, id_column=id_column, label_columns=label_columns or None,
                        label_names=labels.split(",") if labels else None, on_missing=on_missing)

@@ -92,7 +92,7 @@ def scatter_map(coords: Float[np.ndarray, "N 2"], labels: Sequence[str], *, titl
     return fig
 
 
-def _svg_marker(marker: str, x: float, y: float, colour: str, r: float, inner: str = "") -> str:
+def _svg_marker(marker: str, x: float | int, y: float | int, colour: str, r: float | int, inner: str = "") -> str:
     style = f'fill="{colour}" fill-opacity="0.85"'
     if marker == "s":
         return f'<rect x="{x - r:.1f}" y="{y - r:.1f}" width="{2 * r:.1f}" height="{2 * r:.1f}" {style}>{inner}</rect>'
