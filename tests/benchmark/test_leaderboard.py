@@ -7,6 +7,7 @@ import math
 import pytest
 
 from biolens.benchmark import build_leaderboard, mean_delta
+from biolens.benchmark.leaderboard import rich_table
 from biolens.proteins.supervised import TaskResult
 
 
@@ -68,3 +69,23 @@ def test_cells_tested_on_other_proteins_are_noted():
     board = build_leaderboard([("a", "cnn", "t1", _result("t1", "auroc", 0.8, 0.7)),
                                ("b", "cnn", "t1", _result("t1", "auroc", 0.8, 0.6))])
     assert any("other proteins" in n for n in board.notes)
+
+
+def test_a_baseline_that_does_not_apply_is_n_a_not_an_empty_row():
+    from rich.console import Console
+
+    from biolens.benchmark.page import leaderboard_html, task_figure
+
+    cls = _result("t1", "auroc", 0.8, 0.7, _iv(0.1, 0.05, 0.15, 0.03))
+    reg = _result("gb1", "spearman", 0.5, 0.4, _iv(0.1, 0.0, 0.2, 0.04), majority=float("nan"))  # constant: no rank
+    board = build_leaderboard([("a", "cnn", "t1", cls), ("a", "cnn", "gb1", reg)])
+    majority = next(r for r in board.baselines if r.name == "majority")
+    assert "gb1" not in majority.entries and "t1" in majority.entries
+    page = leaderboard_html(board)
+    assert "<td>n/a</td>" in page and "–" not in page
+    console = Console(width=200, record=True)
+    console.print(rich_table(board))
+    text = console.export_text()
+    assert "– (–)" not in text and "n/a" in text
+    ticks = [t.get_text() for t in task_figure(board, "gb1").axes[0].get_yticklabels()]
+    assert "baseline: majority" not in ticks and "baseline: composition" in ticks

@@ -55,6 +55,13 @@ def test_tiny_benchmark_writes_the_leaderboard_and_the_report(tiny):
     assert "map is not repeated" in page and "<svg" in page  # one map: one-hot's mean equals composition
     for remote in ("src=\"http", "href=\"http", "<script src", "<link"):
         assert remote not in page  # self-contained: nothing fetched
+    body = page.split("<body>")[1]
+    # legible: settings as a key/value table (no JSON dump, no Python None), one n/a spelling,
+    # a compact invocation table, labelled map axes, no class counted 0
+    assert "<pre>" not in body and "None" not in body and "null" not in body and "–" not in body
+    assert body.count('<table class="kv">') == 2 and "<td>pooled_training</td>" in body
+    assert "<th>wall s</th>" in body and "load_average" not in body and "embeddings_cache_hits" not in body
+    assert ">PC 1</text>" in body and ">PC 2</text>" in body and ": 0," not in body  # --map pca
     last = _last(out)
     assert last["cells_computed"] == 4 and last["cells_failed"] == 0 and last["maps_computed"] == 1
 

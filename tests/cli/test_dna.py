@@ -53,6 +53,9 @@ def test_evaluate_reports_metrics_with_intervals(run, tmp_path, capsys):
     for k in ("auroc", "auprc", "accuracy"):
         assert row[f"{k}_low"] <= row[k] <= row[f"{k}_high"]
     assert "auROC [95% CI]" in capsys.readouterr().out and out.with_suffix(".html").exists()
+    page = out.with_suffix(".html").read_text()  # the curves behind the areas, and the run's kept step
+    assert page.count("data:image/png;base64") == 2 and "ROC and precision-recall curves per task" in page
+    assert "dashed green: the step of the kept model" in page and "{" not in page.split("<body>")[1]
     check = json.loads(out.read_text())["motif_check"]  # the single-task run's top ISM windows vs known motifs
     assert check["n_positives"] == 32 and check["verdict"].startswith(("motif found", "NO KNOWN MOTIF"))
     assert (check["found"] == []) == check["verdict"].startswith("NO KNOWN MOTIF")

@@ -143,3 +143,38 @@ def test_decode_of_a_long_chain_writes_mmcif_or_refuses_pdb(run, capsys, tmp_pat
     assert main(["structure", "decode", str(run), tokens, "--out", str(out)]) == 0
     (bb,), _ = read_backbones(out)
     assert len(bb) == 10_000 and bb.residue_ids[-1] == "10000" and np.isfinite(bb.coords[:, :4]).all()
+
+
+def test_train_messages_and_report_are_legible(run, capsys):
+    assert main(["structure", "train", "--structures", "sample:structures", "--out", str(run), "--preset", "tiny"]) == 0
+    err = capsys.readouterr().err
+    assert "best validation: loss " in err and "{" not in err and "'" not in err  # no dict repr, no JSON
+    page = (run / "report.html").read_text()
+    assert "<pre>" not in page and "None" not in page and '<table class="kv">' in page
+    from biolens.structure.report import codebook_warning
+
+    evaluation = json.loads((run / "evaluation.json").read_text())
+    assert (codebook_warning(evaluation) is not None) == ('<div class="banner" role="alert">' in page)
+
+
+def test_collapsed_codebook_banner_without_a_test_split(run, tmp_path, monkeypatch):
+    import shutil
+
+    import biolens.structure.run
+    from biolens.core.errors import InputError
+    from biolens.structure.report import write_run_report
+
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    meta_path = copy / "checkpoint" / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    meta["best_metrics"] = {"loss": 0.5, "codebook_usage": 0.0625, "perplexity": 1.0}
+    meta_path.write_text(json.dumps(meta))
+
+    def no_test_files(*args, **kwargs):
+        raise InputError("no usable protein chain in any file")
+
+    monkeypatch.setattr(biolens.structure.run, "evaluate_folder", no_test_files)
+    assert write_run_report(copy, structures="sample:structures") is None
+    page = (copy / "report.html").read_text()
+    assert '<div class="banner" role="alert"><strong>Codebook collapse:</strong>' in page and "perplexity 1.00" in page

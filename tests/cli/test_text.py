@@ -67,7 +67,7 @@ def test_graph_summary_has_no_spread_for_one_seed_and_no_zero_second_epochs(tmp_
     assert "±" not in err and "(seed 0)" in err and "0.012 s wall" in err and "0.0 s" not in err
     _print_summary(replace(one, seeds=(0, 1, 2), epoch_seconds_median=12.34), tmp_path)
     err = capsys.readouterr().err
-    assert "hits@20 0.2500 ± 0.0000" in err and "over seeds [0, 1, 2]" in err and "12.3 s wall" in err
+    assert "hits@20 0.2500 ± 0.0000" in err and "over seeds 0, 1, 2" in err and "12.3 s wall" in err
 
 
 def test_task_auto_recognises_deeploc_fasta(write, capsys):
@@ -84,7 +84,10 @@ def test_task_auto_recognises_deeploc_fasta(write, capsys):
                    on_missing="error", on_invalid="error", ec_level=None, min_count=None, aspect=None, taxon=(),
                    propagate=None, obo=None, annotations=None)  # fmt: skip
     assert loaded.task.name == "localization" and len(loaded.task.label_names) == 10
-    assert "DeepLoc FASTA headers" in capsys.readouterr().err
+    assert "DeepLoc FASTA headers" in loaded.notes[0]
+    from biolens.proteins.tasks import load_task  # the library agrees with the CLI
+
+    assert load_task("auto", deeploc).task.name == "localization"
 
 
 def test_metrics_table_shows_na_and_drops_baselines_that_do_not_apply():

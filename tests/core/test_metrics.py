@@ -138,3 +138,20 @@ def test_vectorised_fmax_and_ap_match_plain_loops():
     assert np.allclose(cols, [M.average_precision(Y[:, j], S[:, j]) for j in range(30)])
     assert np.allclose(cols, [skm.average_precision_score(Y[:, j], S[:, j]) for j in range(30)])
     assert np.isnan(M.average_precision_columns(np.zeros((4, 1)), np.ones((4, 1))))[0]
+
+
+def test_roc_and_pr_curves_hand_worked_and_match_the_areas():
+    y = np.array([1, 0, 1, 0])
+    s = np.array([0.9, 0.8, 0.7, 0.1])
+    fpr, tpr = M.roc_curve(y, s)  # thresholds 0.9, 0.8, 0.7, 0.1
+    assert fpr.tolist() == [0, 0, 0.5, 0.5, 1] and tpr.tolist() == [0, 0.5, 0.5, 1, 1]
+    assert np.trapezoid(tpr, fpr) == pytest.approx(M.auroc(y, s)) == pytest.approx(0.75)
+    recall, precision = M.pr_curve(y, s)
+    assert recall.tolist() == [0, 0.5, 0.5, 1, 1] and precision.tolist() == pytest.approx([1, 1, 0.5, 2 / 3, 0.5])
+    assert np.sum(np.diff(recall) * precision[1:]) == pytest.approx(M.average_precision(y, s))
+    rng = np.random.default_rng(1)
+    y, s = rng.integers(0, 2, 300), rng.normal(size=300).round(1)  # ties
+    fpr, tpr = M.roc_curve(y, s)
+    assert np.trapezoid(tpr, fpr) == pytest.approx(skm.roc_auc_score(y, s))
+    with pytest.raises(ValueError, match="both"):
+        M.roc_curve(np.ones(3), np.arange(3.0))

@@ -154,3 +154,7 @@ def test_attribution_figure_has_heatmap_tracks_and_logo():
     ism = saturation_mutagenesis(lambda b: toy(b)[:, 0], x[None])[0]
     fig = attribution_figure(PLANTED, x, ism=ism, gradients=np.ones_like(x), window=(10, 29), motif=(10, 29), title="t")
     assert len(fig.axes) >= 3
+    # DNA coordinates say their convention wherever a person reads them
+    assert "[10, 29) (0-based, end excluded)" in " ".join(ax.get_xlabel() for ax in fig.axes)
+    check = motif_check(x, ism_importance(ism[None], x[None])[0], CTCF_MOTIF).as_dict()
+    assert check["coordinates"].startswith("0-based, end excluded") and check["window"][1] - check["window"][0] == 19

@@ -174,6 +174,8 @@ def _baseline_rows(first: dict[str, TaskResult]) -> list[Row]:
             if name not in r.baselines or REFERENCE not in r.baselines:
                 continue
             score = Score.of(r.baselines[name]["metrics"][r.primary])
+            if math.isnan(score.value):  # does not apply to this task (majority class on regression): n/a
+                continue
             ref = r.baselines[REFERENCE]["metrics"][r.primary]["value"]
             delta = Score(0.0, 0.0, 0.0, 0.0) if name == REFERENCE else Score(score.value - ref)
             entries[task] = Entry(score, delta)
@@ -215,7 +217,7 @@ def _reference_value(r: TaskResult) -> float:
 
 
 def _num(x: float, fmt: str) -> str:
-    return "–" if math.isnan(x) else format(x, fmt)
+    return "n/a" if math.isnan(x) else format(x, fmt)
 
 
 def _cell_text(e: Entry | None, baseline: bool) -> str:

@@ -13,7 +13,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from ..report import Report, interactive_map
+from ..report import NOT_APPLICABLE, Report, interactive_map, settings_rows
 from ..report.figures import new_figure
 from ..report.maps import PALETTE
 from ._results import BenchmarkResult, Cell
@@ -30,13 +30,13 @@ pre{background:#f6f8fa;padding:.6rem;font-size:.8rem;overflow-x:auto}
 
 
 def _f(x: float, fmt: str = ".3f") -> str:
-    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, fmt)
+    return NOT_APPLICABLE if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, fmt)
 
 
 def _board_cell(row: Row, task: str) -> str:
     e = row.entries.get(task)
     if e is None:
-        return "<td>n/a</td>"
+        return f"<td>{NOT_APPLICABLE}</td>"
     s, d = e.score, e.delta
     cls = "up" if d.low > 0 else ("down" if d.high < 0 else "")
     interval = "" if math.isnan(s.low) else f"<br><small>[{_f(s.low)}, {_f(s.high)}]</small>"
@@ -111,7 +111,7 @@ def _maps(page: Report, result: BenchmarkResult) -> None:
     page.raw('<div class="grid">')
     for encoder, coords in maps.coords.items():
         svg = interactive_map(coords, maps.labels, maps.ids, lengths=maps.lengths, title=f"{encoder}: {maps.task}",
-                              width=540, height=420)
+                              width=540, height=440, method=maps.method)
         page.raw(f"<figure>{svg}<figcaption>{html.escape(encoder)} ({maps.widths[encoder]}-d)</figcaption></figure>")
     page.raw("</div>")
     for encoder, same in maps.same_as.items():
@@ -121,7 +121,7 @@ def _maps(page: Report, result: BenchmarkResult) -> None:
 
 def _trained(cell: Cell) -> dict[str, Any]:
     """Epochs run and best step, read from the cell's run folder."""
-    out: dict[str, Any] = {"epochs run": "–", "best step": "–"}
+    out: dict[str, Any] = {"epochs run": NOT_APPLICABLE, "best step": NOT_APPLICABLE}
     log = cell.folder / "train" / "metrics.jsonl"
     if log.exists():
         lines = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
@@ -129,7 +129,7 @@ def _trained(cell: Cell) -> dict[str, Any]:
             out["epochs run"] = max(r.get("epoch", 0) for r in lines) + 1
     meta = cell.folder / "checkpoint" / "meta.json"
     if meta.exists():
-        out["best step"] = json.loads(meta.read_text()).get("best_step", "–")
+        out["best step"] = json.loads(meta.read_text()).get("best_step", NOT_APPLICABLE)
     return out
 
 
@@ -152,6 +152,10 @@ def _training_text(config: Any) -> str:
             "folder: runs/TASK/ENCODER+HEAD/report.html.")
 
 
+def _patience(patience: int | None) -> str:
+    return "no early stopping" if patience is None else f"patience {patience}"
+
+
 def cells_rows(result: BenchmarkResult) -> list[dict[str, Any]]:
     """One row per cell: the head and budget it trained with, what it ran, and its times."""
     rows = []
@@ -161,7 +165,7 @@ def cells_rows(result: BenchmarkResult) -> list[dict[str, Any]]:
         timings = r.timings if r is not None else {}
         status = "failed" if r is None else ("reused" if r.reused else f"computed ({cell.seconds:.1f} s)")
         rows.append({"task": cell.task.name, "model": cell.model.name, "head trained": _head_text(result.config, cell.head),
-                     "budget": f"<= {t.max_epochs} epochs, patience {t.patience}, lr {t.learning_rate:g}, batch {t.batch_size}",
+                     "budget": f"<= {t.max_epochs} epochs, {_patience(t.patience)}, lr {t.learning_rate:g}, batch {t.batch_size}",
                      **_trained(cell), "train s": timings.get("train_s", float("nan")),
                      "total s": timings.get("total_s", float("nan")), "this run": status})
     return rows
@@ -221,18 +225,41 @@ def write_page(path: Path, result: BenchmarkResult, board: Leaderboard, *, throu
     page.heading("What each cell trained").table(cells_rows(result))
     page.text(_training_text(result.config), note=True)
     page.heading("Run times and throughput").table(_throughput_rows(result, throughput), caption="embeddings (this run)")
-    page.table([{k: (", ".join(map(str, v)) if isinstance(v, list) else v) for k, v in h.items()} for h in history],
-               caption="every invocation of this benchmark folder")
+    page.table(invocation_rows(history), caption="every invocation of this benchmark folder")
     notes = result.notes + board.notes + [f"{n}: {note}" for n, d in result.data.items() for note in d.notes]
     if notes:
         page.heading("Notes").table([{"note": n} for n in notes])
-    page.heading("Settings").raw(f"<pre>{html.escape(json.dumps(_config_json(result), indent=1))}</pre>")
+    page.heading("Settings").table(_settings(result), cls="kv")
     page.settings({**versions, **{f"fingerprint {k}": v for k, v in result.fingerprints.items()}},
                   caption="versions and encoder fingerprints")
     return page.write(path)
 
 
-def _config_json(result: BenchmarkResult) -> dict[str, Any]:
+def _settings(result: BenchmarkResult) -> list[dict[str, str]]:
+    """The benchmark's settings as key/value rows; of the head settings only the heads it trained."""
     from ..core.config import config_to_dict
 
-    return config_to_dict(result.config)
+    config = config_to_dict(result.config)
+    used = {c.head for c in result.cells} | {m.get("head") for m in config.get("models", [])}
+    config["heads"] = [h for h in config.get("heads", []) if h.get("kind") in used]
+    return settings_rows(config)
+
+
+#: The columns of the invocation table, in order (others are left out of the page, kept in the JSON).
+_INVOCATION = {"started": "started", "wall_s": "wall s", "cpu_s": "CPU s", "peak_rss_mb": "peak MB", "cpus": "CPUs",
+               "load_average": "load", "cells_computed": "cells computed", "cells_reused": "reused",
+               "cells_failed": "failed", "embeddings_computed": "embeddings computed",
+               "embeddings_cache_hits": "cache hits"}
+
+
+def invocation_rows(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One compact row per invocation of the folder (fits the page; the full record is in the JSON)."""
+    rows = []
+    for h in history:
+        row = {label: h[key] for key, label in _INVOCATION.items() if key in h}
+        if "started" in row:
+            row["started"] = str(row["started"]).replace("T", " ").split("+")[0]
+        if isinstance(row.get("load"), list):
+            row["load"] = ", ".join(f"{x:.2g}" for x in row["load"])
+        rows.append(row)
+    return rows

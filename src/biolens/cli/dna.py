@@ -113,12 +113,12 @@ def evaluate_command(run, file, out, task, subset, n_boot, seed, motif_check, on
     """auROC, auPRC, accuracy (95% bootstrap intervals) and loss of a trained RUN on FILE."""
     from rich.table import Table
 
-    from ..dna import evaluate_data, load_model
-    from ..report import Report, learning_curves
+    from ..dna import evaluate, load_model, write_evaluation_report
 
     trained = load_model(run)
     data = read_tf_file(file, on_invalid, quiet)
-    rows, notes = evaluate_data(trained, data, task=task, n_resamples=n_boot, seed=seed, subset=subset)
+    evaluation = evaluate(trained, data, task=task, n_resamples=n_boot, seed=seed, subset=subset)
+    rows, notes = evaluation.rows, evaluation.notes
     motif = None
     if motif_check and len(trained.tasks) == 1 and subset is None and rows and rows[0].get("positives"):
         from ..dna import motif_check_model
@@ -142,12 +142,7 @@ def evaluate_command(run, file, out, task, subset, n_boot, seed, motif_check, on
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps({"rows": rows, "notes": notes, "bootstrap": n_boot, "motif_check": motif},
                                   indent=1) + "\n")
-        page = Report(f"evaluation of {run}").text("; ".join(f"{k}: {v}" for k, v in notes.items())).table(rows)
-        history = run / "train" / "metrics.jsonl"
-        if history.exists():
-            page.figure(learning_curves([json.loads(ln) for ln in history.read_text().splitlines() if ln.strip()]),
-                        caption="learning curves of the run")
-        page.write(out.with_suffix(".html"))
+        write_evaluation_report(out.with_suffix(".html"), evaluation, run=run, best_step=trained.meta.get("best_step"))
     return 0
 
 

@@ -132,21 +132,18 @@ def train_command(dataset, out, preset, loss, num_neg, epochs, batch_size, lr, p
     return 0
 
 
-def _seconds(value: float) -> str:
-    """``12.3 s``, ``0.042 s``, ``850 µs``: never ``0.0 s`` for a fast epoch."""
-    return f"{value:.1f} s" if value >= 1 else f"{value:.3f} s" if value >= 0.001 else f"{value * 1e6:.0f} µs"
-
-
 def _print_summary(summary: GraphResult, out: Path) -> None:
+    from ..report import seconds_text
+
     valid = summary.valid
     if valid:
         several = len(summary.seeds) > 1
         parts = [f"{k} {v['mean']:.4f}" + (f" ± {v['std']:.4f}" if several else "")
                  for k, v in valid.items() if k in ("hits@20", "hits@50", "mrr", "auc")]
-        seeds = f"over seeds {list(summary.seeds)}" if several else f"(seed {summary.seeds[0]})"
+        seeds = f"over seeds {', '.join(map(str, summary.seeds))}" if several else f"(seed {summary.seeds[0]})"
         err_console.print(f"validation {seeds}: " + ", ".join(parts), markup=False)
-    err_console.print(f"epoch: {_seconds(summary.epoch_seconds_median)} wall, "
-                      f"{_seconds(summary.epoch_cpu_seconds_median)} CPU (medians); "
+    err_console.print(f"epoch: {seconds_text(summary.epoch_seconds_median)} wall, "
+                      f"{seconds_text(summary.epoch_cpu_seconds_median)} CPU (medians); "
                       f"peak memory {summary.peak_rss_mb:.0f} MiB")
     err_console.print(f"[bold]wrote[/bold] {out} (report.html, result.json)")
 

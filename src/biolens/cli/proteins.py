@@ -35,13 +35,9 @@ def _fractions(text: str) -> tuple[float, ...]:
 
 def _load(task, data, *, sequence_column, id_column, label_columns, labels, on_missing, on_invalid, ec_level,
           min_count, aspect, taxon, propagate, obo, annotations):
-    from ..proteins.tasks import is_deeploc_fasta, load_task
+    from ..proteins.tasks import load_task
 
     options = {"on_invalid": on_invalid.lower()}
-    if task == "auto" and is_deeploc_fasta(input_path(data)):
-        err_console.print("note: DeepLoc FASTA headers (>ID Location-M|S|U): task localization "
-                          "(--task membrane for soluble vs membrane)", markup=False)
-        task = "localization"
     if task in TABLE_TASKS:
         options.update(sequence_column=sequence_column, id_column=id_column, label_columns=label_columns or None,
                        label_names=labels.split(",") if labels else None, on_missing=on_missing)
@@ -78,6 +74,11 @@ def _interval(metric: dict | None) -> str:
     if metric is None or not math.isfinite(metric["value"]):
         return NA
     return f"{metric['value']:.3f} [{metric['low']:.3f}, {metric['high']:.3f}]"
+
+
+def _split_text(counts: dict[str, int]) -> str:
+    """``train 280 / valid 40 / test 80`` (a message, not a dict repr)."""
+    return " / ".join(f"{k} {v}" for k, v in counts.items())
 
 
 def _deltas(deltas: dict[str, float]) -> str:
@@ -181,7 +182,7 @@ def train_command(data, task, encoder, head, out, test_data, split_method, ident
         deltas = _deltas(result.deltas)
         err_console.print(f"{result.primary} over baselines: {deltas}" if deltas else "")
         err_console.print(f"[bold]{'reused' if result.reused else 'wrote'}[/bold] {out} "
-                          f"(split {result.counts}; {result.timings.get('total_s', 0):.1f} s)")
+                          f"(split: {_split_text(result.counts)}; {result.timings.get('total_s', 0):.1f} s)")
     return 0
 
 

@@ -43,13 +43,17 @@ def train_command(structures, out, preset, kind, codebook_size, max_steps, seed,
     log = None if quiet else err_console.print
     result, _ = train_structure_model(input_path(structures), out, config, on_invalid=on_invalid,
                                       progress=show_progress(quiet), log=log)
-    from ..structure.report import write_run_report
+    from ..report import metrics_text
+    from ..structure.report import codebook_warning, write_run_report
 
     summary = write_run_report(out, structures=str(structures), progress=show_progress(quiet))
     if not quiet:
-        err_console.print(f"[bold]trained[/bold] {config.model.kind} in {result.steps} steps ({result.seconds:.0f} s); "
-                          f"best validation {result.best_metrics}")
-        err_console.print(f"held-out test: {json.dumps(summary)}" if summary else "no held-out test files")
+        err_console.print(f"trained {config.model.kind} in {result.steps} steps ({result.seconds:.0f} s); "
+                          f"best validation: {metrics_text(result.best_metrics or {})}", markup=False)
+        err_console.print(f"held-out test: {metrics_text(summary)}" if summary else "no held-out test files", markup=False)
+        warning = codebook_warning(summary or {}) or codebook_warning(result.best_metrics or {})
+        if warning:
+            err_console.print(warning, style="bold yellow", markup=False)
         err_console.print(f"wrote {out / 'checkpoint'} and {out / 'report.html'}")
     return 0
 

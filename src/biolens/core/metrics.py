@@ -88,6 +88,35 @@ def average_precision(y_true, y_score) -> float:
 auprc = average_precision
 
 
+def _tie_counts(y_true, y_score) -> tuple[np.ndarray, np.ndarray]:
+    """Cumulative true and false positives at each distinct score, highest first."""
+    y_true = np.asarray(y_true).astype(bool)
+    y_score = np.asarray(y_score, dtype=np.float64)
+    order = np.argsort(-y_score, kind="stable")
+    s, t = y_score[order], y_true[order]
+    last_of_tie = np.r_[s[1:] != s[:-1], True]
+    return np.cumsum(t)[last_of_tie], np.cumsum(~t)[last_of_tie]
+
+
+def roc_curve(y_true, y_score) -> tuple[Float[np.ndarray, " T"], Float[np.ndarray, " T"]]:
+    """``(false positive rate, true positive rate)`` at every distinct threshold, from (0, 0) to
+    (1, 1); its trapezoid area is :func:`auroc`. Needs both classes."""
+    tps, fps = _tie_counts(y_true, y_score)
+    if tps[-1] == 0 or fps[-1] == 0:
+        raise ValueError("a ROC curve needs both positives and negatives")
+    return np.r_[0.0, fps / fps[-1]], np.r_[0.0, tps / tps[-1]]
+
+
+def pr_curve(y_true, y_score) -> tuple[Float[np.ndarray, " T"], Float[np.ndarray, " T"]]:
+    """``(recall, precision)`` at every distinct threshold, highest first, starting at recall 0
+    with the first threshold's precision (the step curve whose area is :func:`average_precision`)."""
+    tps, fps = _tie_counts(y_true, y_score)
+    if tps[-1] == 0:
+        raise ValueError("a precision-recall curve needs positives")
+    precision = tps / (tps + fps)
+    return np.r_[0.0, tps / tps[-1]], np.r_[precision[0], precision]
+
+
 def binary_metrics(y_true, y_prob, threshold: float = 0.5) -> dict[str, float]:
     """Accuracy, precision, recall, F1 and MCC at ``threshold``; auROC and auPRC."""
     y_true = np.asarray(y_true).astype(int)

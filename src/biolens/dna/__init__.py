@@ -17,9 +17,12 @@ from ._encoding import decode_one_hot as decode_one_hot
 from ._encoding import one_hot as one_hot
 from ._encoding import reverse_complement as reverse_complement
 from ._encoding import reverse_complement_one_hot as reverse_complement_one_hot
+from ._evaluate import DnaEvaluation as DnaEvaluation
 from ._evaluate import check_length as check_length
+from ._evaluate import evaluate as evaluate
 from ._evaluate import evaluate_data as evaluate_data
 from ._evaluate import prediction_columns as prediction_columns
+from ._evaluate import write_evaluation_report as write_evaluation_report
 from ._models import MODELS as MODELS
 from ._models import ModelConfig as ModelConfig
 from ._models import TFBindingModel as TFBindingModel

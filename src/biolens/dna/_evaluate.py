@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -12,7 +15,7 @@ from ._encoding import one_hot
 from ._prepare import LabelledArrays, label_arrays, with_shuffled_negatives
 from ._train import TrainedModel, metric_intervals, predict_proba, task_metrics
 
-__all__ = ["check_length", "evaluate_data", "prediction_columns"]
+__all__ = ["DnaEvaluation", "check_length", "evaluate", "evaluate_data", "prediction_columns", "write_evaluation_report"]
 
 
 def check_length(trained: TrainedModel, x: np.ndarray, source: str) -> None:
@@ -36,13 +39,23 @@ def _arrays(trained: TrainedModel, data: TFData, task: str | None) -> tuple[Labe
     return label_arrays(data, tasks), tasks, list(range(len(tasks)))
 
 
-def evaluate_data(trained: TrainedModel, data: TFData, *, task: str | None = None, n_resamples: int = 1000,
-                  seed: int = 0, subset: str | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+@dataclass(frozen=True)
+class DnaEvaluation:
+    """What :func:`evaluate` measured: table rows (per task: n, positives, loss and auROC, auPRC,
+    accuracy with ``_low``/``_high`` bootstrap bounds), notes (what was done to the data) and the
+    scores behind them (task -> ``(labels, probabilities)``, for the ROC and PR curves)."""
+
+    rows: list[dict[str, Any]]
+    notes: dict[str, Any]
+    scores: dict[str, tuple[np.ndarray, np.ndarray]] = field(repr=False)
+
+
+def evaluate(trained: TrainedModel, data: TFData, *, task: str | None = None, n_resamples: int = 1000,
+             seed: int = 0, subset: str | None = None) -> DnaEvaluation:
     """Per-task auROC, auPRC, accuracy (bootstrap 95% intervals) and loss on ``data``.
 
     A file of positives only gets one dinucleotide-shuffled negative per record (``seed``), as in
     training; ``subset`` keeps only records of that subset (e.g. the book CSV's ``test``).
-    Returns table rows and notes (what was done to the data).
     """
     notes: dict[str, Any] = {"source": data.source}
     if subset is not None:
@@ -55,25 +68,58 @@ def evaluate_data(trained: TrainedModel, data: TFData, *, task: str | None = Non
         notes["negatives"] = f"the file holds only positives: one dinucleotide shuffle each was added (seed {seed})"
     named = sorted({t for t in data.tfs if t})
     if len(trained.tasks) == 1 and task is None and named and named != list(trained.tasks):
-        notes["transfer"] = (f"the file's records are labelled for {named}; they are scored with the model's "
-                             f"only task {trained.tasks[0]!r}")
+        notes["transfer"] = (f"the file's records are labelled for {', '.join(named)}; they are scored with the "
+                             f"model's only task {trained.tasks[0]}")
     arrays, tasks, columns = _arrays(trained, data, task)
     check_length(trained, arrays.x, data.source)
     logits = predict_proba(trained.model, trained.state, arrays.x, output="logit")[:, columns]
-    rows = []
+    rows, scores = [], {}
     for i, name in enumerate(tasks):
         keep = arrays.mask[:, i] > 0
         y, lg = arrays.y[keep, i], logits[keep, i]
         if not keep.any() or len(np.unique(y)) < 2:
             continue
-        intervals = metric_intervals(y, 1 / (1 + np.exp(-lg)), n_resamples=n_resamples, seed=seed)
+        prob = 1 / (1 + np.exp(-lg))
+        scores[name] = (y, prob)
+        intervals = metric_intervals(y, prob, n_resamples=n_resamples, seed=seed)
         loss = task_metrics(y, np.ones_like(y), lg)["loss"]
         rows.append({"task": name, "n": int(keep.sum()), "positives": int(y.sum()), "loss": loss, **{
             f"{k}{suffix}": v[part] for k, v in intervals.items()
             for suffix, part in (("", "value"), ("_low", "low"), ("_high", "high"))}})
     if not rows:
         raise InputError("no task has both bound and unbound records to evaluate", source=data.source)
-    return rows, notes
+    return DnaEvaluation(rows, notes, scores)
+
+
+def evaluate_data(trained: TrainedModel, data: TFData, *, task: str | None = None, n_resamples: int = 1000,
+                  seed: int = 0, subset: str | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """:func:`evaluate`'s table rows and notes."""
+    ev = evaluate(trained, data, task=task, n_resamples=n_resamples, seed=seed, subset=subset)
+    return ev.rows, ev.notes
+
+
+def write_evaluation_report(path: str | Path, evaluation: DnaEvaluation, *, run: str | Path | None = None,
+                            best_step: int | None = None) -> Path:
+    """An HTML page of an evaluation: notes, the metric table, ROC and precision-recall curves
+    per task and, given the ``run`` folder, its learning curves."""
+    from ..report import Report, learning_curves, roc_pr_curves
+
+    page = Report(f"evaluation of {run}" if run is not None else "DNA model evaluation")
+    for key, note in evaluation.notes.items():
+        page.text(f"{key}: {note}", note=True)
+    names = {"auroc": "auROC", "auprc": "auPRC", "accuracy": "accuracy"}
+    rows = [{"task": r["task"], "records": r["n"], "bound": r["positives"],
+             **{f"{label} [95% CI]": f"{r[m]:.3f} [{r[m + '_low']:.3f}, {r[m + '_high']:.3f}]" for m, label in names.items()},
+             "loss": f"{r['loss']:.3f}"} for r in evaluation.rows]
+    page.table(rows, caption="metrics (95% bootstrap intervals)")
+    if evaluation.scores:
+        page.figure(roc_pr_curves(evaluation.scores), caption="ROC and precision-recall curves per task")
+    history = Path(run) / "train" / "metrics.jsonl" if run is not None else None
+    if history is not None and history.exists():
+        lines = [json.loads(ln) for ln in history.read_text().splitlines() if ln.strip()]
+        page.figure(learning_curves(lines, best_step=best_step),
+                    caption="learning curves of the run (dashed green: the step of the kept model)")
+    return page.write(path)
 
 
 def prediction_columns(trained: TrainedModel, data: TFData, *, task: str | None = None,

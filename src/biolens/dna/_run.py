@@ -116,8 +116,9 @@ def _report(out: Path, name: str, tasks: tuple[str, ...], summary: dict, fit: Fi
     page = Report(f"dna {name or 'model'}: {', '.join(tasks)}").text(
         f"negatives: {summary['negatives']}; validation: {summary['split']}")
     page.table(rows, caption="validation metrics of the restored best model")
-    page.figure(learning_curves(fit.history), caption="learning curves").settings(
+    page.figure(learning_curves(fit.history, best_step=fit.best_step),
+                caption="learning curves (dashed green: the step of the kept model)").settings(
         {"train": summary["source_files"], "steps": fit.steps, "best_step": fit.best_step,
-         **trained.meta["model_config"]})
+         "model": trained.meta["model_config"]})
     page.write(out / "report.html")
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..core.files import read_json
 from ..core.npzfile import read_npz
-from ..report import Report, learning_curves
+from ..report import Report, learning_curves, seconds_text
 from ..report.figures import new_figure
 
 __all__ = ["score_histogram", "write_report"]
@@ -49,24 +49,28 @@ def write_report(run_dir: str | Path) -> Path:
     page = Report(f"link prediction: {Path(info['source']).name}")
     page.text(f"{data['num_nodes']:,} nodes, {data['num_edges']:,} training edges; validation: {info['valid']}.")
     if summary["valid"]:
-        rows = [{"metric": k, "mean": v["mean"], "std": v["std"], "per seed": ", ".join(f"{x:.4f}" for x in v["values"])}
-                for k, v in summary["valid"].items()]
+        one = len(summary["seeds"]) == 1  # no spread to show: n/a, not a "± 0.0000"
+        rows = [{"metric": k, "mean": v["mean"], "std": None if one else v["std"],
+                 "per seed": ", ".join(f"{x:.4f}" for x in v["values"])} for k, v in summary["valid"].items()]
         page.heading("validation metrics (best epoch of each seed)").table(rows)
-    page.text(f"median epoch: {summary['epoch_seconds_median']:.1f} s wall, "
-              f"{summary.get('epoch_cpu_seconds_median', float('nan')):.1f} CPU-s; peak memory "
+    page.text(f"median epoch: {seconds_text(summary['epoch_seconds_median'])} wall, "
+              f"{seconds_text(summary.get('epoch_cpu_seconds_median', float('nan')))} CPU; peak memory "
               f"{summary['peak_rss_mb']:.0f} MiB", note=True)
+    kept = {r.get("seed"): r.get("best_step") for r in summary.get("per_seed", [])}
     for seed in summary["seeds"]:
         seed_dir = run_dir / "train" / f"seed-{seed}"
         history = _history(seed_dir)
         if history:
             names = [m for m in CURVE_METRICS if any(m in r for r in history)]
-            page.heading(f"seed-{seed}").figure(learning_curves(history, metrics=names), caption="learning curves")
+            page.heading(f"seed-{seed}").figure(learning_curves(history, metrics=names, best_step=kept.get(seed)),
+                                                caption="learning curves (dashed green: the step of the kept model, "
+                                                        "best validation Hits@20)")
         scores = seed_dir / "valid_scores.npz"
         if scores.exists():
             z = read_npz(scores)
             page.figure(score_histogram(z["pos"], z["neg"]), caption="validation scores of the best model")
-    flat = {f"{group}.{key}": value for group, values in record["settings"].items() for key, value in values.items()
-            if key != "num_nodes"}  # the data sets it: see the first line
-    page.settings({**flat, "data": info["source"], "data digest": data["digest"][:16],
+    groups = {group: {key: value for key, value in values.items() if key != "num_nodes"}  # the data sets it: line 1
+              for group, values in record["settings"].items()}
+    page.settings({**groups, "data": info["source"], "data digest": data["digest"][:16],
                    "validation": info["valid"] or "-"})
     return page.write(run_dir / "report.html")

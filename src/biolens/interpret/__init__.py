@@ -18,6 +18,7 @@ from ._motifs import motif_from_consensus as motif_from_consensus
 from ._motifs import read_jaspar as read_jaspar
 from ._motifs import resolve_motif as resolve_motif
 from ._motifs import scan_scores as scan_scores
+from ._motifs import span_text as span_text
 from ._outputs import write_explanations as write_explanations
 from ._plots import attribution_figure as attribution_figure
 from ._plots import importance_track as importance_track

@@ -18,8 +18,17 @@ from ..core.errors import InputError
 
 __all__ = [
     "CTCF_MOTIF", "KNOWN_MOTIFS", "Motif", "MotifCheck", "MotifHit", "best_hit", "important_window",
-    "motif_check", "motif_from_consensus", "read_jaspar", "resolve_motif", "scan_scores",
+    "motif_check", "motif_from_consensus", "read_jaspar", "resolve_motif", "scan_scores", "span_text",
 ]
+
+#: The coordinate convention of every window, motif hit and position of a DNA sequence here.
+COORDINATES = "0-based, end excluded: [start, end) covers positions start .. end-1"
+
+
+def span_text(start: int, end: int) -> str:
+    """A window for people: ``[40, 60) (0-based, end excluded)``."""
+    return f"[{start}, {end}) (0-based, end excluded)"
+
 
 _IUPAC = {"A": "A", "C": "C", "G": "G", "T": "T", "R": "AG", "Y": "CT", "S": "CG", "W": "AT", "K": "GT",
           "M": "AC", "B": "CGT", "D": "AGT", "H": "ACT", "V": "ACG", "N": "ACGT"}
@@ -135,7 +144,8 @@ def best_hit(motif: Motif, x: Float[np.ndarray, "L 4"]) -> MotifHit:
 
 
 def important_window(importance: Float[np.ndarray, " L"], width: int) -> tuple[int, int]:
-    """The ``[start, end)`` window of ``width`` positions with the largest summed importance."""
+    """The ``[start, end)`` window (0-based, end excluded) of ``width`` positions with the largest
+    summed importance."""
     importance = np.asarray(importance, dtype=np.float64)
     width = min(width, len(importance))
     sums = np.convolve(importance, np.ones(width), mode="valid")
@@ -159,7 +169,7 @@ class MotifCheck:
 
     def as_dict(self) -> dict:
         return {"motif": self.motif, "window": list(self.window), "hit": self.hit.__dict__,
-                "overlap_bp": self.overlap, "agrees": self.agrees}
+                "overlap_bp": self.overlap, "agrees": self.agrees, "coordinates": COORDINATES}
 
 
 def motif_check(x: Float[np.ndarray, "L 4"], importance: Float[np.ndarray, " L"], motif: Motif,

@@ -14,7 +14,7 @@ from ..core.files import atomic_path, atomic_write_bytes, atomic_write_text
 from ..report.html import figure_to_png
 from ._gradients import gradient_importance
 from ._ism import ism_importance
-from ._motifs import Motif, important_window, motif_check
+from ._motifs import Motif, important_window, motif_check, span_text
 from ._plots import attribution_figure
 
 __all__ = ["write_explanations"]
@@ -56,9 +56,9 @@ def write_explanations(out: Path, ids: tuple[str, ...], sequences: tuple[str, ..
         fig = attribution_figure(sequences[i], x[i], ism=None if ism is None else ism[i],
                                  gradients=None if gradients is None else gradients[i], window=win,
                                  motif=(check.hit.start, check.hit.end) if check is not None else None,
-                                 title=f"{title} {ids[i]}" + (f" -- {motif.name} match {check.hit.start}-{check.hit.end} "
-                                                             f"({check.hit.strand}), important window {win[0]}-{win[1]}"
-                                                             if check is not None else ""))
+                                 title=f"{title} {ids[i]}" + (f" -- {motif.name} match [{check.hit.start}, {check.hit.end}) "
+                                                             f"({check.hit.strand}), important window "
+                                                             f"{span_text(*win)}" if check is not None else ""))
         path = out / f"{i:03d}_{_safe(ids[i])}.png"
         atomic_write_bytes(path, figure_to_png(fig, dpi=120))
         summary["figures"].append(str(path))

@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 from jaxtyping import Float
 
+from ._motifs import span_text
+
 __all__ = ["attribution_figure", "importance_track", "mutation_heatmap", "sequence_logo"]
 
 BASES = "ACGT"
@@ -122,7 +124,7 @@ def attribution_figure(
     w0, w1 = window or (0, len(sequence))
     logo_values = next(iter(tracks.values()))[w0:w1, None] * np.asarray(x)[w0:w1]
     sequence_logo(axes[1], logo_values, start=w0)
-    axes[1].set_xlabel(f"important window {w0}-{w1} ({next(iter(tracks))})")
+    axes[1].set_xlabel(f"important window {span_text(w0, w1)}, {next(iter(tracks))}")
     if title:
         fig.suptitle(title)
     return fig

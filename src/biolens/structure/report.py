@@ -50,23 +50,33 @@ def write_run_report(run: str | Path, *, structures: str, progress: bool = False
     page.text("Backbone RMSD is measured after optimal superposition of each chain segment (Kabsch); lDDT on Cα "
               "within segments; window RMSD over 32-residue stretches; usage = fraction of codes used; "
               "perplexity = exp(entropy of code frequencies). 3Di: Foldseek's 20 states on the same chains.", note=True)
-    if result is not None and (warning := codebook_warning(result)) is not None:
-        page.heading("Codebook collapse").text(warning)
+    kept = _kept_metrics(run)
+    warning = codebook_warning(result) if result is not None else None
+    if warning is None and result is None:  # no test file: the kept model's validation codebook use
+        warning = codebook_warning(kept.get("best_metrics") or {})
+    if warning is not None:
+        page.banner(warning.removeprefix("Warning: "), title="Codebook collapse")
     if result is not None:
         rows = [{"tokens": f"{config.model.kind} (this run)", **{k: result.get(k) for k in _KEYS}},
                 {"tokens": "Foldseek 3Di", **{k: result["3di"].get(k) for k in ("codebook_usage", "perplexity",
                                                                                "bits_per_residue")}}]
         page.heading("Held-out test files").table(rows, columns=["tokens", *_KEYS])
     history = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
-    page.heading("Training").figure(learning_curves(history), caption="training loss (FAPE + residue-step error + commitment or KL) and validation FAPE (all frames), codebook use")
+    page.heading("Training").figure(learning_curves(history, best_step=kept.get("best_step")), caption="training loss (FAPE + residue-step error + commitment or KL) and validation FAPE (all frames), codebook use")
     data = json.loads((run / "data.json").read_text())
     page.heading("Data").text(f"{data['files']} files, {data['chains']} chains, {data['residues']} residues; "
                               f"{len(data['skipped'])} files skipped.")
     page.table([{"rule": k, "count": v} for k, v in sorted(data["totals"].items())], caption="reading rules applied")
-    page.settings({k: json.dumps(v) if isinstance(v, dict) else v for k, v in config_to_dict(config).items()})
+    page.settings(config_to_dict(config))
     page.write(run / "report.html")
     return {k: result[k] for k in ("rmsd", "lddt", "codebook_usage")} | {"3di_usage": result["3di"]["codebook_usage"]} \
         if result is not None else None
+
+
+def _kept_metrics(run: Path) -> dict[str, Any]:
+    """``best_step`` and ``best_metrics`` of the checkpoint's kept model (empty when not saved)."""
+    meta = run / "checkpoint" / "meta.json"
+    return json.loads(meta.read_text()) if meta.exists() else {}
 
 
 def _structures_path(structures: str) -> Path:

@@ -40,6 +40,9 @@ def test_solubility_linear_run_folder_baselines_and_reuse(tmp_path):
     assert meta["head"]["kind"] == "linear" and meta["pooling"] == "mean" and len(meta["encoder_fingerprint"]) == 32
     html = (tmp_path / "run/report.html").read_text()
     assert html.count("<img") >= 4 and "model vs baselines" in html and "confusion matrix" in html
+    body = html.split("<body>")[1]  # settings as key/value rows (no JSON, no None); the kept step marked
+    assert '<table class="kv">' in body and "<td>run.train</td>" in body and "None" not in body and '{"' not in body
+    assert "dashed green: the step of the kept model" in body
     rows = _rows(tmp_path / "run/predictions.csv")
     assert len(rows) == 400 and set(rows[0]) == {"id", "split", "true", "prediction", "p_insoluble", "p_soluble"}
     # the decision threshold, chosen on validation, labels the predictions and scores the test metrics
@@ -102,7 +105,7 @@ def test_bad_inputs_are_clear(write):
     rows = "sequence,label,split\n" + "".join(f"MKV{'A' * i},{'a' if i % 2 else 'b'},train\n" for i in range(20))
     rows += "MKVWW,c,test\nMKVWA,a,test\nMKVYY,b,valid\n"
     data = load_task("multiclass", write("t.csv", rows))
-    with pytest.raises(InputError, match=r"class\(es\) \['c'\] have no training example \(0 in validation, 1 in test\)"):
+    with pytest.raises(InputError, match=r"class\(es\) c have no training example \(0 in validation, 1 in test\)"):
         run_task(data, "composition", "mlp", config=cfg(1))
     sol = load_task("solubility", sample_path("solubility"))
     with pytest.raises(InputError, match=r"longer than the cnn head's max_length 100"):
@@ -157,3 +160,16 @@ def test_binary_positive_weight_sqrt_or_balanced():
     assert _weights(data, idx, True)["pos_weight"] == pytest.approx(np.sqrt(ratio))
     assert _weights(data, idx, True, balanced=True)["pos_weight"] == pytest.approx(ratio)
     assert _weights(data, idx, False) == {}
+
+
+def test_per_class_figures_leave_out_classes_with_no_record():
+    from biolens.proteins.supervised._report import _confusion, _per_label
+
+    loc = load_task("localization", sample_path("deeploc"))  # the sample has no Peroxisome record
+    y = np.asarray(loc.labels[:60])
+    pred = np.eye(len(loc.task.label_names))[y] * 0.9 + 0.01
+    labels, scores, _ = _per_label(loc.task, y, pred)
+    assert not any(lab.startswith("Peroxisome") for lab in labels) and all("(n=" in lab for lab in labels)
+    assert scores == [1.0] * len(labels)  # perfect predictions: F1 1 for every class that has test proteins
+    ticks = [t.get_text() for t in _confusion(loc.task, y, pred, None).axes[0].get_yticklabels()]
+    assert "Peroxisome" not in ticks and len(ticks) == len(set(y.tolist()))

@@ -48,6 +48,9 @@ def test_deeploc_sample_both_tasks():
     first = loc.ids[0]
     header = next(line for line in text.splitlines() if line.startswith(f">{first} "))
     assert loc.task.label_names[loc.labels[0]] == header.split()[1].rpartition("-")[0]
+    # the sample has no Peroxisome record: the summary says so instead of counting a class of 0
+    summary = loc.label_summary()
+    assert "Peroxisome: 0" not in summary and summary.endswith("(no record of Peroxisome)") and "Nucleus: " in summary
 
 
 def test_deeploc_bad_header(write):

@@ -83,7 +83,7 @@ def token_map(encoder: Encoder, *, method: str = "tsne", seed: int = 0, skip_unu
     coords = project_2d(table, method, seed=seed, perplexity=5.0)
     groups = [property_group(n.split("/")[0]) for n in names]
     fig = scatter_map(coords, groups, title=f"{encoder.name}: token embeddings ({method})", annotations=names,
-                      order=GROUP_ORDER)
+                      order=GROUP_ORDER, method=method)
     return MapResult(coords, groups, names, fig)
 
 
@@ -92,8 +92,8 @@ def protein_map(embeddings: Float[np.ndarray, "N D"], labels: Sequence[str], ids
     """Pooled protein embeddings projected to 2-D: a figure and an interactive SVG (hover: id, label, length)."""
     coords = project_2d(np.asarray(embeddings), method, seed=seed)
     labels = [str(v) for v in labels]
-    fig = scatter_map(coords, labels, title=title)
-    svg = interactive_map(coords, labels, list(ids), lengths=list(lengths), title=title)
+    fig = scatter_map(coords, labels, title=title, method=method)
+    svg = interactive_map(coords, labels, list(ids), lengths=list(lengths), title=title, method=method)
     return MapResult(coords, labels, list(ids), fig, svg)
 
 

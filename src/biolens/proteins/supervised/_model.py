@@ -65,10 +65,11 @@ def check_task_data(data: TaskData, split: Split, config: RunConfig) -> tuple[Ta
             ids = [data.task.label_names.index(a) for a in absent]
             other = {s: int(np.isin(np.asarray(data.labels)[split.index(s)], ids).sum()) for s in ("valid", "test")}
             if other["valid"] or other["test"]:
-                raise InputError(f"class(es) {absent} have no training example ({other['valid']} in validation, "
+                raise InputError(f"class(es) {', '.join(absent)} have no training example ({other['valid']} in validation, "
                                  f"{other['test']} in test): the model could never predict them. Drop them from the "
                                  "data or split differently", source=data.source)
-            notes.append(f"class(es) {absent} occur nowhere in the data")
+            notes.append(f"class(es) {', '.join(absent)} occur nowhere in the data: kept in the model's outputs, "
+                         "left out of the per-class figures")
     if spec.label_columns:
         empty = int((np.asarray(data.labels)[train].sum(0) == 0).sum())
         if empty:

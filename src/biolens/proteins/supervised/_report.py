@@ -67,9 +67,11 @@ def _per_label(task: Task, y, pred) -> tuple[list[str], list[float], str] | None
                   for j in range(y.shape[1]) if support[j] >= floor]
         what = f"average precision per label (test; labels with >= {floor} test proteins)"
     elif "per_class_f1" in figures:
-        hard = np.asarray(pred).argmax(1)
-        scores = [(n, _f1(np.asarray(y) == k, hard == k)) for k, n in enumerate(names)]
-        what = "F1 per class (test)"
+        hard, y = np.asarray(pred).argmax(1), np.asarray(y)
+        support = np.bincount(y, minlength=len(names))
+        # a class with no test protein has no F1 (it would read as a bar of 0)
+        scores = [(f"{n} (n={support[k]})", _f1(y == k, hard == k)) for k, n in enumerate(names) if support[k]]
+        what = "F1 per class (test; classes with test proteins)"
     else:
         return None
     scores = sorted(scores, key=lambda t: -t[1])[:20]
@@ -117,6 +119,9 @@ def _confusion(task: Task, y, pred, masks, threshold: float = 0.5) -> Any:
         t = np.concatenate([np.asarray(a)[k] for a, k in zip(y, m, strict=True)])
         p = np.concatenate([np.asarray(a).argmax(-1)[k] for a, k in zip(pred, m, strict=True)])
         cm = M.confusion_matrix(t, p, len(names))
+    used = np.flatnonzero(cm.sum(0) + cm.sum(1))  # a class neither true nor predicted is an empty row and column
+    if 0 < len(used) < len(names):
+        cm, names = cm[np.ix_(used, used)], [names[k] for k in used]
     fig, ax = new_figure(width=1.2 + 0.5 * len(names), height=1.0 + 0.45 * len(names))
     ax.imshow(cm / np.maximum(cm.sum(1, keepdims=True), 1), cmap="Blues", vmin=0, vmax=1)
     ax.set_xticks(range(len(names)), names, rotation=60, ha="right", fontsize=8)
@@ -164,7 +169,8 @@ def _metric_rows(result) -> list[dict[str, Any]]:
     return rows
 
 
-def write_report(path: Path, task: Task, result, history, y_test, pred_test, masks_test, settings: dict) -> None:
+def write_report(path: Path, task: Task, result, history, y_test, pred_test, masks_test, settings: dict, *,
+                 best_step: int | None = None) -> None:
     """The run's HTML page (see the module docstring of :mod:`biolens.proteins.supervised`)."""
     page = Report(f"{task.name} / {result.encoder} / {result.head}")
     page.text(f"{task.description or task.kind} -- {task.kind}, {len(task.label_names)} label(s). Split: "
@@ -172,7 +178,9 @@ def write_report(path: Path, task: Task, result, history, y_test, pred_test, mas
     page.heading("test metrics (95% bootstrap intervals)").table(_metric_rows(result))
     page.text("; ".join(f"{k}: {b['method']}" for k, b in result.baselines.items()), note=True)
     page.figure(_baseline_figure(result), caption="model vs baselines")
-    page.heading("training").figure(learning_curves(history), caption="learning curves (train loss, validation metrics)")
+    page.heading("training").figure(learning_curves(history, best_step=best_step),
+                                    caption="learning curves (train loss, validation metrics; dashed green: the step "
+                                            "of the kept model)")
     if len(result.size_curve) > 1:
         page.figure(_size_figure(result.size_curve, result.primary), caption="test metric vs training-set size")
     bars = _per_label(task, y_test, pred_test)

@@ -22,7 +22,6 @@ resumes (the split is read back, embeddings come from the cache, training resume
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -370,7 +369,7 @@ def _write(run: RunFolder, data, split, enc, config, fitted, result, pred_all) -
     write_report(run.report_path, data.task, result, fitted.history, _labels(data, test), pick(pred_all),
                  _masks(data, test), {"data": data.source, "data digest": data_identity(data)["digest"][:16],
                                       "encoder fingerprint": enc.fingerprint(), "split": split.method,
-                                      "run": json.dumps(config_to_dict(config))})
+                                      "run": config_to_dict(config)}, best_step=fitted.best_step)
     run.write_result(result)
 
 

@@ -71,12 +71,17 @@ TASK_NAMES: tuple[str, ...] = tuple(_LOADERS)
 
 def load_task(name: str, path: str | Path, **options: Any) -> TaskData:
     """Load ``path`` (a file, or ``sample:NAME`` for a shipped sample) for task ``name`` (see
-    the table above); ``options`` go to the loader."""
+    the table above); ``options`` go to the loader. ``auto`` on a DeepLoc FASTA (``>ID
+    Location-M|S|U``) loads the ``localization`` task, with a note saying so."""
     from ...data import resolve_input
 
     if name not in _LOADERS:
         raise InputError(f"unknown task {name!r}; choose from {list(TASK_NAMES)}")
     path = resolve_input(path)
+    if name == "auto" and is_deeploc_fasta(path):  # its labels are not classes: Location-M/S/U
+        data = _LOADERS["localization"](path, **({"on_invalid": options["on_invalid"]} if options.get("on_invalid") else {}))
+        return replace(data, notes=["DeepLoc FASTA headers (>ID Location-M|S|U): task localization "
+                                    "(--task membrane for membrane vs soluble)", *data.notes])
     try:
         return _LOADERS[name](path, **{k: v for k, v in options.items() if v is not None})
     except TypeError as exc:

@@ -165,7 +165,9 @@ def _fmt(x: float) -> str:
 
 def _class_counts(labels: Any, names: Sequence[str]) -> str:
     counts = np.bincount(np.asarray(labels), minlength=len(names))
-    return ", ".join(f"{n}: {c}" for n, c in zip(names, counts, strict=True))
+    text = ", ".join(f"{n}: {c}" for n, c in zip(names, counts, strict=True) if c)
+    absent = [n for n, c in zip(names, counts, strict=True) if not c]
+    return text + (f" (no record of {', '.join(absent)})" if absent else "")
 
 
 def _joined(names: Sequence[str], flags: Any) -> str:
