@@ -1,6 +1,7 @@
 """Supervised protein tasks: heads, the task model, splits, training runs, evaluation, reports and
 the predictor."""
 
+from ..encoders._finetune import LoRAConfig as LoRAConfig
 from ._config import RunConfig as RunConfig
 from ._config import load_run_config as load_run_config
 from ._evaluate import baselines as baselines
@@ -51,7 +52,7 @@ from ._splits import mmseqs_clusters as mmseqs_clusters
 from ._splits import read_split as read_split
 
 __all__ = [
-    "HEADS", "METRICS", "AttentionHead", "CNNHead", "Features", "HeadConfig", "KNNHead", "LinearHead",
+    "LoRAConfig", "HEADS", "METRICS", "AttentionHead", "CNNHead", "Features", "HeadConfig", "KNNHead", "LinearHead",
     "MLPHead", "PerResidueHead", "Predictor", "ResidueBatches", "RunConfig", "Split", "SplitConfig",
     "TaskModel", "TaskResult", "baselines", "build_head", "build_model", "check_task_data",
     "compact_residues", "data_identity", "evaluate_run", "knn_targets", "load_predictor", "load_result",
