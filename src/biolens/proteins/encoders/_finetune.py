@@ -16,9 +16,8 @@ written back) serves the encoders that need one stack (UniRep, ProtT5).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
-
 from dataclasses import dataclass
+from typing import Any
 
 import equinox as eqx
 import jax
