@@ -140,9 +140,19 @@ def _task_options(f):
               help="binary: map probabilities with a fit on the validation split.")
 @click.option("--threshold-rule", type=click.Choice(["balanced_accuracy", "mcc", "fixed"]), default="balanced_accuracy",
               show_default=True, help="binary: choose the decision threshold on validation by this rule (fixed: 0.5).")
-@click.option("--finetune", is_flag=True, help="Back-propagate into the encoder (JAX-native encoders).")
-@click.option("--finetune-last", type=int, default=None, help="With --finetune: only the last K layers (default all).")
-@click.option("--encoder-lr", type=float, default=None, help="With --finetune: the encoder's peak learning rate (default: --lr).")
+@click.option("--finetune", type=click.Choice(["full", "lora"]), is_flag=False, flag_value="full", default=None,
+              help="Back-propagate into the encoder (JAX-native encoders): full (alone: --finetune) trains its "
+              "weights, lora trains low-rank adapters on its transformer layers (ESM2, mlm:RUN).")
+@click.option("--finetune-last", type=int, default=None, help="With --finetune full: only the last K layers (default all).")
+@click.option("--encoder-lr", type=float, default=None,
+              help="With --finetune: the encoder's (or the adapters') peak learning rate (default: --lr).")
+@click.option("--lora-rank", type=int, default=8, show_default=True, help="With --finetune lora: the adapters' rank r.")
+@click.option("--lora-alpha", type=float, default=16.0, show_default=True,
+              help="With --finetune lora: updates are scaled by alpha / rank.")
+@click.option("--lora-targets", type=click.Choice(["qv", "all"]), default="qv", show_default=True,
+              help="With --finetune lora: query+value projections, or every dense projection of a layer.")
+@click.option("--finetune-tokens", type=int, default=8192, show_default=True,
+              help="With --finetune: padded tokens per batch (bounds a step's memory).")
 @click.option("--bootstrap", type=int, default=200, show_default=True, help="Bootstrap resamples for intervals.")
 @click.option("--size-curve", default="0.2,0.5", show_default=True, help="Training fractions for metric vs training size, or none.")
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -152,10 +162,11 @@ def _task_options(f):
 def train_command(data, task, encoder, head, out, test_data, split_method, identity, valid_fraction, test_fraction,
                   pooling, epochs, batch_size, lr, patience, hidden, dropout, channels, kernel, knn_k, knn_metric,
                   max_length, too_long,
-                  no_class_weights, calibration, threshold_rule, finetune, finetune_last, encoder_lr, bootstrap, size_curve, seed, cache, quiet, **task_opts) -> int:
+                  no_class_weights, calibration, threshold_rule, finetune, finetune_last, encoder_lr, lora_rank, lora_alpha,
+                  lora_targets, finetune_tokens, bootstrap, size_curve, seed, cache, quiet, **task_opts) -> int:
     """Train and evaluate a predictor for TASK on --data; write the run folder --out."""
     from ..core.train import TrainConfig
-    from ..proteins.supervised import HeadConfig, RunConfig, SplitConfig, run_task
+    from ..proteins.supervised import HeadConfig, LoRAConfig, RunConfig, SplitConfig, run_task
     from ..proteins.tasks import combine
 
     loaded = _load(task, data, **task_opts)
@@ -164,7 +175,9 @@ def train_command(data, task, encoder, head, out, test_data, split_method, ident
     if head == "auto":
         head = "per_residue" if loaded.task.spec.per_residue else ("cnn" if encoder == "onehot" else "mlp")
     config = RunConfig(
-        pooling=pooling, class_weights=not no_class_weights, calibration=calibration, threshold_rule=threshold_rule, finetune=finetune, finetune_last=finetune_last, encoder_lr=encoder_lr,
+        pooling=pooling, class_weights=not no_class_weights, calibration=calibration, threshold_rule=threshold_rule,
+        finetune=finetune is not None, finetune_method=finetune or "full", finetune_last=finetune_last, encoder_lr=encoder_lr,
+        lora=LoRAConfig(rank=lora_rank, alpha=lora_alpha, targets=lora_targets), finetune_tokens=finetune_tokens,
         too_long=too_long, bootstrap=bootstrap, size_curve=_fractions(size_curve),
         head=HeadConfig(kind=head, hidden=hidden, dropout=dropout, channels=channels, kernel=kernel, max_length=max_length,
                         k=knn_k, metric=knn_metric),

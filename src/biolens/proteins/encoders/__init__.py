@@ -4,6 +4,7 @@ looked up by name (:func:`get_encoder`); the one pooling implementation."""
 from ._base import DifferentiableEncoder as DifferentiableEncoder
 from ._base import Encoder as Encoder
 from ._base import TokenStates as TokenStates
+from ._finetune import LoRAConfig as LoRAConfig
 from ._pooling import POOLINGS as POOLINGS
 from ._pooling import check_finetune_pooling as check_finetune_pooling
 from ._pooling import check_pooling as check_pooling
@@ -31,6 +32,7 @@ __all__ = [
     "DifferentiableEncoder",
     "Encoder",
     "EncoderEntry",
+    "LoRAConfig",
     "OneHotEncoder",
     "TokenStates",
     "availability",

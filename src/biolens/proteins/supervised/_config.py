@@ -14,6 +14,7 @@ from ...core.config import config_from_dict
 from ...core.errors import InputError
 from ...core.files import read_json
 from ...core.train import TrainConfig
+from ..encoders._finetune import LoRAConfig
 from ._heads import HeadConfig
 from ._splits import SplitConfig
 
@@ -34,6 +35,10 @@ class RunConfig:
     ``max_length``. ``size_curve`` lists training fractions for the metric-vs-training-size figure
     (each one an extra fit; empty to skip). ``encoder_lr``: the fine-tuned encoder's peak learning
     rate (the head keeps ``train.learning_rate``; ``None``: the same for both).
+    ``finetune_method``: ``full`` (the encoder's weights train, all or the last ``finetune_last``
+    layers) or ``lora`` (low-rank adapters ``lora`` on every layer train, the weights stay frozen).
+    ``finetune_tokens``: padded tokens per fine-tuning batch (rows = ``finetune_tokens // length``,
+    at most ``train.batch_size``): it bounds the memory a step needs.
     """
 
     pooling: str = "mean"
@@ -45,6 +50,9 @@ class RunConfig:
     finetune: bool = False
     finetune_last: int | None = None
     encoder_lr: float | None = None
+    finetune_method: str = "full"
+    lora: LoRAConfig = field(default_factory=LoRAConfig)
+    finetune_tokens: int = 8192
     binary_weighting: str = "sqrt"
     calibration: str = "platt"
     threshold_rule: str = "balanced_accuracy"

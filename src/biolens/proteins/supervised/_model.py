@@ -111,6 +111,25 @@ def _differentiable(encoder: Encoder) -> DifferentiableEncoder:
     return encoder
 
 
+FINETUNE_METHODS = ("full", "lora")
+
+
+def prepare_encoder(enc: DifferentiableEncoder, config: RunConfig, *, key) -> tuple[Any, Any]:
+    """The encoder module to train and its trainable filter: ``full`` (all weights, or the last
+    ``finetune_last`` layers) or ``lora`` (adapters only; ``key`` draws their ``A`` matrices)."""
+    if config.finetune_method not in FINETUNE_METHODS:
+        raise InputError(f"unknown fine-tuning method {config.finetune_method!r}; choose from {list(FINETUNE_METHODS)}")
+    if config.finetune_method == "full":
+        return enc.finetune(enc.module, config.finetune_last)
+    if not hasattr(enc, "lora"):
+        raise InputError(f"encoder {enc.name} has no LoRA adapters (they exist for the transformer encoders: "
+                         "ESM2, mlm:RUN); use --finetune full")
+    if config.finetune_last is not None:
+        raise InputError("--finetune-last chooses layers for full fine-tuning; LoRA adapts every layer up to the "
+                         "encoder's output layer (choose that with the encoder's layer= option)")
+    return enc.lora(enc.module, config.lora, key=key)
+
+
 def build_model(task: Task, encoder: Encoder, feats: Features, config: RunConfig, key,
                 train: np.ndarray | None = None) -> tuple[TaskModel, Any, int]:
     """A fresh :class:`TaskModel`, the trainable filter for ``fit`` and the head's input width."""
@@ -118,7 +137,7 @@ def build_model(task: Task, encoder: Encoder, feats: Features, config: RunConfig
         enc = _differentiable(encoder)
         if head_input(config.head) == "pooled":
             check_finetune_pooling(encoder, config.pooling)
-        module, enc_filter = enc.finetune(enc.module, config.finetune_last)
+        module, enc_filter = prepare_encoder(enc, config, key=jax.random.fold_in(key, 1))
         width = encoder.width if head_input(config.head) == "residues" else pooled_width(encoder, config.pooling)
         head = build_head(config.head, width, task.n_outputs, key=key)
         model = TaskModel(head=head, encoder=module, apply=enc.apply, pooling=config.pooling)
@@ -156,8 +175,9 @@ def make_batches(data: TaskData, idx: np.ndarray, feats: Features, encoder: Enco
         if not shuffle:
             return arrays
         return pooled_batches(arrays, config.train.batch_size, config.train.seed)
+    budget = config.finetune_tokens if config.finetune else config.token_budget
     return ResidueBatches([len(data.sequences[i]) for i in idx], _builder(data, idx, feats, encoder, config, target),
-                          batch_size=config.train.batch_size, token_budget=config.token_budget, shuffle=shuffle,
+                          batch_size=config.train.batch_size, token_budget=budget, shuffle=shuffle,
                           seed=config.train.seed)
 
 
@@ -270,7 +290,7 @@ def load_predictor(run_dir: str | Path, *, encoder: Encoder | None = None) -> Pr
                 return TaskModel(head=head, shift=jax.numpy.zeros(width), scale=jax.numpy.ones(width))
             return TaskModel(head=head)
         enc_d = _differentiable(enc)
-        module, _ = enc_d.finetune(enc_d.module, meta.get("finetune_last"))
+        module, _ = prepare_encoder(enc_d, config, key=jax.random.PRNGKey(0))  # the saved leaves replace these
         return TaskModel(head=head, encoder=module, apply=enc_d.apply, pooling=meta["pooling"])
 
     model, meta = load_checkpoint(ckpt, skeleton)

@@ -355,7 +355,8 @@ def _write(run: RunFolder, data, split, enc, config, fitted, result, pred_all) -
     out = run.path
     meta = {"task": data.task.to_json(), "label_names": list(data.task.label_names), "encoder": enc.name,
             "encoder_fingerprint": enc.fingerprint(), "encoder_width": enc.width, "head": config_to_dict(config.head),
-            "pooling": config.pooling, "finetune": config.finetune, "finetune_last": config.finetune_last,
+            "pooling": config.pooling, "finetune": config.finetune, "finetune_method": config.finetune_method if config.finetune else None,
+            "finetune_last": config.finetune_last,
             "run": config_to_dict(config), "target": fitted.target, "input_width": fitted.width,
             "best_step": fitted.best_step, "calibration": result.calibration}
     if config.head.kind == "knn":

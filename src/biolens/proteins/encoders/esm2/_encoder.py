@@ -11,7 +11,9 @@ longer than 1,022 residues (ESM2's training crop) are windowed by the embedding 
 
 Fine-tuning (:class:`~.base.DifferentiableEncoder`): :meth:`ESM2Encoder.finetune` trains all
 weights, or the last ``k`` layers below ``layer`` (and the final LayerNorm when ``layer`` is the
-last); the masked-LM head is left out.
+last); :meth:`ESM2Encoder.lora` adds LoRA adapters to every layer below ``layer`` instead; the
+masked-LM head is left out. A training step recomputes activations in the backward pass
+(``jax.checkpoint`` per layer and per attention head), so its memory is bounded by the batch.
 
 A batch is computed with less padding than the driver's ``rows x length`` where possible (rows
 past the sequences and columns past the longest one are not computed), so the returned states
@@ -102,8 +104,9 @@ class ESM2Encoder(Encoder):
 
         from ._io import CLS, EOS, PAD
 
-        model, tokens = module.joined(), batch["tokens"]
-        states = jax.vmap(lambda t: model(t, layer=module.hi, logits=False).hidden)(tokens)
+        model, tokens, stacks = module.base, batch["tokens"], module.segments()
+        final = module.hi == model.config.num_layers
+        states = jax.vmap(lambda t: model.run_stacks(t, stacks, final=final, remat=key is not None))(tokens)
         return states, (tokens != CLS) & (tokens != EOS) & (tokens != PAD)
 
     def finetune(self, module: Any, last: int | None) -> tuple[Any, Any]:
@@ -121,6 +124,21 @@ class ESM2Encoder(Encoder):
         lo = 0 if last is None else max(hi - last, 0)
         also = [_final_norm] if hi == module.config.num_layers and (last is None or last > 0) else []
         return tune_layers(module, _stack, lo, hi, train_all=last is None, also=also)
+
+    def lora(self, module: Any, config: Any, *, key: Any) -> tuple[Any, Any]:
+        """LoRA adapters (:class:`~.._finetune.LoRAConfig`) on the projections of every layer below
+        ``layer``; only the adapters train (the LM head is dropped)."""
+        import equinox as eqx
+
+        from .._finetune import TunedLayers, add_lora, lora_filter
+
+        if self.layer == 0:
+            raise InputError(f"{self.name} at layer 0 (the embeddings) has no transformer layer to adapt")
+        if module.lm_head is not None:
+            module = eqx.tree_at(lambda m: m.lm_head, module, None)
+        adapted = add_lora(module, _stack, LORA_TARGETS, config, key=key)
+        tuned = TunedLayers(base=adapted, tuned=None, lo=self.layer, hi=self.layer, where=_stack)
+        return tuned, lora_filter(tuned)
 
     def weights_digest(self) -> str:
         return self._digest
@@ -154,6 +172,15 @@ class ESM2Encoder(Encoder):
 
 def _stack(model: Any) -> Any:
     return model.layers
+
+
+#: LoRA target sets: (dense layer of a stacked TransformerLayer, adapted output blocks, blocks).
+#: The fused Q|K|V projection has three blocks: ``qv`` adapts queries and values (Hu et al.).
+LORA_TARGETS = {
+    "qv": [(lambda layer: layer.attn.qkv, (0, 2), 3)],
+    "all": [(lambda layer: layer.attn.qkv, (0, 1, 2), 3), (lambda layer: layer.attn.out, (0,), 1),
+            (lambda layer: layer.ffn_in, (0,), 1), (lambda layer: layer.ffn_out, (0,), 1)],
+}
 
 
 def _final_norm(model: Any) -> Any:

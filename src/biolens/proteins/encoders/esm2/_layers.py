@@ -87,15 +87,19 @@ class SelfAttention(eqx.Module):
     num_heads: int = eqx.field(static=True)
 
     def __call__(
-        self, x: Float[Array, "T D"], cos: Float[Array, "T K"], sin: Float[Array, "T K"], key_mask: Bool[Array, " T"]
+        self, x: Float[Array, "T D"], cos: Float[Array, "T K"], sin: Float[Array, "T K"], key_mask: Bool[Array, " T"],
+        *, remat: bool = False,
     ) -> Float[Array, "T D"]:
+        """``remat`` (training): each head's ``(T, T)`` scores are recomputed in the backward pass
+        instead of kept, so a layer's saved activations grow with ``T``, not ``H * T * T``."""
         t, d = x.shape
         size = d // self.num_heads
         qkv = self.qkv(x).reshape(t, 3, self.num_heads, size).transpose(1, 2, 0, 3)  # (3, H, T, K)
         q = apply_rotary(qkv[0] * size**-0.5, cos, sin)  # ESM scales queries before rotating
         k = apply_rotary(qkv[1], cos, sin)
         key_bias = jnp.where(key_mask, 0.0, jnp.finfo(x.dtype).min)
-        heads = jax.lax.map(lambda qkv_h: head_attention(*qkv_h, key_bias), (q, k, qkv[2]))  # (H, T, K)
+        attend = jax.checkpoint(head_attention) if remat else head_attention
+        heads = jax.lax.map(lambda qkv_h: attend(*qkv_h, key_bias), (q, k, qkv[2]))  # (H, T, K)
         return self.out(heads.transpose(1, 0, 2).reshape(t, d))
 
 
@@ -115,8 +119,9 @@ class TransformerLayer(eqx.Module):
         return cls(LayerNorm.init(d, eps), attn, LayerNorm.init(d, eps), Dense.init(d, ffn, key=k3), Dense.init(ffn, d, key=k4))
 
     def __call__(
-        self, x: Float[Array, "T D"], cos: Float[Array, "T K"], sin: Float[Array, "T K"], key_mask: Bool[Array, " T"]
+        self, x: Float[Array, "T D"], cos: Float[Array, "T K"], sin: Float[Array, "T K"], key_mask: Bool[Array, " T"],
+        *, remat: bool = False,
     ) -> Float[Array, "T D"]:
-        x = x + self.attn(self.attn_norm(x), cos, sin, key_mask)
+        x = x + self.attn(self.attn_norm(x), cos, sin, key_mask, remat=remat)
         hidden = jax.nn.gelu(self.ffn_in(self.ffn_norm(x)), approximate=False)
         return x + self.ffn_out(hidden)

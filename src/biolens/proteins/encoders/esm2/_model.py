@@ -240,6 +240,33 @@ class ESM2(eqx.Module):
         x, ys = jax.lax.scan(step, x, params)
         return x, ys
 
+    def run_stacks(self, tokens: Int[Array, " T"], stacks: list[tuple[TransformerLayer, int]], *, final: bool,
+                   remat: bool = False) -> Float[Array, "T D"]:
+        """Hidden states after running the first ``n`` layers of each ``(stack, n)`` (stacked layers,
+        e.g. a frozen and a fine-tuned part of :attr:`layers`) one after the other, then
+        ``final_norm`` when ``final``. A stack longer than ``n`` is indexed layer by layer, not sliced
+        (no copy of its weights).
+
+        ``remat`` (training) keeps only each layer's input for the backward pass and recomputes the
+        rest (``jax.checkpoint`` around a layer, and around each attention head's scores), so memory
+        grows with the batch's tokens, not with layers x heads x ``T^2``.
+        """
+        key_mask = tokens != self.config.pad_token_id
+        x = self.embed_tokens(tokens)
+        cos, sin = rotary_tables(jnp.asarray(self.inv_freq, dtype=jnp.float32), x.shape[0])
+        for stack, n in stacks:
+            params, static = eqx.partition(stack, eqx.is_array)
+            whole = jax.tree.leaves(params)[0].shape[0] == n
+
+            def layer(h, p, params=params, static=static, whole=whole):
+                p = p if whole else jax.tree.map(lambda a: a[p], params)  # p: the layer's index
+                return eqx.combine(p, static)(h, cos, sin, key_mask, remat=remat)
+
+            run = jax.checkpoint(layer) if remat else layer
+            xs = params if whole else jnp.arange(n)
+            x, _ = jax.lax.scan(lambda h, p, run=run: (run(h, p), None), x, xs)
+        return self.final_norm(x) if final else x
+
     def resolve_layer(self, layer: int | None) -> int:
         """A hidden-state index in ``0..N`` (``None`` -> ``N``; negatives count from the end)."""
         return layer_index(layer, self.config.num_layers, "ESM2")

@@ -93,6 +93,10 @@ class ProtT5Encoder(ESM2Encoder):
         states = jax.vmap(lambda t: model(t, layer=module.hi).hidden)(tokens)
         return states.astype("float32"), (tokens != EOS) & (tokens != PAD)
 
+    def lora(self, module: Any, config: Any, *, key: Any) -> tuple[Any, Any]:
+        raise InputError(f"{self.name}: LoRA adapters are not implemented for ProtT5 (its blocks keep raw "
+                         "weight matrices); use --finetune full (with --finetune-last K)")
+
     def encode_batch(self, sequences: Sequence[str], rows: int, length: int) -> TokenStates:
         from ..esm2._model import batch_hidden
         from ._io import tokenize
