@@ -98,7 +98,7 @@ def _kept_metrics(run: Path) -> dict[str, Any]:
     return json.loads(meta.read_text()) if meta.exists() else {}
 
 
-def _structures_path(structures: str) -> Path:
+def _structures_path(structures: str | Path) -> Path:
     from ..data import resolve_input
 
     return resolve_input(structures)
