@@ -28,19 +28,23 @@ def run(tmp_path_factory):
 
 
 def test_train_writes_a_complete_run(run):
-    for name in ("config.json", "split.json", "data.json", "metrics.jsonl", "checkpoint/meta.json", "report.html"):
+    for name in ("config.json", "split.json", "data.json", "train/metrics.jsonl", "checkpoint/meta.json",
+                 "evaluation.json", "report.html", "result.json"):
         assert (run / name).exists(), name
-    rows = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    rows = [json.loads(x) for x in (run / "train" / "metrics.jsonl").read_text().splitlines()]
     losses = [r["loss"] for r in rows if r["split"] == "train"]
     assert losses[-1] < losses[0]  # it learns
     split = json.loads((run / "split.json").read_text())
     assert sum(len(v) for v in split.values()) == 8
 
 
-def test_train_again_resumes_and_refuses_other_settings(run, capsys):
+def test_train_again_returns_the_finished_run_and_refuses_other_settings(run, capsys):
+    log = (run / "train" / "metrics.jsonl").read_bytes()
     assert main(["structure", "train", "--structures", "sample:structures", "--out", str(run), "--preset", "tiny", "-q"]) == 0
+    assert (run / "train" / "metrics.jsonl").read_bytes() == log  # not trained again
     assert main(["structure", "train", "--structures", "sample:structures", "--out", str(run), "--preset", "tiny", "-k", "8"]) == 2
-    assert "other settings" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "holds another run" in err and "settings.model.codebook_size: 16 → 8" in err and "Traceback" not in err
 
 
 def test_evaluate_prints_json(run, capsys):
@@ -149,6 +153,7 @@ def test_train_messages_and_report_are_legible(run, capsys):
     assert main(["structure", "train", "--structures", "sample:structures", "--out", str(run), "--preset", "tiny"]) == 0
     err = capsys.readouterr().err
     assert "best validation: loss " in err and "{" not in err and "'" not in err  # no dict repr, no JSON
+    assert "held-out test: rmsd " in err and "3di_usage " in err and f"wrote {run / 'checkpoint'}" in err
     page = (run / "report.html").read_text()
     assert "<pre>" not in page and "None" not in page and '<table class="kv">' in page
     from biolens.structure.report import codebook_warning

@@ -30,11 +30,8 @@ def test_a_small_folder_gets_one_test_and_one_val_file_by_hash_order():
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("structure") / "run"
-    assert main(["structure", "train", "--structures", "sample:structures", "--out", str(out), "--preset", "tiny",
-                 "-q"]) == 0
-    return out
+def run(structure_run):
+    return structure_run[0]
 
 
 def test_training_on_the_sample_holds_out_a_test_file_and_evaluates_it(run):

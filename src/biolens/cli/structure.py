@@ -21,7 +21,7 @@ def structure_group() -> None:
 
 @structure_group.command("train")
 @click.option("--structures", required=True, help="Folder of PDB/mmCIF files (.gz too; *.lst chain lists), or sample:structures.")
-@click.option("--out", "-o", type=PathType, required=True, help="Run folder (an existing run with the same settings resumes).")
+@click.option("--out", "-o", type=PathType, required=True, help="Run folder (the same settings and files resume a killed run; a finished one is returned).")
 @click.option("--preset", type=click.Choice(["default", "tiny"]), default="default", show_default=True,
               help="default: about 5 CPU-minutes (1,500 steps); tiny: seconds.")
 @click.option("--model", "kind", type=click.Choice(["vqvae", "vae", "3di"]), default=None,
@@ -34,26 +34,24 @@ def structure_group() -> None:
 @quiet_option
 def train_command(structures, out, preset, kind, codebook_size, max_steps, seed, on_invalid, quiet) -> int:
     """Train a structure tokenizer on the files in --structures (held-out test split kept aside)."""
-    from ..structure.training import PRESETS, train_structure_model
+    from ..report import metrics_text
+    from ..structure.pipeline import train_structure_model
+    from ..structure.report import held_out_summary
+    from ..structure.training import PRESETS
 
     config = PRESETS[preset]
     model_changes = {k: v for k, v in {"kind": kind, "codebook_size": codebook_size}.items() if v is not None}
     train_changes = {k: v for k, v in {"max_steps": max_steps, "seed": seed}.items() if v is not None}
     config = replace(config, model=replace(config.model, **model_changes), train=replace(config.train, **train_changes))
-    log = None if quiet else err_console.print
-    result, _ = train_structure_model(input_path(structures), out, config, on_invalid=on_invalid,
-                                      progress=show_progress(quiet), log=log)
-    from ..report import metrics_text
-    from ..structure.report import codebook_warning, write_run_report
-
-    summary = write_run_report(out, structures=str(structures), progress=show_progress(quiet))
+    result = train_structure_model(input_path(structures), out, config, on_invalid=on_invalid,
+                                   progress=show_progress(quiet), log=None if quiet else err_console.print)
     if not quiet:
-        err_console.print(f"trained {config.model.kind} in {result.steps} steps ({result.seconds:.0f} s); "
-                          f"best validation: {metrics_text(result.best_metrics or {})}", markup=False)
-        err_console.print(f"held-out test: {metrics_text(summary)}" if summary else "no held-out test files", markup=False)
-        warning = codebook_warning(summary or {}) or codebook_warning(result.best_metrics or {})
-        if warning:
-            err_console.print(warning, style="bold yellow", markup=False)
+        err_console.print(f"trained {result.model_kind} in {result.steps} steps ({result.seconds:.0f} s); "
+                          f"best validation: {metrics_text(result.validation)}", markup=False)
+        err_console.print(f"held-out test: {metrics_text(held_out_summary(result.test))}" if result.test
+                          else "no held-out test files", markup=False)
+        if result.warning:
+            err_console.print(result.warning, style="bold yellow", markup=False)
         err_console.print(f"wrote {out / 'checkpoint'} and {out / 'report.html'}")
     return 0
 

@@ -17,6 +17,8 @@ from .models import VQVAE as VQVAE
 from .models import GaussianVAE as GaussianVAE
 from .models import ModelConfig as ModelConfig
 from .models import build_model as build_model
+from .pipeline import StructureResult as StructureResult
+from .pipeline import train_structure_model as train_structure_model
 from .quantize import codebook_stats as codebook_stats
 from .read import Backbone as Backbone
 from .read import ReadReport as ReadReport
@@ -31,4 +33,3 @@ from .tokenizer import tokenize as tokenize
 from .training import PRESETS as PRESETS
 from .training import StructureConfig as StructureConfig
 from .training import load_run as load_run
-from .training import train_structure_model as train_structure_model

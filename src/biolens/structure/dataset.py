@@ -31,11 +31,12 @@ import numpy as np
 
 from ..core.errors import InputError
 from ..core.progress import progress_bar
+from ..core.runs import content_digest
 from .features import residue_features
 from .read import SUFFIXES, Backbone, entry_name, read_backbones
 
 __all__ = ["MIN_FILES_FOR_HELD_OUT", "Chain", "CropBatches", "FolderReport", "assign_split", "assign_splits",
-           "find_structure_files", "load_folder"]
+           "find_structure_files", "folder_identity", "load_folder"]
 
 
 @dataclass(eq=False)
@@ -86,6 +87,20 @@ def find_structure_files(root: str | Path) -> list[Path]:
     if not files:
         raise InputError(f"has no structure files (looked for {', '.join(SUFFIXES)})", source=str(root))
     return files
+
+
+def folder_identity(root: str | Path) -> dict[str, Any]:
+    """What a run learns from in ``root``: a content digest of every structure file and chain list
+    (``*.lst``) under it -- each one's path relative to ``root`` and the SHA-256 of its bytes, in
+    path order -- with their counts. Every file found counts, used or skipped: the files present
+    decide the split (:func:`assign_splits`) and which chains are read, so a file added, removed,
+    renamed or edited is other data; the folder moved elsewhere is the same data."""
+    root = Path(root)
+    files = find_structure_files(root)
+    lists = sorted(p for p in root.rglob("*.lst") if p.is_file())
+    entries = [(p.relative_to(root).as_posix(), hashlib.sha256(p.read_bytes()).hexdigest())
+               for p in sorted(files + lists)]
+    return {"digest": content_digest(entries), "files": len(files), "chain_lists": len(lists)}
 
 
 def _chain_lists(files: list[Path]) -> dict[Path, dict[str, str]]:

@@ -1,21 +1,13 @@
-"""Train a structure tokenizer on a folder of PDB/mmCIF files through ``core.train.fit``.
+"""The model side of a structure tokenizer run: its settings (:class:`StructureConfig`, :data:`PRESETS`),
+training on chains through ``core.train.fit`` (:func:`fit_structure_model`) and loading a trained
+one back from a run folder (:func:`load_run`).
 
-A run folder holds::
-
-    config.json       StructureConfig (model, training, data settings)
-    data.json         what the reading rules did (per file) and each file's split
-    split.json        the files of train / val / test (deterministic from the seed)
-    metrics.jsonl     the training log (``fit``), train_state.* (resumable state)
-    checkpoint/       model.eqx (model + codebook) + meta.json -- the trained tokenizer
-    evaluation.json   metrics on the held-out test files (when there are any)
-    report.html       learning curves, settings, data summary, test metrics
-
-Running ``train`` again with the same ``--out`` resumes a killed run.
+The run folder itself (``config.json``, ``train/``, ``checkpoint/``, the test evaluation, the
+report, ``result.json``) is written by :func:`biolens.structure.pipeline.train_structure_model`.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -24,17 +16,16 @@ import equinox as eqx
 import jax
 import numpy as np
 
-from ..core.checkpoint import load_checkpoint, save_checkpoint
-from ..core.config import config_from_dict, config_to_dict, load_config, save_config
+from ..core.checkpoint import load_checkpoint
+from ..core.config import config_from_dict
 from ..core.errors import InputError
-from ..core.files import atomic_write_text
 from ..core.train import FitResult, TrainConfig, fit
-from .dataset import Chain, CropBatches, FolderReport, load_folder
+from .dataset import Chain, CropBatches
 from .losses import loss_function, reconstruction_loss
 from .models import ModelConfig, build_model
 from .quantize import Codebook, codebook_stats, init_codebook, quantize
 
-__all__ = ["PRESETS", "StructureConfig", "load_run", "train_structure_model"]
+__all__ = ["PRESETS", "StructureConfig", "fit_structure_model", "load_run"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -107,53 +98,19 @@ def _initial(config: StructureConfig) -> tuple[Any, Codebook | None]:
     return model, book
 
 
-def _check_run_config(out: Path, config: StructureConfig) -> None:
-    path = out / "config.json"
-    if path.exists():
-        saved = load_config(StructureConfig, path)
-        if saved != config:
-            raise InputError(f"{out} holds a run with other settings; use a new --out folder, or the same settings "
-                             "to resume it", source=str(path))
-    else:
-        save_config(config, path)
-
-
-def _write_split(out: Path, report: FolderReport) -> None:
-    split: dict[str, list[str]] = {"train": [], "val": [], "test": []}
-    for rep in report.per_file:
-        split[rep["split"]].append(rep["source"])
-    atomic_write_text(out / "split.json", json.dumps(split, indent=1) + "\n")
-    atomic_write_text(out / "data.json", json.dumps(report.to_dict(), indent=1, default=str) + "\n")
-
-
-def train_structure_model(
-    structures: str | Path, out: str | Path, config: StructureConfig, *, on_invalid: str = "skip",
-    progress: bool = False, log: Any = None,
-) -> tuple[FitResult, FolderReport]:
-    """Read ``structures``, train ``config``'s model on its train split (validation on the val
-    split drives best-model selection), save the checkpoint in ``out/checkpoint``."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    _check_run_config(out, config)
-    chains, report = load_folder(structures, neighbours=config.model.neighbours, on_invalid=on_invalid,
-                                 threedi=config.model.kind == "3di", split_seed=config.split_seed,
-                                 val=config.val_fraction, test=config.test_fraction, progress=progress)
-    _write_split(out, report)
-    for line in report.lines() if log else []:
-        log(line)
+def fit_structure_model(chains: list[Chain], config: StructureConfig, *, run_dir: str | Path | None = None,
+                        progress: bool = False) -> FitResult:
+    """Train ``config``'s model on the chains of the train split (all chains when none is),
+    validating on the val split (best-model selection); ``run_dir`` holds fit's log and resumable
+    state. ``result.model`` is the kept model, ``result.state`` its codebook (VQ-VAE)."""
     train = [c for c in chains if c.split == "train"] or chains
     batches = CropBatches(train, crop_length=config.crop, batch_size=config.train.batch_size,
                           min_length=config.min_length, seed=config.train.seed)
     val = _val_batch(chains, config)
     model, book = _initial(config)
-    result = fit(model, loss_function(config.model), batches, config.train, state=book,
-                 evaluate=_make_evaluate(config, val) if val is not None else None,
-                 run_dir=out, progress=progress, description=f"training {config.model.kind}")
-    save_checkpoint(out / "checkpoint", (result.model, result.state), {
-        "task": "structure-tokenizer", "config": config_to_dict(config), "best_step": result.best_step,
-        "best_metrics": result.best_metrics, "steps": result.steps, "seconds": result.seconds,
-    })
-    return result, report
+    return fit(model, loss_function(config.model), batches, config.train, state=book,
+               evaluate=_make_evaluate(config, val) if val is not None else None,
+               run_dir=run_dir, progress=progress, description=f"training {config.model.kind}")
 
 
 def load_run(run: str | Path) -> tuple[Any, Codebook | None, StructureConfig]:
