@@ -38,6 +38,7 @@ from .lm import score_variants as score_variants
 from .lm import token_map as token_map
 from .supervised import HEADS as HEADS
 from .supervised import HeadConfig as HeadConfig
+from .supervised import LoRAConfig as LoRAConfig
 from .supervised import Predictor as Predictor
 from .supervised import RunConfig as RunConfig
 from .supervised import SplitConfig as SplitConfig
@@ -54,7 +55,7 @@ from .tasks import combine as combine
 from .tasks import load_task as load_task
 
 __all__ = ["ENCODERS", "HEADS", "POOLINGS", "TASK_KINDS", "TASK_NAMES", "DifferentiableEncoder", "EmbedStats", "Encoder",
-           "HeadConfig", "Predictor", "PretrainConfig", "PretrainResult", "RunConfig", "SplitConfig", "Task",
+           "HeadConfig", "LoRAConfig", "Predictor", "PretrainConfig", "PretrainResult", "RunConfig", "SplitConfig", "Task",
            "TaskData", "TaskResult", "combine", "dms_scores", "embed_sequences", "evaluate_run",
            "get_encoder", "language_model", "list_encoders", "load_predictor", "load_task", "open_store",
            "pool", "pretrain", "protein_map", "read_variants", "residue_log_probs", "run_task",
