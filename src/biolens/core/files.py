@@ -165,15 +165,23 @@ def text_digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def read_json(path: str | Path) -> Any:
-    """The JSON document in ``path``.
+_JSON_KINDS = {list: "array", str: "string", int: "number", float: "number", bool: "boolean", type(None): "null"}
+
+
+def read_json(path: str | Path, *, mapping: bool = False) -> Any:
+    """The JSON document in ``path`` (``mapping``: it must be a JSON object, as every config is).
 
     Raises:
-        InputError: naming the file and, for invalid JSON or UTF-8, the line and column / byte offset.
+        InputError: naming the file and, for invalid JSON or UTF-8, the line and column / byte offset;
+            with ``mapping``, a document that is not an object.
     """
     path = Path(path)
     try:
-        return json.loads(path.read_bytes().decode("utf-8"))
+        doc = json.loads(path.read_bytes().decode("utf-8"))
+        if mapping and not isinstance(doc, dict):
+            raise InputError(f"holds a JSON {_JSON_KINDS.get(type(doc), type(doc).__name__)}, not the object "
+                             "of settings expected", source=str(path))
+        return doc
     except json.JSONDecodeError as exc:
         raise InputError(f"invalid JSON at column {exc.colno}: {exc.msg}", source=str(path), line=exc.lineno) from None
     except UnicodeDecodeError as exc:
