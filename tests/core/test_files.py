@@ -55,3 +55,30 @@ def test_probe_atomic_write_failure_names_the_target_not_the_temporary(tmp_path)
         check_output(tmp_path / "f", "run folder", folder=True)
     check_output(tmp_path / "new" / "run", "run folder", folder=True)
     assert (tmp_path / "new" / "run").is_dir()
+
+
+def test_probe_checkpoint_meta_and_configs_that_are_broken_name_the_file(tmp_path):
+    """Issue 14: a checkpoint's meta.json or a config with a byte that is not UTF-8 (or valid JSON of
+    another shape) escaped as UnicodeDecodeError / AttributeError without the file's name."""
+    import dataclasses
+
+    from biolens.core.checkpoint import read_meta
+    from biolens.core.config import load_config
+    from biolens.core.errors import InputError
+    from biolens.core.files import read_json
+
+    (tmp_path / "meta.json").write_bytes(b'{"task": "\xff"}')
+    with pytest.raises(InputError, match=r"meta.json: not UTF-8 text \(byte 10: invalid start byte\)"):
+        read_meta(tmp_path)
+    (tmp_path / "meta.json").write_text("[1, 2]")
+    with pytest.raises(InputError, match=r"meta.json: holds a JSON array, not the object of settings expected"):
+        read_meta(tmp_path)
+
+    @dataclasses.dataclass
+    class Config:
+        lr: float = 0.1
+
+    (tmp_path / "c.json").write_text('"lr"')
+    with pytest.raises(InputError, match=r"c.json: holds a JSON string, not the object"):
+        load_config(Config, tmp_path / "c.json")
+    assert read_json(tmp_path / "c.json") == "lr"  # only configs must be objects

@@ -66,6 +66,21 @@ def test_probe_cache_folder_or_under_a_file_is_a_named_error(tmp_path):
         EmbeddingStore(tmp_path / "none.sqlite", readonly=True)
 
 
+def test_probe_store_that_fills_mid_run_names_the_store_and_keeps_committed_rows(tmp_path):
+    """Issue 14: a disk that fills mid-run gave a bare sqlite3.OperationalError. SQLite's own limit on
+    the file's pages (max_page_count) makes the real SQLITE_FULL without filling a disk."""
+    path = tmp_path / "s.sqlite"
+    with EmbeddingStore(path) as store:
+        store.put_many("enc", "mean", [("h0", np.ones(8, np.float32))])
+        pages = store._db.execute("PRAGMA page_count").fetchone()[0]
+        store._db.execute(f"PRAGMA max_page_count={pages + 2}")
+        big = [(f"h{i}", np.full(4096, i, np.float32)) for i in range(1, 50)]
+        with pytest.raises(InputError, match=r"s\.sqlite: cannot write to the embedding store \(database or disk is "
+                                             r"full\); every batch committed before is kept"):
+            store.put_many("enc", "mean", big)
+        assert store.count() == 1 and store.get_many("enc", "mean", ["h0", "h1"]).keys() == {"h0"}
+
+
 def test_sequence_hash_is_stable():
     import hashlib
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import biolens
-from biolens.core.errors import RunLockedError, RunMismatchError
+from biolens.core.errors import InputError, RunLockedError, RunMismatchError
 from biolens.graphs import GraphResult, evaluate, load, load_dataset, preset, train
 
 CONFIG = preset("tiny", train=dict(max_epochs=2, batch_size=64))
@@ -79,3 +79,16 @@ def test_a_second_process_on_the_folder_stops_at_once(trained, tmp_path):
     finally:
         holder.stdin.close()
         holder.wait(timeout=30)
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    ('{"kind": ', r"config.json:1: invalid JSON at column 10"),
+    ("[]\n", r"config.json: holds a JSON array, not the object of settings expected"),
+    ('{"kind": "graph"}', r"config.json: has no run settings \(no 'settings' key\)"),
+    ('{"settings": {"train": {}}}', r"config.json: its run settings are incomplete or altered \(KeyError: 'model'\)"),
+])
+def test_probe_run_config_json_broken_or_of_another_shape_is_named(tmp_path, text, problem):
+    """Issue 14: invalid JSON in a run's config.json was a traceback; so was valid JSON of another shape."""
+    (tmp_path / "config.json").write_text(text)
+    with pytest.raises(InputError, match=problem):
+        load(tmp_path)

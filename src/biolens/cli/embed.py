@@ -66,11 +66,11 @@ def embed_command(input, out, out_dir, repr_layers, include, encoder, pooling, p
     from ..core.alphabets import PROTEIN
     from ..core.errors import InputError
     from ..core.export import EXPORT_FORMATS, export_embeddings
-    from ..core.files import check_output
+    from ..core.files import check_free_space, check_output
     from ..core.seqio import check_unique_ids, load_sequences
     from ..core.store import EmbeddingStore, default_store_path
     from ..proteins.embed import embed_sequences
-    from ..proteins.encoders import get_encoder
+    from ..proteins.encoders import get_encoder, pooled_width
 
     if (out is None) == (out_dir is None):
         raise InputError("give one of --out FILE (one file for all proteins) or --out-dir DIR (one file each)")
@@ -110,6 +110,8 @@ def embed_command(input, out, out_dir, repr_layers, include, encoder, pooling, p
     )
     records, dropped = check_unique_ids(records, dedupe=dedupe, source=str(source))
     enc = get_encoder(encoder, layer=layer, weights=weights, dtype=None if dtype == "float32" else dtype)
+    values = sum(len(r.sequence) for r in records) * enc.width if per_residue else len(records) * pooled_width(enc, pooling)
+    check_free_space(out, 4 * values, "--out file")  # float32, before any embedding work
     store = None if no_cache else EmbeddingStore(cache or default_store_path())
     try:
         arrays, stats = embed_sequences(

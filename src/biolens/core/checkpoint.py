@@ -26,6 +26,7 @@ import numpy as np
 
 from .._version import __version__
 from .errors import CheckpointMismatchError, InputError
+from .files import read_json
 
 __all__ = ["check_encoder", "load_array", "load_checkpoint", "read_meta", "save_checkpoint"]
 
@@ -66,10 +67,7 @@ def read_meta(path: str | Path) -> dict[str, Any]:
     meta_file = path / META_FILE
     if not meta_file.exists():
         raise InputError(f"not a biolens checkpoint (no {META_FILE})", source=str(path))
-    try:
-        return json.loads(meta_file.read_text())
-    except json.JSONDecodeError as exc:
-        raise InputError(f"broken {META_FILE}: {exc}", source=str(path)) from None
+    return read_json(meta_file, mapping=True)
 
 
 def load_checkpoint(path: str | Path, skeleton: Callable[[dict[str, Any]], Any]) -> tuple[Any, dict[str, Any]]:

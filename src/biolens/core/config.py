@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .errors import InputError
-from .files import atomic_write_text
+from .files import atomic_write_text, read_json
 
 __all__ = ["config_from_dict", "config_to_dict", "load_config", "save_config"]
 
@@ -63,10 +63,7 @@ def save_config(config: Any, path: str | Path, **extra: Any) -> None:
 
 def load_config(cls: type[T], path: str | Path, *, ignore: tuple[str, ...] = ()) -> T:
     """Read a JSON config written by :func:`save_config` (``type`` and ``ignore`` keys dropped)."""
-    try:
-        data = json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InputError(f"cannot read config: {exc}", source=str(path)) from None
+    data = read_json(path, mapping=True)
     data.pop("type", None)
     for key in ignore:
         data.pop(key, None)

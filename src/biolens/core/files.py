@@ -13,7 +13,7 @@ from typing import IO, Any
 
 from .errors import InputError
 
-__all__ = ["atomic_path", "atomic_write", "atomic_write_bytes", "atomic_write_text", "check_output", "file_digest",
+__all__ = ["atomic_path", "atomic_write", "atomic_write_bytes", "atomic_write_text", "check_free_space", "check_output", "file_digest",
            "os_words", "read_json", "text_digest"]
 
 _DIGESTS: dict[tuple[str, int, int], str] = {}
@@ -52,6 +52,28 @@ def check_output(path: str | Path, what: str = "output", *, folder: bool = False
         os.unlink(trial)
     except OSError as exc:
         raise InputError(f"cannot write the {what} here ({os_words(exc)})", source=str(path)) from None
+
+
+def check_free_space(path: str | Path, needed: int, what: str = "output") -> None:
+    """Before the expensive work: refuse when the disk that will hold ``path`` has less free space
+    than the ``needed`` bytes (an estimate of the output; the atomic write needs all of it beside
+    any old file). A place whose free space cannot be read is not refused here.
+
+    Raises:
+        InputError: naming the path, the estimate and the free space.
+    """
+    import shutil
+
+    where = Path(path).parent
+    while not where.exists() and where != where.parent:
+        where = where.parent
+    try:
+        free = shutil.disk_usage(where).free
+    except OSError:
+        return
+    if needed > free:
+        raise InputError(f"the {what} needs about {needed:,} bytes, but its disk has {free:,} bytes free; free some "
+                         "space or write it elsewhere (nothing was computed)", source=str(path))
 
 
 def _umask() -> int:
@@ -143,15 +165,23 @@ def text_digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def read_json(path: str | Path) -> Any:
-    """The JSON document in ``path``.
+_JSON_KINDS = {list: "array", str: "string", int: "number", float: "number", bool: "boolean", type(None): "null"}
+
+
+def read_json(path: str | Path, *, mapping: bool = False) -> Any:
+    """The JSON document in ``path`` (``mapping``: it must be a JSON object, as every config is).
 
     Raises:
-        InputError: naming the file and, for invalid JSON or UTF-8, the line and column / byte offset.
+        InputError: naming the file and, for invalid JSON or UTF-8, the line and column / byte offset;
+            with ``mapping``, a document that is not an object.
     """
     path = Path(path)
     try:
-        return json.loads(path.read_bytes().decode("utf-8"))
+        doc = json.loads(path.read_bytes().decode("utf-8"))
+        if mapping and not isinstance(doc, dict):
+            raise InputError(f"holds a JSON {_JSON_KINDS.get(type(doc), type(doc).__name__)}, not the object "
+                             "of settings expected", source=str(path))
+        return doc
     except json.JSONDecodeError as exc:
         raise InputError(f"invalid JSON at column {exc.colno}: {exc.msg}", source=str(path), line=exc.lineno) from None
     except UnicodeDecodeError as exc:

@@ -225,7 +225,7 @@ class RunFolder:
 
     def config(self) -> dict[str, Any]:
         """The whole saved ``config.json`` (identity and info)."""
-        return read_json(self.config_path)
+        return read_json(self.config_path, mapping=True)
 
     # ----------------------------------------------------------------------------- the lock
     def lock(self) -> None:

@@ -224,10 +224,15 @@ class EmbeddingStore:
             data, shape = array.tobytes(), list(array.shape)
             rows.append((encoder, seq_hash, pooling, array.dtype.str, json.dumps(shape), data,
                          row_checksum(array.dtype.str, shape, data)))
-        with self._db:
-            self._db.executemany(
-                "INSERT OR REPLACE INTO embeddings (encoder, seq_hash, pooling, dtype, shape, data, checksum) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        try:
+            with self._db:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO embeddings (encoder, seq_hash, pooling, dtype, shape, data, checksum) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        except sqlite3.OperationalError as exc:  # disk full, locked past the timeout, read-only
+            raise InputError(f"cannot write to the embedding store ({exc}); every batch committed before is kept "
+                             "and a rerun resumes from it (free space, or embed with --no-cache)",
+                             source=str(self.path)) from None
         return len(rows)
 
     def _widths(self) -> dict[str, int]:

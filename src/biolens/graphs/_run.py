@@ -300,8 +300,15 @@ def run_config(run_dir: str | Path) -> GraphRunConfig:
     path = Path(run_dir) / "config.json"
     if not path.exists():
         raise InputError("not a biolens graph run (no config.json)", source=str(run_dir))
-    saved = read_json(path)
-    return _run_config_from_dict(saved["settings"] if "settings" in saved else saved["config"])
+    saved = read_json(path, mapping=True)
+    if "settings" not in saved and "config" not in saved:
+        raise InputError("has no run settings (no 'settings' key): not written by biolens graph train, or edited",
+                         source=str(path))
+    try:
+        return _run_config_from_dict(saved["settings"] if "settings" in saved else saved["config"])
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise InputError(f"its run settings are incomplete or altered ({type(exc).__name__}: {exc}); retrain, or "
+                         "restore the file biolens graph train wrote", source=str(path)) from None
 
 
 def load(run_dir: str | Path, seed: int | None = None) -> list[TrainedRun]:

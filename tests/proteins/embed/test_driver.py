@@ -240,3 +240,25 @@ def test_probe_embed_out_unwritable_is_refused_before_work(tmp_path, capsys, whe
     err = capsys.readouterr().err
     assert expected in err and str(out) in err
     assert not cache.exists()  # refused before the store was opened or anything embedded
+
+
+@pytest.mark.parametrize(("flag", "needed"), [((), 2 * 20 * 4), (("--per-residue",), (10 + 12) * 20 * 4)])
+def test_probe_embed_out_on_a_full_disk_is_refused_before_work(tmp_path, capsys, monkeypatch, flag, needed):
+    """Issue 14: a full disk was reported only after all the embedding work, at the write."""
+    import shutil
+    from collections import namedtuple
+
+    from biolens.cli import main
+
+    fasta = tmp_path / "p.fasta"
+    fasta.write_text(">a\nMKTAYIAKQR\n>b\nMKTAYIAKQRQI\n")
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda where: usage(10**9, 10**9 - needed + 1, needed - 1))
+    out, cache = tmp_path / "e.npz", tmp_path / "s.sqlite"
+    assert main(["embed", str(fasta), "-e", "onehot", "-o", str(out), "--cache", str(cache), *flag, "-q"]) == 2
+    err = capsys.readouterr().err
+    assert f"{out}: the --out file needs about {needed:,} bytes, but its disk has {needed - 1:,} bytes free" in err
+    assert not out.exists() and not cache.exists()  # refused before the store was opened or anything embedded
+    monkeypatch.setattr(shutil, "disk_usage", lambda where: usage(10**9, 10**9 - needed, needed))
+    assert main(["embed", str(fasta), "-e", "onehot", "-o", str(out), "--no-cache", *flag, "-q"]) == 0
+    assert out.stat().st_size > needed  # the estimate is of the arrays alone: the file holds them and ids

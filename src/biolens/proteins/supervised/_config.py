@@ -73,7 +73,7 @@ def load_run_config(meta: dict[str, Any], run_dir: str | Path) -> RunConfig:
     from ...core.runs import identity_diff
 
     path = Path(run_dir) / "config.json"
-    saved = read_json(path) if path.exists() else {}
+    saved = read_json(path, mapping=True) if path.exists() else {}
     recorded = saved.get("settings", {}).get("run") if "settings" in saved else saved.get("run")
     if "run" not in meta:
         if recorded is None:
