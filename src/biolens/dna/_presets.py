@@ -32,6 +32,9 @@ class DnaRunConfig:
     ``max_validation`` caps the validation split (positives, before their shuffled negatives):
     it is scored at every evaluation, and 2,000 + 2,000 already pin an auROC to about +-0.01.
     ``max_train`` (None: all) keeps a seeded random subset of the training positives.
+    ``seeds`` > 1 trains that many models from seeds ``train.seed``, ``train.seed + 1``, ... (other
+    initialisation, batch order and dropout; the same split) and predicts with the mean of their
+    logits (a :class:`~biolens.dna.SeedEnsemble`); it costs ``seeds`` times the training.
     """
 
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -39,7 +42,12 @@ class DnaRunConfig:
     val_fraction: float = 0.1
     max_validation: int | None = 2000
     max_train: int | None = None
+    seeds: int = 1
     source: str = ""
+
+    def __post_init__(self) -> None:
+        if self.seeds < 1:
+            raise ValueError(f"seeds must be >= 1, got {self.seeds}")
 
     def replace(self, *, model: dict | None = None, train: dict | None = None, **fields) -> DnaRunConfig:
         """A copy with some model, train or top-level fields replaced."""
