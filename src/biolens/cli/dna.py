@@ -64,11 +64,11 @@ def _preset_config(name: str, settings: tuple[str, ...], train: dict, **fields):
 @click.option("--val-fraction", type=float, default=None, help="Validation fraction [preset: 0.1].")
 @click.option("--max-validation", type=int, default=None, help="At most this many validation records [preset: 2000].")
 @click.option("--epochs", type=int, default=None, help="At most this many epochs [preset].")
-@click.option("--max-steps", type=int, default=None, help="Stop after this many steps [preset: 600].")
+@click.option("--max-steps", type=int, default=None, help="Stop after this many steps [preset: 1800].")
 @click.option("--batch-size", type=int, default=None, help="[preset: 128]")
 @click.option("--lr", type=float, default=None, help="[preset: 1e-3]")
 @click.option("--schedule", type=click.Choice(["cosine", "constant"]), default=None, help="[preset: cosine]")
-@click.option("--patience", type=int, default=None, help="Evaluations without a better validation auROC [preset: 3].")
+@click.option("--patience", type=int, default=None, help="Evaluations without a better validation auROC [preset: 4].")
 @click.option("--eval-every", type=int, default=None, help="Steps between evaluations [preset: 150].")
 @click.option("--seed", type=int, default=None, help="[preset: 0]")
 @click.option("--seeds", type=click.IntRange(min=1), default=None,
