@@ -65,13 +65,12 @@ def test_predict_is_the_same_for_either_strand(run, tmp_path, write):
 def test_a_run_of_an_older_biolens_predicts_but_is_not_resumed(run, tmp_path, capsys):
     old = tmp_path / "old"
     shutil.copytree(run, old)
-    # what an older biolens wrote: no config.json / result.json, a model config without the new fields
+    # what an older biolens wrote: no config.json / result.json, a model config without the strands field
     for f in ("config.json", "result.json", ".lock"):
         (old / f).unlink()
     meta_file = old / "checkpoint" / "meta.json"
     meta = json.loads(meta_file.read_text())
-    for key in ("strands", "recurrent_units"):
-        del meta["model_config"][key]
+    del meta["model_config"]["strands"]  # older model configs had no strands field (one strand)
     meta_file.write_text(json.dumps(meta))
     out = tmp_path / "pred.csv"
     assert main(["dna", "predict", str(old), "sample:ctcfl_test", "--out", str(out), "--quiet"]) == 0

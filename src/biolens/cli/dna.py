@@ -64,17 +64,22 @@ def _preset_config(name: str, settings: tuple[str, ...], train: dict, **fields):
 @click.option("--val-fraction", type=float, default=None, help="Validation fraction [preset: 0.1].")
 @click.option("--max-validation", type=int, default=None, help="At most this many validation records [preset: 2000].")
 @click.option("--epochs", type=int, default=None, help="At most this many epochs [preset].")
-@click.option("--max-steps", type=int, default=None, help="Stop after this many steps [preset: 600].")
+@click.option("--max-steps", type=int, default=None, help="Stop after this many steps [preset: 1800].")
 @click.option("--batch-size", type=int, default=None, help="[preset: 128]")
 @click.option("--lr", type=float, default=None, help="[preset: 1e-3]")
 @click.option("--schedule", type=click.Choice(["cosine", "constant"]), default=None, help="[preset: cosine]")
-@click.option("--patience", type=int, default=None, help="Evaluations without a better validation auROC [preset: 3].")
+@click.option("--patience", type=int, default=None, help="Evaluations without a better validation auROC [preset: 4].")
 @click.option("--eval-every", type=int, default=None, help="Steps between evaluations [preset: 150].")
 @click.option("--seed", type=int, default=None, help="[preset: 0]")
+@click.option("--seeds", type=click.IntRange(min=1), default=None,
+              help="Train this many models (seeds SEED, SEED+1, ...) and predict with their mean logit [preset: 1].")
+@click.option("--motif-check/--no-motif-check", default=True, show_default=True,
+              help="Single-task runs: do the top ISM windows of the 32 surest validation positives hold a known motif?")
 @on_invalid_option
 @quiet_option
 def train_command(train_files, out, preset, settings, tf, cross_negatives, val_fraction, max_validation, epochs,
-                  max_steps, batch_size, lr, schedule, patience, eval_every, seed, on_invalid, quiet) -> int:
+                  max_steps, batch_size, lr, schedule, patience, eval_every, seed, seeds, motif_check, on_invalid,
+                  quiet) -> int:
     """Train a TF-binding model; files of positives only get dinucleotide-shuffled negatives."""
     from ..dna import DEFAULT_PRESET, concat_data, train
 
@@ -84,16 +89,20 @@ def train_command(train_files, out, preset, settings, tf, cross_negatives, val_f
         preset, settings,
         given(max_epochs=epochs, max_steps=max_steps, batch_size=batch_size, learning_rate=lr,
               schedule=schedule, patience=patience, eval_every=eval_every, seed=seed),
-        **given(val_fraction=val_fraction, max_validation=max_validation))
+        **given(val_fraction=val_fraction, max_validation=max_validation, seeds=seeds))
     data = concat_data([read_tf_file(f, on_invalid, quiet) for f in train_files])
     result = train(data, config, out, tf=tf, cross_negatives=cross_negatives, name=preset,
-                   progress=show_progress(quiet))
+                   progress=show_progress(quiet), motif_check=motif_check)
     if not quiet:
         summary, best = result.summary, result.validation
         err_console.print(f"train: {summary['train_records']} records, validation: {summary['validation_records']} "
                           f"({summary['split']}); negatives: {summary['negatives']}")
-        err_console.print(f"[bold]wrote[/bold] {out}: {preset}, {result.steps} steps, best at {result.best_step}, "
+        kept = (f"best at {result.best_step}" if not result.members else
+                f"{len(result.members)} seeds, best at {', '.join(str(m['best_step']) for m in result.members)}")
+        err_console.print(f"[bold]wrote[/bold] {out}: {preset}, {result.steps} steps, {kept}, "
                           f"validation auROC {best.get('auroc', float('nan')):.3f}, loss {best.get('loss', float('nan')):.3f}")
+        if result.motif is not None:
+            err_console.print(f"motif check: {result.motif['verdict']}")
     return 0
 
 
@@ -181,19 +190,22 @@ def predict_command(run, file, out, task, batch_size, on_invalid, quiet) -> int:
 @click.option("--max-steps", type=int, default=None, help="Override the presets' step limit (a quicker, cruder table).")
 @click.option("--lr", type=float, default=None, help="Override the presets' learning rate.")
 @click.option("--max-train", type=int, default=None, help="At most this many training positives per factor.")
+@click.option("--seeds", type=click.IntRange(min=1), default=None,
+              help="Override the presets' number of seeds (a seed ensemble per factor and preset).")
 @click.option("--bootstrap", "n_boot", type=int, default=1000, show_default=True, help="Bootstrap resamples for the intervals.")
 @click.option("--motif-check/--no-motif-check", default=True, show_default=True,
               help="Check each model's top ISM windows against a panel of known motifs.")
 @quiet_option
-def benchmark_command(train_dir, out, presets, tfs, settings, max_steps, lr, max_train, n_boot, motif_check, quiet) -> int:
+def benchmark_command(train_dir, out, presets, tfs, settings, max_steps, lr, max_train, seeds, n_boot, motif_check,
+                      quiet) -> int:
     """Train and score presets on every _AC/_B factor pair of a folder: per-factor auROC and auPRC with
     95% bootstrap intervals and CPU time, as markdown (table.md) and JSON (results.json)."""
     from ..dna import DEFAULT_PRESET, benchmark, markdown_table
 
     presets = presets or (DEFAULT_PRESET,)
     changes = {k: v for k, v in (("max_steps", max_steps), ("learning_rate", lr)) if v is not None}
-    configs = {name: _preset_config(name, settings, changes, **({"max_train": max_train} if max_train else {}))
-               for name in presets}
+    fields = {k: v for k, v in (("max_train", max_train), ("seeds", seeds)) if v}
+    configs = {name: _preset_config(name, settings, changes, **fields) for name in presets}
     log = None if quiet else (lambda line: err_console.print(line, markup=False))
     results = benchmark(train_dir, out, presets=presets, configs=configs, tfs=tfs or None, n_resamples=n_boot,
                         motif_check=motif_check, log=log)

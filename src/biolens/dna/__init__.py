@@ -25,9 +25,11 @@ from ._evaluate import prediction_columns as prediction_columns
 from ._evaluate import write_evaluation_report as write_evaluation_report
 from ._models import MODELS as MODELS
 from ._models import ModelConfig as ModelConfig
+from ._models import SeedEnsemble as SeedEnsemble
 from ._models import TFBindingModel as TFBindingModel
 from ._models import model_config as model_config
 from ._motif_panel import MOTIF_PANEL as MOTIF_PANEL
+from ._motif_panel import motif_check_arrays as motif_check_arrays
 from ._motif_panel import motif_check_model as motif_check_model
 from ._motif_panel import motif_check_run as motif_check_run
 from ._motif_panel import motif_panel_check as motif_panel_check
@@ -47,6 +49,7 @@ from ._shuffle import dinucleotide_counts as dinucleotide_counts
 from ._shuffle import dinucleotide_shuffle as dinucleotide_shuffle
 from ._shuffle import shuffle_many as shuffle_many
 from ._train import TrainedModel as TrainedModel
+from ._train import ensemble_of as ensemble_of
 from ._train import evaluate_arrays as evaluate_arrays
 from ._train import forward as forward
 from ._train import init_model as init_model

@@ -38,7 +38,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from ._encoding import reverse_complement_one_hot
 
-__all__ = ["MODELS", "ModelConfig", "TFBindingModel", "model_config"]
+__all__ = ["MODELS", "ModelConfig", "SeedEnsemble", "TFBindingModel", "model_config"]
 
 #: running-statistics momentum of batch norm: 0.9 (not 0.99) so the inference statistics keep up
 #: with the weights in runs of a few hundred steps (0.99 left validation accuracy at 0.5 after 200).
@@ -237,3 +237,23 @@ class TFBindingModel(eqx.Module):
         for layer, k in zip(self.mlp, keys[2:], strict=True):
             h = self.dropout(jax.nn.gelu(layer(h)), key=k)
         return self.out(h), state
+
+
+class SeedEnsemble(eqx.Module):
+    """Models of one config trained from different seeds, read as one: their logits are averaged.
+
+    It takes the same ``(x, state)`` as :class:`TFBindingModel`, with ``state`` the tuple of the
+    members' batch-norm states, so prediction, ISM and saliency work on it unchanged. It is only
+    read, never trained as one: each member is trained on its own (``biolens dna train --seeds N``).
+    """
+
+    members: tuple[TFBindingModel, ...]
+
+    def __call__(self, x: Float[Array, "L 4"], state: tuple[eqx.nn.State, ...], *,
+                 key: PRNGKeyArray | None = None) -> tuple[Float[Array, " T"], tuple[eqx.nn.State, ...]]:
+        if key is not None:
+            raise ValueError("a SeedEnsemble is not trained as one model: train each member on its own")
+        if len(state) != len(self.members):
+            raise ValueError(f"{len(self.members)} members but {len(state)} batch-norm states")
+        logits = [member(x, s)[0] for member, s in zip(self.members, state, strict=True)]
+        return sum(logits) / len(logits), state

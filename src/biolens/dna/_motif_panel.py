@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MOTIF_PANEL", "motif_check_model", "motif_check_run", "motif_panel_check"]
+__all__ = ["MOTIF_PANEL", "motif_check_arrays", "motif_check_model", "motif_check_run", "motif_panel_check"]
 
 #: name -> (IUPAC consensus, JASPAR matrix it condenses)
 MOTIF_PANEL: dict[str, tuple[str, str]] = {
@@ -119,18 +119,24 @@ def motif_check_model(trained, data, *, k: int = 32, **kwargs) -> dict[str, Any]
     """:func:`motif_panel_check` of a single-task model (a :class:`~biolens.dna.TrainedModel`) on the
     ``k`` positives of ``data`` (a :class:`~biolens.dna.TFData`; all records when it has no labels)
     that it scores highest."""
-    import jax
-
     from ._encoding import one_hot
-    from ._train import make_predict, predict_proba
 
     x = one_hot(data.sequences, ids=data.ids, source=data.source)
     labels = np.ones(len(data)) if data.labels is None else np.asarray(data.labels)
-    pos = np.flatnonzero(labels == 1)
-    prob = predict_proba(trained.model, trained.state, x[pos])[:, 0]
-    chosen = pos[np.argsort(-prob, kind="stable")[:k]]
+    return motif_check_arrays(trained, x[labels == 1], k=k, **kwargs)
+
+
+def motif_check_arrays(trained, x_pos: np.ndarray, *, k: int = 32, **kwargs) -> dict[str, Any]:
+    """:func:`motif_panel_check` of a single-task model on the ``k`` of the one-hot positives
+    ``x_pos`` ``(N, L, 4)`` that it scores highest."""
+    import jax
+
+    from ._train import make_predict, predict_proba
+
+    prob = predict_proba(trained.model, trained.state, x_pos)[:, 0]
+    chosen = np.argsort(-prob, kind="stable")[:k]
     full = jax.jit(make_predict(trained.model, trained.state, output="logit"))
-    return motif_panel_check(lambda b: full(b)[:, 0], x[chosen], **kwargs)
+    return motif_panel_check(lambda b: full(b)[:, 0], x_pos[chosen], **kwargs)
 
 
 def motif_check_run(run: str | Path, test_file: str | Path, **kwargs) -> dict[str, Any]:

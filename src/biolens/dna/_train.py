@@ -3,8 +3,9 @@
 A run folder holds::
 
     checkpoint/       model + batch-norm state (``model.eqx``) and ``meta.json`` (model config,
-                      train config, tasks, encoding, data summary)
+                      train config, tasks, encoding, data summary; ``members`` for a seed ensemble)
     train/            the core loop's resumable state and ``metrics.jsonl`` (learning curves)
+    members/seed-S/   a seed ensemble's members, each with its own ``train/`` and ``checkpoint/``
     validation.json   validation metrics of the restored best model
     report.html       learning curves and validation metrics
 """
@@ -30,13 +31,17 @@ from ..core.losses import binary_cross_entropy
 from ..core.metrics import accuracy, auprc, auroc
 from ..core.train import ArrayBatches, FitResult, TrainConfig, batched_apply, fit
 from ._encoding import N_VALUE
-from ._models import ModelConfig, TFBindingModel
+from ._models import ModelConfig, SeedEnsemble, TFBindingModel
 from ._prepare import LabelledArrays
 
 __all__ = [
-    "TrainedModel", "evaluate_arrays", "forward", "init_model", "load_model", "make_predict",
+    "TrainedModel", "ensemble_of", "evaluate_arrays", "forward", "init_model", "load_model", "make_predict",
     "metric_intervals", "predict_proba", "save_model", "task_metrics", "train_model",
 ]
+
+#: a trained model: one network or a seed ensemble of them, and its batch-norm state(s)
+DnaModel = TFBindingModel | SeedEnsemble
+ModelState = eqx.nn.State | tuple[eqx.nn.State, ...]
 
 CHECKPOINT_DIR = "checkpoint"
 TRAIN_DIR = "train"
@@ -44,10 +49,14 @@ TRAIN_DIR = "train"
 
 @dataclass
 class TrainedModel:
-    """A model with its batch-norm state and metadata (``meta["tasks"]``, ``meta["model_config"]``)."""
+    """A model with its batch-norm state and metadata (``meta["tasks"]``, ``meta["model_config"]``).
 
-    model: TFBindingModel
-    state: eqx.nn.State
+    For a seed ensemble ``model`` is a :class:`SeedEnsemble`, ``state`` the tuple of its members'
+    states and ``meta["members"]`` one entry per member (seed, steps, best step, validation).
+    """
+
+    model: DnaModel
+    state: ModelState
     meta: dict[str, Any]
 
     @property
@@ -64,8 +73,8 @@ def init_model(config: ModelConfig, seed: int = 0) -> tuple[TFBindingModel, eqx.
     return eqx.nn.make_with_state(TFBindingModel)(config, key=jax.random.PRNGKey(seed))
 
 
-def forward(model: TFBindingModel, state: eqx.nn.State, x: Float[Array, "B L 4"],
-            key: jax.Array | None = None) -> tuple[Float[Array, "B T"], eqx.nn.State]:
+def forward(model: DnaModel, state: ModelState, x: Float[Array, "B L 4"],
+            key: jax.Array | None = None) -> tuple[Float[Array, "B T"], ModelState]:
     """Logits of a batch; with ``key`` (training) every example gets its own dropout key."""
     if key is None:
         return jax.vmap(model, in_axes=(0, None), out_axes=(0, None), axis_name="batch")(x, state)
@@ -79,7 +88,7 @@ def _loss(model, state, batch, key):
     return binary_cross_entropy(logits, batch["y"], mask=batch["mask"]), state
 
 
-def make_predict(model: TFBindingModel, state: eqx.nn.State, *, output: str = "prob") -> Callable[[Array], Array]:
+def make_predict(model: DnaModel, state: ModelState, *, output: str = "prob") -> Callable[[Array], Array]:
     """A pure, jit-able ``predict(x: (B, L, 4)) -> (B, T)`` of probabilities (``output="prob"``) or
     logits (``"logit"``), in inference mode -- the callable :mod:`biolens.interpret` takes."""
     if output not in ("prob", "logit"):
@@ -93,7 +102,7 @@ def make_predict(model: TFBindingModel, state: eqx.nn.State, *, output: str = "p
     return predict
 
 
-def predict_proba(model: TFBindingModel, state: eqx.nn.State, x: Float[np.ndarray, "N L 4"], *,
+def predict_proba(model: DnaModel, state: ModelState, x: Float[np.ndarray, "N L 4"], *,
                   output: str = "prob", batch_size: int = 512) -> Float[np.ndarray, "N T"]:
     """Batched predictions (one compiled shape; the last batch is padded)."""
     fn = jax.jit(make_predict(model, state, output=output))
@@ -129,7 +138,11 @@ def load_model(run: str | Path) -> TrainedModel:
     path = run / CHECKPOINT_DIR if (run / CHECKPOINT_DIR).is_dir() else run
 
     def skeleton(meta):
-        return init_model(config_from_dict(ModelConfig, meta["model_config"]))
+        config = config_from_dict(ModelConfig, meta["model_config"])
+        if "members" not in meta:
+            return init_model(config)
+        models, states = zip(*(init_model(config) for _ in meta["members"]), strict=True)
+        return SeedEnsemble(tuple(models)), tuple(states)
 
     (model, state), meta = load_checkpoint(path, skeleton)
     n_value = meta.get("encoding", {}).get("n_value", N_VALUE)
@@ -161,6 +174,23 @@ def train_model(train: LabelledArrays, val: LabelledArrays, tasks: tuple[str, ..
     if run_dir is not None:
         save_model(Path(run_dir) / CHECKPOINT_DIR, trained)
     return trained, result
+
+
+def ensemble_of(members: list[TrainedModel], val: LabelledArrays) -> TrainedModel:
+    """One :class:`TrainedModel` that averages the logits of ``members`` (same tasks and model
+    config, other seeds); ``meta["validation"]`` is the ensemble's score on ``val``."""
+    first = members[0].meta
+    if any(m.meta["model_config"] != first["model_config"] or m.meta["tasks"] != first["tasks"] for m in members):
+        raise ValueError("ensemble members must share the model config and the tasks")
+    model = SeedEnsemble(tuple(m.model for m in members))
+    state = tuple(m.state for m in members)
+    meta = {k: first[k] for k in ("tasks", "model_config", "train_config", "encoding", "data")}
+    meta["members"] = [{"seed": m.meta["train_config"]["seed"], "steps": m.meta["steps"],
+                        "best_step": m.meta["best_step"], "validation": m.meta["validation"]} for m in members]
+    meta["validation"] = evaluate_arrays(model, state, val, tuple(first["tasks"]))
+    meta["steps"] = sum(m.meta["steps"] for m in members)
+    meta["best_step"] = None
+    return TrainedModel(model, state, meta)
 
 
 def metric_intervals(y: np.ndarray, prob: np.ndarray, *, n_resamples: int = 1000, seed: int = 0) -> dict[str, Any]:
