@@ -1,17 +1,14 @@
 """Graph runs follow the run contract: the library writes the whole folder, refuses other data and a second process."""
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-import biolens
 from biolens.core.errors import InputError, RunLockedError, RunMismatchError
 from biolens.graphs import GraphResult, evaluate, load, load_dataset, preset, train
+from run_lock import held_by_another_process
 
 CONFIG = preset("tiny", train=dict(max_epochs=2, batch_size=64))
 
@@ -66,19 +63,10 @@ def test_other_settings_are_refused_naming_them(trained):
 
 def test_a_second_process_on_the_folder_stops_at_once(trained, tmp_path):
     _, data, _ = trained
-    env = {**os.environ, "PYTHONPATH": str(Path(biolens.__file__).parents[1])}
-    code = ("import sys\nfrom biolens.core.runs import RunFolder\nwith RunFolder(sys.argv[1]):\n"
-            "    print('locked', flush=True)\n    sys.stdin.read()\n")
-    holder = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "run")], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True, env=env)
-    try:
-        assert holder.stdout.readline().strip() == "locked"
+    with held_by_another_process(tmp_path / "run"):
         with pytest.raises(RunLockedError, match=f"{tmp_path / 'run'} is in use by another biolens process"):
             train(data, CONFIG, tmp_path / "run")
         assert not (tmp_path / "run" / "train").exists()  # it stopped before training
-    finally:
-        holder.stdin.close()
-        holder.wait(timeout=30)
 
 
 @pytest.mark.parametrize(("text", "problem"), [

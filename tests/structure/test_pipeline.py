@@ -4,10 +4,7 @@ without training, refuses another run or a second process naming why, and older 
 readable but are not resumed."""
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -29,6 +26,7 @@ from biolens.structure.dataset import folder_identity
 from biolens.structure.report import write_run_report
 from biolens.structure.run import decode_text
 from biolens.structure.training import tiny_config
+from run_lock import held_by_another_process
 
 pytest.importorskip("gemmi")
 pytest.importorskip("mini3di")
@@ -99,19 +97,10 @@ def test_another_run_in_the_folder_is_refused_naming_the_difference(structure_ru
 
 
 def test_a_second_process_on_the_folder_stops_at_once(tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(Path(biolens.__file__).parents[1])}
-    code = ("import sys\nfrom biolens.core.runs import RunFolder\nwith RunFolder(sys.argv[1]):\n"
-            "    print('locked', flush=True)\n    sys.stdin.read()\n")
-    holder = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "run")], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True, env=env)
-    try:
-        assert holder.stdout.readline().strip() == "locked"
+    with held_by_another_process(tmp_path / "run"):
         with pytest.raises(RunLockedError, match=f"{tmp_path / 'run'} is in use by another biolens process"):
             train_structure_model(SAMPLE, tmp_path / "run", TINY)
         assert not (tmp_path / "run" / "config.json").exists()  # it stopped before any work
-    finally:
-        holder.stdin.close()
-        holder.wait(timeout=30)
 
 
 def _older_layout(run: Path, old: Path) -> Path:
