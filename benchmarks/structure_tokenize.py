@@ -14,9 +14,8 @@ import time
 import jax
 
 from biolens.data import resolve_input
-from biolens.structure.dataset import load_folder
-from biolens.structure.tokenizer import tokenize
-from biolens.structure.training import PRESETS, _initial, load_run
+from biolens.structure import PRESETS, load_folder, load_run, tokenize
+from biolens.structure._training import _initial
 
 
 def main() -> None:

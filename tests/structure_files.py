@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from biolens.data import sample_path
-from biolens.structure.read import read_backbones
+from biolens.structure import read_backbones
 
 
 def real_residues(n: int = 6) -> np.ndarray:

@@ -270,3 +270,30 @@ def test_a_cycle_through_a_function_level_relative_import_is_found(tmp_path):
              "pkg.dom.b.n": [Edge("pkg.dom.b.n", "pkg.dom.a.m", "n.py:1")]}
     assert layer_violations(inner, {"a": set(), "b": {"a"}}, within="pkg.dom") == [
         "m.py:1: pkg.dom.a.m imports pkg.dom.b.n (a may import nothing of pkg.dom)"]
+
+
+#: Packages whose modules keep plain names (docs/architecture.md, "Layout and naming"), and the one
+#: module kept under its old public name as a deprecated alias.
+PLAIN_NAMES = {"core", "cli"}
+DEPRECATED_ALIASES = {"proteins/run.py"}
+
+
+def test_one_module_naming_convention():
+    """Outside core/ and cli/, every module is private (``_x.py``) behind its package's ``__init__``,
+    which lists its public names in ``__all__``."""
+    root = SRC / "biolens"
+    plain, no_all = [], []
+    for path in sorted(root.rglob("*.py")):
+        rel = path.relative_to(root)
+        if len(rel.parts) < 2 or rel.parts[0] in PLAIN_NAMES:
+            continue
+        if path.name == "__init__.py":
+            tree = ast.parse(path.read_text())
+            reexports = any(isinstance(n, ast.ImportFrom) and n.level > 0 for n in tree.body)
+            names = {t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)}
+            if reexports and "__all__" not in names:
+                no_all.append(str(rel))
+        elif not path.name.startswith("_") and rel.as_posix() not in DEPRECATED_ALIASES:
+            plain.append(str(rel))
+    assert not plain, f"public module names outside {sorted(PLAIN_NAMES)}: {plain}"
+    assert not no_all, f"packages re-exporting names without __all__: {no_all}"

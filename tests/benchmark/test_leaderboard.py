@@ -6,8 +6,7 @@ import math
 
 import pytest
 
-from biolens.benchmark import build_leaderboard, mean_delta
-from biolens.benchmark.leaderboard import rich_table
+from biolens.benchmark import build_leaderboard, mean_delta, rich_table
 from biolens.proteins.supervised import TaskResult
 
 
@@ -74,7 +73,7 @@ def test_cells_tested_on_other_proteins_are_noted():
 def test_a_baseline_that_does_not_apply_is_n_a_not_an_empty_row():
     from rich.console import Console
 
-    from biolens.benchmark.page import leaderboard_html, task_figure
+    from biolens.benchmark._page import leaderboard_html, task_figure
 
     cls = _result("t1", "auroc", 0.8, 0.7, _iv(0.1, 0.05, 0.15, 0.03))
     reg = _result("gb1", "spearman", 0.5, 0.4, _iv(0.1, 0.0, 0.2, 0.04), majority=float("nan"))  # constant: no rank

@@ -88,7 +88,7 @@ def test_a_rerun_reuses_every_cell_embedding_and_map(tiny, tmp_path, monkeypatch
 
 
 def test_a_killed_benchmark_resumes_and_loses_nothing(tiny, tmp_path, monkeypatch):
-    import biolens.benchmark.runner as runner
+    import biolens.benchmark._runner as runner
 
     real, calls = runner.run_task, []
 

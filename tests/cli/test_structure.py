@@ -7,12 +7,8 @@ import pytest
 
 from biolens.cli import main
 from biolens.data import resolve_input
-from biolens.structure.dataset import Chain
-from biolens.structure.features import residue_features
-from biolens.structure.geometry import rmsd
-from biolens.structure.read import read_backbones
-from biolens.structure.tokenizer import parse_tokens, reconstruct
-from biolens.structure.training import load_run
+from biolens.structure import Chain, load_run, parse_tokens, read_backbones, residue_features, rmsd
+from biolens.structure._tokenizer import reconstruct
 from structure_files import atom, pdb, real_residues
 
 pytest.importorskip("gemmi")
@@ -119,7 +115,7 @@ def test_other_model_kinds_train_and_evaluate(kind, tmp_path, capsys):
 def test_pdb_writer_refuses_columns_it_cannot_hold_and_mmcif_holds_them():
     import gemmi
 
-    from biolens.structure.pdbwrite import backbone_mmcif, backbone_pdb
+    from biolens.structure import backbone_mmcif, backbone_pdb
 
     x = real_residues(6)[:, :4].astype(np.float64)
     far = x + np.array([9_000.0, -1_300.0, 93_220.0])  # past the 8-column coordinate fields
@@ -156,7 +152,7 @@ def test_train_messages_and_report_are_legible(run, capsys):
     assert "held-out test: rmsd " in err and "3di_usage " in err and f"wrote {run / 'checkpoint'}" in err
     page = (run / "report.html").read_text()
     assert "<pre>" not in page and "None" not in page and '<table class="kv">' in page
-    from biolens.structure.report import codebook_warning
+    from biolens.structure import codebook_warning
 
     evaluation = json.loads((run / "evaluation.json").read_text())
     assert (codebook_warning(evaluation) is not None) == ('<div class="banner" role="alert">' in page)
@@ -165,9 +161,9 @@ def test_train_messages_and_report_are_legible(run, capsys):
 def test_collapsed_codebook_banner_without_a_test_split(run, tmp_path, monkeypatch):
     import shutil
 
-    import biolens.structure.run
+    import biolens.structure._run
     from biolens.core.errors import InputError
-    from biolens.structure.report import write_run_report
+    from biolens.structure import write_run_report
 
     copy = tmp_path / "run"
     shutil.copytree(run, copy)
@@ -179,7 +175,7 @@ def test_collapsed_codebook_banner_without_a_test_split(run, tmp_path, monkeypat
     def no_test_files(*args, **kwargs):
         raise InputError("no usable protein chain in any file")
 
-    monkeypatch.setattr(biolens.structure.run, "evaluate_folder", no_test_files)
+    monkeypatch.setattr(biolens.structure._run, "evaluate_folder", no_test_files)
     assert write_run_report(copy, structures="sample:structures") is None
     page = (copy / "report.html").read_text()
     assert '<div class="banner" role="alert"><strong>Codebook collapse:</strong>' in page and "perplexity 1.00" in page

@@ -32,7 +32,7 @@ def test_log_lines_are_printed_verbatim(capsys):
 
 
 def test_benchmark_help_and_list_name_the_default_run(capsys):
-    from biolens.benchmark.suite import DEFAULT_ENCODERS, DEFAULT_TASKS
+    from biolens.benchmark import DEFAULT_ENCODERS, DEFAULT_TASKS
 
     assert main(["benchmark", "--help"]) == 0
     help_text = " ".join(capsys.readouterr().out.split())
@@ -134,7 +134,7 @@ def test_piped_output_is_as_wide_as_the_tables(monkeypatch):
 
 
 def test_collapsed_codebook_is_flagged():
-    from biolens.structure.report import codebook_warning
+    from biolens.structure import codebook_warning
 
     assert "collapsed" in codebook_warning({"perplexity": 1.0, "codebook_usage": 0.02})
     assert "collapsed" in codebook_warning({"perplexity": 1.5, "codebook_usage": 0.5})

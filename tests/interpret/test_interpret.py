@@ -19,7 +19,7 @@ from biolens.interpret import (
     saturation_mutagenesis,
     sequence_logo,
 )
-from biolens.report.figures import new_figure
+from biolens.report import new_figure
 
 RNG = np.random.default_rng(0)
 W1 = RNG.normal(size=(7 * 4, 5)).astype(np.float32)

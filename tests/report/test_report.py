@@ -101,7 +101,7 @@ def test_maps_have_axes_counts_and_distinct_marks_for_many_labels():
     import numpy as np
 
     from biolens.report import interactive_map, scatter_map
-    from biolens.report.maps import _styles
+    from biolens.report._maps import _styles
 
     rng = np.random.default_rng(0)
     coords = rng.normal(size=(60, 2))

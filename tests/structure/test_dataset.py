@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from biolens.data import resolve_input
-from biolens.structure.dataset import CropBatches, assign_split, crop, load_folder
+from biolens.structure import load_folder
+from biolens.structure._dataset import CropBatches, assign_split, crop
 
 pytest.importorskip("gemmi")
 

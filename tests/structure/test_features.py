@@ -3,8 +3,7 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from biolens.data import sample_path
-from biolens.structure.features import feature_width, residue_features
-from biolens.structure.read import Backbone, read_backbones
+from biolens.structure import Backbone, feature_width, read_backbones, residue_features
 
 pytest.importorskip("gemmi")
 

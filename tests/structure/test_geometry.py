@@ -2,15 +2,8 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from biolens.structure.geometry import (
-    dihedrals,
-    frames,
-    kabsch,
-    lddt,
-    rmsd,
-    superposed_rmsd,
-    to_local,
-)
+from biolens.structure import kabsch, lddt, rmsd, superposed_rmsd
+from biolens.structure._geometry import dihedrals, frames, to_local
 
 
 def random_motion(seed):

@@ -9,7 +9,7 @@ import pytest
 
 from biolens.cli import main
 from biolens.data import resolve_input
-from biolens.structure.dataset import MIN_FILES_FOR_HELD_OUT, assign_split, assign_splits
+from biolens.structure._dataset import MIN_FILES_FOR_HELD_OUT, assign_split, assign_splits
 
 pytest.importorskip("gemmi")
 pytest.importorskip("mini3di")

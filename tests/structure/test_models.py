@@ -5,10 +5,17 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from biolens.structure.models import VQVAE, ModelConfig, build_model
-from biolens.structure.quantize import Codebook, codebook_stats, ema_update, init_codebook, quantize
-from biolens.structure.rigid import backbone_frames, chain_frames, fape, place_atoms, rotation_6d
-from biolens.structure.tokenizer import bucket, format_tokens, parse_tokens
+from biolens.structure import (
+    VQVAE,
+    ModelConfig,
+    build_model,
+    codebook_stats,
+    format_tokens,
+    parse_tokens,
+)
+from biolens.structure._quantize import Codebook, ema_update, init_codebook, quantize
+from biolens.structure._rigid import backbone_frames, chain_frames, fape, place_atoms, rotation_6d
+from biolens.structure._tokenizer import bucket
 
 EMA = jax.jit(ema_update, static_argnames=("decay", "dead_threshold"))  # one compile, not one per operation
 

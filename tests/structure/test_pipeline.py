@@ -11,21 +11,21 @@ from pathlib import Path
 import pytest
 
 import biolens
-import biolens.structure.pipeline
+import biolens.structure._pipeline
 from biolens.core.config import save_config
 from biolens.core.errors import InputError, RunLockedError, RunMismatchError
 from biolens.data import resolve_input
 from biolens.structure import (
     PRESETS,
     StructureResult,
+    decode_text,
     evaluate_folder,
+    folder_identity,
     tokenize_file,
     train_structure_model,
+    write_run_report,
 )
-from biolens.structure.dataset import folder_identity
-from biolens.structure.report import write_run_report
-from biolens.structure.run import decode_text
-from biolens.structure.training import tiny_config
+from biolens.structure._training import tiny_config
 from run_lock import held_by_another_process
 
 pytest.importorskip("gemmi")
@@ -59,7 +59,7 @@ def test_the_python_api_writes_the_whole_run_folder(structure_run):
 def test_a_finished_run_is_returned_without_training(structure_run, monkeypatch, tmp_path):
     run, result = structure_run
     before = {name: (run / name).read_bytes() for name in ("train/metrics.jsonl", "result.json", "report.html")}
-    monkeypatch.setattr(biolens.structure.pipeline, "fit_structure_model", _no_training)
+    monkeypatch.setattr(biolens.structure._pipeline, "fit_structure_model", _no_training)
     again = train_structure_model(SAMPLE, run, TINY)
     assert again.to_json() == result.to_json() and again.codebook.size == 16
     assert {name: (run / name).read_bytes() for name in before} == before

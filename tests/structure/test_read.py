@@ -5,8 +5,7 @@ import pytest
 
 from biolens.core.errors import InputError
 from biolens.data import resolve_input
-from biolens.structure.dataset import load_folder
-from biolens.structure.read import read_backbones
+from biolens.structure import load_folder, read_backbones
 from structure_files import atom, pdb, real_residues, residue
 
 pytest.importorskip("gemmi")

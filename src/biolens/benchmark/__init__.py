@@ -6,21 +6,22 @@ ranked by the mean delta over the composition baseline; a leaderboard and a repo
     >>> result.leaderboard.models[0].name
 """
 
-from .leaderboard import Leaderboard as Leaderboard
-from .leaderboard import build_leaderboard as build_leaderboard
-from .leaderboard import mean_delta as mean_delta
-from .leaderboard import rich_table as rich_table
-from .runner import BenchmarkResult as BenchmarkResult
-from .runner import run_benchmark as run_benchmark
-from .suite import DEFAULT_ENCODERS as DEFAULT_ENCODERS
-from .suite import DEFAULT_TASKS as DEFAULT_TASKS
-from .suite import TASKS as TASKS
-from .suite import BenchmarkConfig as BenchmarkConfig
-from .suite import ModelSpec as ModelSpec
-from .suite import TaskSpec as TaskSpec
-from .suite import parse_heads as parse_heads
-from .suite import pick_tasks as pick_tasks
+from ._leaderboard import Leaderboard as Leaderboard
+from ._leaderboard import build_leaderboard as build_leaderboard
+from ._leaderboard import mean_delta as mean_delta
+from ._leaderboard import rich_table as rich_table
+from ._runner import BenchmarkResult as BenchmarkResult
+from ._runner import run_benchmark as run_benchmark
+from ._suite import DEFAULT_ENCODERS as DEFAULT_ENCODERS
+from ._suite import DEFAULT_HEADS as DEFAULT_HEADS
+from ._suite import DEFAULT_TASKS as DEFAULT_TASKS
+from ._suite import TASKS as TASKS
+from ._suite import BenchmarkConfig as BenchmarkConfig
+from ._suite import ModelSpec as ModelSpec
+from ._suite import TaskSpec as TaskSpec
+from ._suite import parse_heads as parse_heads
+from ._suite import pick_tasks as pick_tasks
 
-__all__ = ["DEFAULT_ENCODERS", "DEFAULT_TASKS", "TASKS", "BenchmarkConfig", "BenchmarkResult", "Leaderboard",
+__all__ = ["DEFAULT_ENCODERS", "DEFAULT_HEADS", "DEFAULT_TASKS", "TASKS", "BenchmarkConfig", "BenchmarkResult", "Leaderboard",
            "ModelSpec", "TaskSpec", "build_leaderboard", "mean_delta", "parse_heads", "pick_tasks", "rich_table",
            "run_benchmark"]

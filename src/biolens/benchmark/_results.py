@@ -11,8 +11,8 @@ from typing import Any
 
 from ..proteins.supervised import TaskResult
 from ..proteins.tasks import TaskData
-from .maps import MapData
-from .suite import BenchmarkConfig, ModelSpec, TaskSpec
+from ._maps import MapData
+from ._suite import BenchmarkConfig, ModelSpec, TaskSpec
 
 __all__ = ["BenchmarkResult", "Cell", "EmbeddingStats"]
 

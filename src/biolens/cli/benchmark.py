@@ -31,7 +31,7 @@ def _weights(items: tuple[str, ...]) -> tuple[tuple[str, str, str], ...]:
 
 
 def _config(encoders, tasks, heads, weights, bootstrap, seed, map_method, pooled_epochs, residue_epochs):
-    from ..benchmark.suite import (
+    from ..benchmark import (
         DEFAULT_ENCODERS,
         DEFAULT_TASKS,
         BenchmarkConfig,
@@ -53,7 +53,7 @@ def _config(encoders, tasks, heads, weights, bootstrap, seed, map_method, pooled
 def _listing() -> None:
     from rich.table import Table
 
-    from ..benchmark.suite import DEFAULT_ENCODERS, DEFAULT_HEADS, DEFAULT_TASKS, TASKS
+    from ..benchmark import DEFAULT_ENCODERS, DEFAULT_HEADS, DEFAULT_TASKS, TASKS
     from ..proteins.encoders import list_encoders
     from ..proteins.supervised import HEADS
 

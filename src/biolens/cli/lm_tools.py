@@ -152,7 +152,7 @@ def protein_map_command(data, out, method, seed, task, encoder, pooling, sequenc
                         on_invalid, quiet) -> int:
     """Pooled embeddings of labelled proteins (DATA) in 2-D, coloured by label; hover for id, label, length."""
     from ..proteins.lm import protein_map
-    from ..report.html import Report
+    from ..report import Report
 
     loaded, labels = _labelled(data, task, sequence_column, label_column, on_invalid)
     enc, x = _embed(loaded.sequences, encoder, pooling, weights, cache, quiet)

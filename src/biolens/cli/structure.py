@@ -35,9 +35,7 @@ def structure_group() -> None:
 def train_command(structures, out, preset, kind, codebook_size, max_steps, seed, on_invalid, quiet) -> int:
     """Train a structure tokenizer on the files in --structures (held-out test split kept aside)."""
     from ..report import metrics_text
-    from ..structure.pipeline import train_structure_model
-    from ..structure.report import held_out_summary
-    from ..structure.training import PRESETS
+    from ..structure import PRESETS, held_out_summary, train_structure_model
 
     config = PRESETS[preset]
     model_changes = {k: v for k, v in {"kind": kind, "codebook_size": codebook_size}.items() if v is not None}
@@ -69,7 +67,7 @@ def evaluate_command(run, structures, split, no_3di, on_invalid, quiet) -> int:
     """Print JSON metrics of RUN on the chains in --structures (by default its held-out test files):
     rmsd (mean backbone RMSD, Å), codebook_usage, perplexity, lddt, and 3Di's usage and perplexity
     on the same chains."""
-    from ..structure.run import evaluate_folder
+    from ..structure import evaluate_folder
 
     result = evaluate_folder(run, input_path(structures), split=split, threedi=not no_3di,
                              on_invalid=on_invalid, progress=show_progress(quiet), log=None if quiet else err_console.print)
@@ -84,7 +82,7 @@ def evaluate_command(run, structures, split, no_3di, on_invalid, quiet) -> int:
 def tokenize_command(run, file, chain) -> int:
     """Print the token string of each protein chain of FILE (PDB/mmCIF, .gz too): a header
     line '>ENTRY_CHAIN' then token ids separated by spaces, '/' at chain breaks."""
-    from ..structure.run import tokenize_file
+    from ..structure import tokenize_file
 
     for header, tokens in tokenize_file(run, input_path(file), chain=chain):
         click.echo(f">{header}\n{tokens}")
@@ -101,7 +99,7 @@ def tokenize_command(run, file, chain) -> int:
 def decode_command(run, tokens, out, fmt) -> int:
     """Decode token strings into a backbone PDB or mmCIF (N, CA, C, O; residues named UNK). TOKENS is a
     file written by `tokenize` ('-' for standard input) or the token ids themselves."""
-    from ..structure.run import decode_text
+    from ..structure import decode_text
 
     if fmt is None:
         fmt = "cif" if out is not None and str(out).lower().endswith((".cif", ".mmcif")) else "pdb"

@@ -59,3 +59,14 @@ from ._train import metric_intervals as metric_intervals
 from ._train import predict_proba as predict_proba
 from ._train import save_model as save_model
 from ._train import train_model as train_model
+
+__all__ = ["DEFAULT_PRESET", "MODELS", "MOTIF_PANEL", "N_VALUE", "PRESETS", "DnaEvaluation", "DnaResult",
+           "DnaRunConfig", "LabelledArrays", "ModelConfig", "SeedEnsemble", "TFBindingModel", "TFData", "TrainResult",
+           "TrainedModel", "benchmark", "check_equal_lengths", "check_length", "concat_data", "decode_one_hot",
+           "dinucleotide_counts", "dinucleotide_shuffle", "ensemble_of", "evaluate", "evaluate_arrays",
+           "evaluate_data", "factor_pairs", "forward", "init_model", "label_arrays", "load_model", "make_predict",
+           "markdown_table", "metric_intervals", "model_config", "motif_check_arrays", "motif_check_model",
+           "motif_check_run", "motif_panel_check", "one_hot", "pick_tasks", "predict_proba", "prediction_columns",
+           "prepare_training", "preset", "read_tf_data", "reverse_complement", "reverse_complement_one_hot",
+           "save_model", "score_file", "shuffle_many", "tf_name_from_path", "train", "train_model",
+           "with_shuffled_negatives", "write_evaluation_report"]

@@ -49,3 +49,11 @@ from ._train import LinkSettings as LinkSettings
 from ._train import encode_nodes as encode_nodes
 from ._train import link_metrics as link_metrics
 from ._train import score_pairs as score_pairs
+
+__all__ = ["PRESETS", "Adjacency", "EdgeSummary", "Graph", "GraphEvaluation", "GraphModelConfig", "GraphResult",
+           "GraphRunConfig", "GraphSAGE", "LinkDataset", "LinkModel", "LinkPredictor", "LinkSettings", "LinkSplit",
+           "NeighborSampler", "SAGELayer", "TrainedRun", "aggregate", "best_seed", "canonical_edges", "degrees",
+           "directed_edges", "encode_nodes", "evaluate", "evaluate_run", "graph_adjacency", "group_holdout_split",
+           "holdout_split", "link_metrics", "load", "load_dataset", "load_ogb", "load_run", "pair_keys", "preset",
+           "read_edge_list", "read_split", "remap_pairs", "sample_negatives", "score_nodes", "score_pairs",
+           "subgraph", "subsample", "top_partners", "train", "train_run", "write_report"]

@@ -10,8 +10,7 @@ import numpy as np
 
 from ..core.files import read_json
 from ..core.npzfile import read_npz
-from ..report import Report, learning_curves, seconds_text
-from ..report.figures import new_figure
+from ..report import Report, learning_curves, new_figure, seconds_text
 
 __all__ = ["score_histogram", "write_report"]
 

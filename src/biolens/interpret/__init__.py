@@ -24,3 +24,8 @@ from ._plots import attribution_figure as attribution_figure
 from ._plots import importance_track as importance_track
 from ._plots import mutation_heatmap as mutation_heatmap
 from ._plots import sequence_logo as sequence_logo
+
+__all__ = ["CTCF_MOTIF", "KNOWN_MOTIFS", "Motif", "MotifCheck", "MotifHit", "attribution_figure", "best_hit",
+           "gradient_importance", "importance_track", "important_window", "input_gradients", "ism_importance",
+           "motif_check", "motif_from_consensus", "mutation_heatmap", "read_jaspar", "resolve_motif",
+           "saturation_mutagenesis", "scan_scores", "sequence_logo", "span_text", "write_explanations"]

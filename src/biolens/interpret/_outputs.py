@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..core.files import atomic_path, atomic_write_bytes, atomic_write_text
-from ..report.html import figure_to_png
+from ..report import figure_to_png
 from ._gradients import gradient_importance
 from ._ism import ism_importance
 from ._motifs import Motif, important_window, motif_check, span_text

@@ -8,7 +8,7 @@
 * :func:`probability_figure` -- per chosen position, a bar chart of the model's probabilities
   over the 20 amino acids with the true residue marked.
 
-Projections are :func:`biolens.report.maps.project_2d` (``pca``, ``tsne``, ``umap``), deterministic for a seed.
+Projections are :func:`biolens.report.project_2d` (``pca``, ``tsne``, ``umap``), deterministic for a seed.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import numpy as np
 from jaxtyping import Float
 
 from ...core.errors import InputError
-from ...report.maps import interactive_map, project_2d, scatter_map
+from ...report import interactive_map, project_2d, scatter_map
 from ..encoders._base import Encoder
 from ._scoring import AMINO_ACIDS
 
@@ -101,7 +101,7 @@ def probability_figure(probs: Float[np.ndarray, "P 20"], sequence: str, position
                        title: str = "", columns: int = 3) -> Any:
     """One bar chart per 0-based position: the probability of each amino acid; the true residue's
     bar is drawn in another colour and marked with a triangle."""
-    from ...report.figures import new_figure
+    from ...report import new_figure
 
     rows = -(-len(positions) // columns)
     fig, _ = new_figure(width=4.2 * min(columns, len(positions)), height=2.6 * rows)

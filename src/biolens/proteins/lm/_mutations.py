@@ -221,7 +221,7 @@ def dms_figure(scores: Float[np.ndarray, "L 20"], wild_type: str, *, title: str 
     """Heat map of a deep mutational scan (amino acids x positions, centred at zero; the wild type
     dotted), one panel per ``per_row`` positions."""
     from ...interpret import mutation_heatmap
-    from ...report.figures import new_figure
+    from ...report import new_figure
 
     panels = max(1, -(-len(wild_type) // per_row))
     fig, axes = new_figure(width=min(16, 3 + len(wild_type[:per_row]) * 0.11), height=3.2 * panels, ncols=1)

@@ -379,7 +379,7 @@ def _write_report(run: RunFolder, result: PretrainResult, fig: Any) -> None:
 
 
 def _curves(history: list[dict[str, Any]]) -> Any:
-    from ...report.figures import new_figure
+    from ...report import new_figure
 
     train = [r for r in history if r.get("split") == "train"]
     val = [r for r in history if r.get("split") == "val" and math.isfinite(r.get("loss", float("nan")))]

@@ -11,8 +11,7 @@ import numpy as np
 
 from ...core import metrics as M
 from ...core.files import atomic_write_text
-from ...report import Report, learning_curves
-from ...report.figures import new_figure
+from ...report import Report, learning_curves, new_figure
 from ..tasks import Task
 
 __all__ = ["prediction_table", "write_predictions", "write_report"]

@@ -20,8 +20,8 @@ from jaxtyping import Float, Int
 
 from ..core.batching import octave_bucket
 from ..core.errors import InputError
-from .models import VQVAE, GaussianVAE, ThreeDiDecoder
-from .quantize import quantize
+from ._models import VQVAE, GaussianVAE, ThreeDiDecoder
+from ._quantize import quantize
 
 __all__ = ["Reconstruction", "bucket", "decode_tokens", "format_tokens", "parse_tokens", "reconstruct", "tokenize"]
 

@@ -16,7 +16,7 @@ import numpy as np
 from jaxtyping import Int
 
 from ..core.extras import require
-from .read import Backbone
+from ._read import Backbone
 
 __all__ = ["INVALID", "threedi_states", "threedi_string"]
 

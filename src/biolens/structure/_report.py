@@ -10,7 +10,7 @@ from ..core.config import config_to_dict
 from ..core.errors import InputError
 from ..core.files import atomic_write_text
 from ..report import Report, learning_curves
-from .training import load_run
+from ._training import load_run
 
 __all__ = ["codebook_warning", "collapse_warning", "held_out_summary", "write_run_report"]
 
@@ -49,9 +49,9 @@ def write_run_report(run: str | Path, *, structures: str | Path, progress: bool 
     """Evaluate the run on its held-out test files (``evaluation.json``) and write ``report.html``.
     Returns the test metrics (``None`` when the split has no test file).
 
-    :func:`~biolens.structure.pipeline.train_structure_model` calls it at the end of a run; call it
+    :func:`~biolens.structure.train_structure_model` calls it at the end of a run; call it
     again to rewrite the report of a trained run."""
-    from .run import evaluate_folder
+    from ._run import evaluate_folder
 
     run = Path(run)
     _, _, config = load_run(run)

@@ -18,8 +18,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Bool, Float, Int
 
-from .features import feature_width
-from .rigid import chain_frames, place_atoms, rotation_6d
+from ._features import feature_width
+from ._rigid import chain_frames, place_atoms, rotation_6d
 
 __all__ = ["VQVAE", "ConvStack", "Decoder", "Encoder", "GaussianVAE", "ModelConfig", "ThreeDiDecoder", "build_model"]
 

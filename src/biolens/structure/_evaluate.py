@@ -7,12 +7,12 @@ from typing import Any
 import numpy as np
 
 from ..core.progress import progress_bar
-from .dataset import Chain
-from .geometry import lddt, rmsd
-from .models import GaussianVAE, ThreeDiDecoder
-from .quantize import codebook_stats
-from .threedi import INVALID
-from .tokenizer import reconstruct
+from ._dataset import Chain
+from ._geometry import lddt, rmsd
+from ._models import GaussianVAE, ThreeDiDecoder
+from ._quantize import codebook_stats
+from ._threedi import INVALID
+from ._tokenizer import reconstruct
 
 __all__ = ["evaluate_chains", "threedi_stats", "window_rmsd"]
 

@@ -12,7 +12,7 @@ from jaxtyping import Float
 
 from ..core.errors import InputError
 from ..core.extras import require
-from .figures import new_figure
+from ._figures import new_figure
 
 __all__ = ["PALETTE", "axis_name", "interactive_map", "project_2d", "scatter_map"]
 

@@ -13,9 +13,9 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array
 
-from .models import ModelConfig
-from .quantize import Codebook, ema_update, quantize
-from .rigid import backbone_frames, fape
+from ._models import ModelConfig
+from ._quantize import Codebook, ema_update, quantize
+from ._rigid import backbone_frames, fape
 
 __all__ = ["loss_function", "reconstruction_loss"]
 

@@ -13,11 +13,9 @@ import math
 from pathlib import Path
 from typing import Any
 
-from ..report import NOT_APPLICABLE, Report, interactive_map, settings_rows
-from ..report.figures import new_figure
-from ..report.maps import PALETTE
+from ..report import NOT_APPLICABLE, PALETTE, Report, interactive_map, new_figure, settings_rows
+from ._leaderboard import DEFINITIONS, METRIC_NAMES, Leaderboard, Row
 from ._results import BenchmarkResult, Cell
-from .leaderboard import DEFINITIONS, METRIC_NAMES, Leaderboard, Row
 
 __all__ = ["write_page"]
 

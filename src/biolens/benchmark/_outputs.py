@@ -15,9 +15,9 @@ from typing import Any
 from .._version import __version__
 from ..core.errors import InputError
 from ..core.files import atomic_write_text
+from ._leaderboard import Leaderboard, build_leaderboard
+from ._page import write_page
 from ._results import BenchmarkResult, EmbeddingStats
-from .leaderboard import Leaderboard, build_leaderboard
-from .page import write_page
 
 __all__ = ["claim_folder", "leaderboard_of", "record_throughput", "versions", "write_outputs"]
 

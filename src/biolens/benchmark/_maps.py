@@ -24,7 +24,7 @@ from ..proteins.encoders import Encoder
 from ..proteins.tasks import TASK_KINDS, TaskData
 
 if TYPE_CHECKING:
-    from .suite import BenchmarkConfig
+    from ._suite import BenchmarkConfig
 
 __all__ = ["MAP_KINDS", "MapData", "embedding_maps", "map_task"]
 

@@ -36,10 +36,10 @@ from ..proteins.embed import embed_sequences, open_store
 from ..proteins.encoders import Encoder, get_encoder
 from ..proteins.supervised import RunConfig, SplitConfig, run_task
 from ..proteins.tasks import TaskData
+from ._maps import MapData, embedding_maps
+from ._outputs import claim_folder, record_throughput, write_outputs
 from ._results import BenchmarkResult, Cell, EmbeddingStats
-from .maps import MapData, embedding_maps
-from .outputs import claim_folder, record_throughput, write_outputs
-from .suite import RESIDUE_HEADS, BenchmarkConfig, load_task_data
+from ._suite import RESIDUE_HEADS, BenchmarkConfig, load_task_data
 
 __all__ = ["BenchmarkResult", "Cell", "EmbeddingStats", "run_benchmark"]
 

@@ -3,7 +3,7 @@ training on chains through ``core.train.fit`` (:func:`fit_structure_model`) and 
 one back from a run folder (:func:`load_run`).
 
 The run folder itself (``config.json``, ``train/``, ``checkpoint/``, the test evaluation, the
-report, ``result.json``) is written by :func:`biolens.structure.pipeline.train_structure_model`.
+report, ``result.json``) is written by :func:`biolens.structure.train_structure_model`.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from ..core.checkpoint import load_checkpoint
 from ..core.config import config_from_dict
 from ..core.errors import InputError
 from ..core.train import FitResult, TrainConfig, fit
-from .dataset import Chain, CropBatches
-from .losses import loss_function, reconstruction_loss
-from .models import ModelConfig, build_model
-from .quantize import Codebook, codebook_stats, init_codebook, quantize
+from ._dataset import Chain, CropBatches
+from ._losses import loss_function, reconstruction_loss
+from ._models import ModelConfig, build_model
+from ._quantize import Codebook, codebook_stats, init_codebook, quantize
 
 __all__ = ["PRESETS", "StructureConfig", "fit_structure_model", "load_run"]
 

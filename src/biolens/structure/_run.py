@@ -9,14 +9,14 @@ from typing import Any
 
 from ..core.errors import InputError
 from ..core.files import read_json
-from .dataset import Chain, load_folder
-from .evaluate import evaluate_chains, threedi_stats
-from .features import residue_features
-from .models import GaussianVAE, ThreeDiDecoder
-from .pdbwrite import backbone_mmcif, backbone_pdb
-from .read import read_backbones
-from .tokenizer import decode_tokens, format_tokens, parse_tokens, tokenize
-from .training import load_run
+from ._dataset import Chain, load_folder
+from ._evaluate import evaluate_chains, threedi_stats
+from ._features import residue_features
+from ._models import GaussianVAE, ThreeDiDecoder
+from ._pdbwrite import backbone_mmcif, backbone_pdb
+from ._read import read_backbones
+from ._tokenizer import decode_tokens, format_tokens, parse_tokens, tokenize
+from ._training import load_run
 
 __all__ = ["decode_text", "evaluate_folder", "tokenize_file"]
 

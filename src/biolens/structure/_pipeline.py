@@ -34,9 +34,9 @@ from ..core.errors import InputError
 from ..core.files import atomic_write_text, read_json
 from ..core.runs import IN_MEMORY, RunFolder, RunResult
 from ..data import resolve_input
-from .dataset import FolderReport, folder_identity, load_folder
-from .report import collapse_warning, write_run_report
-from .training import StructureConfig, fit_structure_model, load_run
+from ._dataset import FolderReport, folder_identity, load_folder
+from ._report import collapse_warning, write_run_report
+from ._training import StructureConfig, fit_structure_model, load_run
 
 __all__ = ["KIND", "StructureResult", "train_structure_model"]
 

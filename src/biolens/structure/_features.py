@@ -20,8 +20,8 @@ from __future__ import annotations
 import numpy as np
 from jaxtyping import Bool, Float, Int
 
-from .geometry import dihedrals, frames, to_local
-from .read import Backbone
+from ._geometry import dihedrals, frames, to_local
+from ._read import Backbone
 
 __all__ = ["DEFAULT_NEIGHBOURS", "feature_width", "residue_features"]
 

@@ -32,8 +32,8 @@ import numpy as np
 from ..core.errors import InputError
 from ..core.progress import progress_bar
 from ..core.runs import content_digest
-from .features import residue_features
-from .read import SUFFIXES, Backbone, entry_name, read_backbones
+from ._features import residue_features
+from ._read import SUFFIXES, Backbone, entry_name, read_backbones
 
 __all__ = ["MIN_FILES_FOR_HELD_OUT", "Chain", "CropBatches", "FolderReport", "assign_split", "assign_splits",
            "find_structure_files", "folder_identity", "load_folder"]
@@ -149,7 +149,7 @@ def assign_splits(relatives: list[str], seed: int, *, val: float, test: float) -
 
 
 def _threedi(backbone: Backbone) -> np.ndarray:
-    from .threedi import threedi_states
+    from ._threedi import threedi_states
 
     return threedi_states(backbone)
 
