@@ -197,12 +197,12 @@ def presets_command() -> int:
     """List the training presets."""
     from rich.table import Table
 
-    from ..graphs import PRESETS
+    from ..graphs import PRESET_NOTES
 
     table = Table(title="biolens graph train --preset NAME")
     table.add_column("name")
     table.add_column("settings")
-    for name, (text, _) in PRESETS.items():
+    for name, text in PRESET_NOTES.items():
         table.add_row(name, text)
     console.print(table)
     return 0

@@ -26,6 +26,7 @@ from ._model import SAGELayer as SAGELayer
 from ._negatives import sample_negatives as sample_negatives
 from ._predict import score_nodes as score_nodes
 from ._predict import top_partners as top_partners
+from ._presets import PRESET_NOTES as PRESET_NOTES
 from ._presets import PRESETS as PRESETS
 from ._presets import GraphRunConfig as GraphRunConfig
 from ._presets import preset as preset
@@ -50,7 +51,7 @@ from ._train import encode_nodes as encode_nodes
 from ._train import link_metrics as link_metrics
 from ._train import score_pairs as score_pairs
 
-__all__ = ["PRESETS", "Adjacency", "EdgeSummary", "Graph", "GraphEvaluation", "GraphModelConfig", "GraphResult",
+__all__ = ["PRESETS", "PRESET_NOTES", "Adjacency", "EdgeSummary", "Graph", "GraphEvaluation", "GraphModelConfig", "GraphResult",
            "GraphRunConfig", "GraphSAGE", "LinkDataset", "LinkModel", "LinkPredictor", "LinkSettings", "LinkSplit",
            "NeighborSampler", "SAGELayer", "TrainedRun", "aggregate", "best_seed", "canonical_edges", "degrees",
            "directed_edges", "encode_nodes", "evaluate", "evaluate_run", "graph_adjacency", "group_holdout_split",

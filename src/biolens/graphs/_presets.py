@@ -14,7 +14,7 @@ from ..core.train import TrainConfig
 from ._model import GraphModelConfig
 from ._train import LinkSettings
 
-__all__ = ["PRESETS", "GraphRunConfig", "preset"]
+__all__ = ["PRESETS", "PRESET_NOTES", "GraphRunConfig", "preset"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,7 +43,8 @@ _CPU_MODEL = dict(embedding_dim=128, hidden=128, predictor_hidden=128, predictor
 _CPU_TRAIN = dict(learning_rate=0.01, schedule="cosine", min_lr_ratio=0.05, batch_size=65536, max_epochs=50,
                   patience=None)
 
-PRESETS: dict[str, tuple[str, GraphRunConfig]] = {
+#: (provenance and cost, settings) per preset
+_TABLE: dict[str, tuple[str, GraphRunConfig]] = {
     "default": (
         "GraphSAGE 2x128 + 2-layer predictor, PLNLP's squared-hinge AUC loss with 3 global negatives "
         "per positive, 64k edges per step, lr 0.01 cosine-decayed over 50 epochs; 2 CPU cores: "
@@ -92,6 +93,10 @@ PRESETS: dict[str, tuple[str, GraphRunConfig]] = {
                 dict(loss="bce", num_neg=1)),
     ),
 }
+#: The presets by name, as every domain has them (``dna.PRESETS``, ``structure.PRESETS``).
+PRESETS: dict[str, GraphRunConfig] = {name: config for name, (_, config) in _TABLE.items()}
+#: Each preset's provenance (paper, setting) and measured cost: what ``biolens graph presets`` prints.
+PRESET_NOTES: dict[str, str] = {name: note for name, (note, _) in _TABLE.items()}
 
 
 def preset(name: str, *, model: dict[str, Any] | None = None, train: dict[str, Any] | None = None,
@@ -99,7 +104,7 @@ def preset(name: str, *, model: dict[str, Any] | None = None, train: dict[str, A
     """A preset with some settings replaced (``None`` values are ignored)."""
     if name not in PRESETS:
         raise InputError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
-    base = PRESETS[name][1]
+    base = PRESETS[name]
 
     def merge(obj, changes):
         changes = {k: v for k, v in (changes or {}).items() if v is not None}
