@@ -40,7 +40,7 @@ PathType = click.Path(path_type=Path)
 @click.option("--layer", type=int, default=None, help="Which layer's states (default: the last).")
 @click.option("--weights", type=PathType, default=None, help="Local weights file or folder for the encoder.")
 @click.option("--dtype", type=click.Choice(["float32", "bfloat16", "float16"]), default=None,
-              help="Compute dtype of the encoder (prott5: bfloat16 on accelerators); embeddings are float32.")
+              help="Compute dtype of the transformer encoders (esm2, esmc, prott5; bfloat16 on accelerators); embeddings are float32.")
 @click.option("--cache", type=PathType, default=None, help="Embedding store (default: $BIOLENS_CACHE or ~/.cache/biolens).")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the embedding store.")
 @click.option("--token-budget", "--toks-per-batch", "--toks_per_batch", "token_budget", type=int, default=None,

@@ -250,6 +250,23 @@ def test_fingerprint_follows_layer_and_weights(tiny_encoder, tmp_path):
     assert same.fingerprint() == tiny_encoder.fingerprint()  # path-independent: hashes the files
 
 
+@pytest.mark.parametrize("dtype, tolerance", [("bfloat16", 0.999), ("float16", 0.9999)])
+def test_reduced_precision_is_close_to_float32_and_states_are_float32(tiny_encoder, dtype, tolerance):
+    seqs = random_seqs(6, 40, 400)
+    reduced = ESM2Encoder.from_folder(TINY, name="esm2-tiny", dtype=dtype)
+    assert jax.tree.leaves(reduced.model)[0].dtype == jnp.dtype(dtype)
+    assert reduced.fingerprint() != tiny_encoder.fingerprint() and reduced.settings()["dtype"] == dtype
+    a, b = (np.stack(embed_sequences(seqs, e, pooling="mean")[0]) for e in (tiny_encoder, reduced))
+    assert b.dtype == np.float32 and np.isfinite(b).all() and not np.array_equal(a, b)
+    cos = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+    assert cos.min() > tolerance, cos
+    with pytest.raises(InputError, match="fine-tuning needs float32"):
+        reduced.finetune(reduced.model, None)
+    with pytest.raises(InputError, match="dtype must be one of"):
+        get_encoder(f"esm2:{TINY}", dtype="float8")
+    assert get_encoder(f"esm2:{TINY}", dtype=dtype).settings() == reduced.settings()
+
+
 # ------------------------------------------------------------------------ finding weights
 
 

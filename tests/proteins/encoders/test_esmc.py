@@ -83,3 +83,13 @@ def test_encoder_contract_mean_pooling_and_windows(tmp_path):
     long = "".join(np.random.default_rng(0).choice(list("ACDEFGHIKLMNPQRSTVWY"), 2100))
     res, stats = embed_sequences([long], enc, per_residue=True, token_budget=4096)
     assert stats.windowed == 1 and res[0].shape == (2100, 128) and np.isfinite(res[0]).all()
+
+
+def test_bfloat16_close_to_float32(tmp_path):
+    _, folder = _reference(tmp_path, 128, 2, 2, 3)
+    f32, bf16 = (get_encoder("esmc-300m", weights=folder, dtype=d) for d in (None, "bfloat16"))
+    assert bf16.settings()["dtype"] == "bfloat16" and bf16.fingerprint() != f32.fingerprint()
+    seqs = SEQS + ["".join(np.random.default_rng(4).choice(list("ACDEFGHIKLMNPQRSTVWY"), 300))]
+    a, b = (np.stack(embed_sequences(seqs, e, pooling="mean")[0]) for e in (f32, bf16))
+    cos = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+    assert b.dtype == np.float32 and cos.min() > 0.999 and not np.array_equal(a, b), cos

@@ -33,7 +33,7 @@ from ....core.batching import bucket_length, default_buckets, octave_bucket
 from ....core.errors import InputError, MissingWeightsError
 from .._base import Encoder, TokenStates
 
-__all__ = ["HUB_REPOS", "ESM2Encoder", "availability", "build", "find_weights"]
+__all__ = ["DTYPES", "HUB_REPOS", "ESM2Encoder", "availability", "build", "compute_dtype", "find_weights"]
 
 #: Registry names -> Hugging Face repositories.
 HUB_REPOS = {
@@ -44,7 +44,9 @@ HUB_REPOS = {
     "esm2-3b": "facebook/esm2_t36_3B_UR50D",
 }
 _HUB_FILES = ["config.json", "model.safetensors", "model.safetensors.index.json", "model-*.safetensors"]
-_OPTIONS = {"weights", "layer"}
+_OPTIONS = {"weights", "layer", "dtype"}
+#: Compute dtypes of the transformer encoders (ESM2, ESM C, ProtT5); states are returned as float32.
+DTYPES = ("float32", "bfloat16", "float16")
 
 
 class ESM2Encoder(Encoder):
@@ -55,6 +57,9 @@ class ESM2Encoder(Encoder):
         name: the encoder's name (part of the fingerprint).
         layer: hidden-state index (0 = embeddings ... ``N`` = final; negatives count back).
         digest: a hash of the weights (:func:`~biolens.proteins.encoders.esm2.weights_digest`).
+        dtype: the compute dtype the model's parameters are in (:data:`DTYPES`; part of the
+            fingerprint when not float32). LayerNorm statistics and the attention softmax run in
+            float32 whatever it is; states are returned as float32. Fine-tuning needs float32.
     """
 
     has_cls = True
@@ -69,21 +74,30 @@ class ESM2Encoder(Encoder):
     #: small operations (one attention head at a time): about 1.25x the residues/s for ESM2-8M.
     batches_in_flight = 2
 
-    def __init__(self, model: Any, *, name: str, layer: int | None = None, digest: str) -> None:
+    def __init__(self, model: Any, *, name: str, layer: int | None = None, digest: str, dtype: str = "float32") -> None:
         self.model = model
         self.name = name
         self.width = model.config.hidden_size
         self.layer = model.resolve_layer(layer)
         self._digest = digest
+        compute_dtype(dtype)
+        self.dtype = dtype
 
     @classmethod
-    def from_folder(cls, folder: str | Path, *, name: str, layer: int | None = None) -> ESM2Encoder:
+    def from_folder(cls, folder: str | Path, *, name: str, layer: int | None = None, dtype: str | None = None) -> ESM2Encoder:
         from ._io import load_esm2, weights_digest
 
-        return cls(load_esm2(folder), name=name, layer=layer, digest=weights_digest(folder))
+        dtype = dtype or "float32"
+        model = load_esm2(folder, dtype=compute_dtype(dtype))
+        return cls(model, name=name, layer=layer, digest=weights_digest(folder), dtype=dtype)
 
     def settings(self) -> dict[str, Any]:
-        return {"layer": self.layer}
+        return {"layer": self.layer} if self.dtype == "float32" else {"layer": self.layer, "dtype": self.dtype}
+
+    def _check_trainable(self) -> None:
+        if self.dtype != "float32":
+            raise InputError(f"{self.name}: fine-tuning needs float32 weights, not {self.dtype} "
+                             "(reduced precision is for embedding; leave --dtype out)")
 
     # --- fine-tuning (DifferentiableEncoder) ---
 
@@ -116,6 +130,7 @@ class ESM2Encoder(Encoder):
 
         from .._finetune import tune_layers
 
+        self._check_trainable()
         if last is not None and last < 0:
             raise InputError(f"finetune_last must be >= 0, got {last}")
         if module.lm_head is not None:
@@ -132,6 +147,7 @@ class ESM2Encoder(Encoder):
 
         from .._finetune import TunedLayers, add_lora, lora_filter
 
+        self._check_trainable()
         if self.layer == 0:
             raise InputError(f"{self.name} at layer 0 (the embeddings) has no transformer layer to adapt")
         if module.lm_head is not None:
@@ -150,7 +166,7 @@ class ESM2Encoder(Encoder):
         n = len(sequences)
         computed_rows, tokens = self.batch_shape(sequences, rows, length)
         ids = tokenize(sequences, rows=computed_rows, length=tokens)
-        states = np.asarray(batch_hidden(self.model, ids, self.layer))[:n]
+        states = np.asarray(batch_hidden(self.model, ids, self.layer), dtype=np.float32)[:n]
         mask = np.zeros(states.shape[:2], dtype=bool)
         for i, seq in enumerate(sequences):
             mask[i, 1 : len(seq) + 1] = True
@@ -168,6 +184,15 @@ class ESM2Encoder(Encoder):
         ladder = default_buckets(self.max_residues + 2, minimum=16, growth=self.length_growth)
         need = max(len(s) for s in sequences) + 2
         return min(rows, octave_bucket(n)), min(length + 2, bucket_length(need, ladder))
+
+
+def compute_dtype(name: str) -> Any:
+    """The JAX dtype named ``name`` (one of :data:`DTYPES`)."""
+    import jax.numpy as jnp
+
+    if name not in DTYPES:
+        raise InputError(f"dtype must be one of {list(DTYPES)}, got {name!r}")
+    return getattr(jnp, name)
 
 
 def _stack(model: Any) -> Any:
@@ -264,7 +289,7 @@ def _layer(options: dict[str, Any]) -> int | None:
 
 
 def build(name: str, arg: str | None, **options: Any) -> Encoder:
-    """Registry hook: ``esm2-8m`` ... ``esm2-3b`` (options ``weights=``, ``layer=``) or ``esm2:DIR``."""
+    """Registry hook: ``esm2-8m`` ... ``esm2-3b`` (options ``weights=``, ``layer=``, ``dtype=``) or ``esm2:DIR``."""
     unknown = sorted(set(options) - _OPTIONS)
     if unknown:
         raise InputError(f"encoder {name} takes options {sorted(_OPTIONS)}, not {unknown}")
@@ -274,9 +299,9 @@ def build(name: str, arg: str | None, **options: Any) -> Encoder:
         folder = Path(arg).expanduser().resolve()
         if not folder.is_dir():
             raise MissingWeightsError(f"esm2:{arg}: {folder} is not a folder")
-        return ESM2Encoder.from_folder(folder, name=f"esm2:{folder}", layer=_layer(options))
+        return ESM2Encoder.from_folder(folder, name=f"esm2:{folder}", layer=_layer(options), dtype=options.get("dtype"))
     folder = find_weights(name, options.get("weights"))
-    return ESM2Encoder.from_folder(folder, name=name, layer=_layer(options))
+    return ESM2Encoder.from_folder(folder, name=name, layer=_layer(options), dtype=options.get("dtype"))
 
 
 def availability(name: str) -> tuple[bool, str]:

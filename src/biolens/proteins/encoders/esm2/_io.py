@@ -246,10 +246,11 @@ def fill_arrays(skeleton: Any, arrays: dict[str, np.ndarray], source: str, *, dt
     return jax.tree_util.tree_map_with_path(take, skeleton)
 
 
-def load_esm2(folder: str | Path) -> ESM2:
+def load_esm2(folder: str | Path, *, dtype: Any = jnp.float32) -> ESM2:
     """Load an ESM2 checkpoint folder (``config.json`` + safetensors) as an :class:`ESM2`.
 
     The masked-LM head is loaded when present (``EsmForMaskedLM`` checkpoints), else omitted.
+    ``dtype``: the parameters' dtype (float32 by default, whatever the file stores).
     """
     folder = Path(folder)
     config = read_config(folder)
@@ -263,7 +264,7 @@ def load_esm2(folder: str | Path) -> ESM2:
     skeleton = eqx.filter_eval_shape(
         lambda: ESM2(config, key=jax.random.key(0), lm_head=with_head, inv_freq=inv_freq)
     )
-    return fill_arrays(skeleton, arrays, str(folder))
+    return fill_arrays(skeleton, arrays, str(folder), dtype=dtype)
 
 
 def _hf_tensors(model: ESM2) -> dict[str, np.ndarray]:

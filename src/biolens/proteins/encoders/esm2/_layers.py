@@ -41,10 +41,11 @@ class LayerNorm(eqx.Module):
         return cls(jnp.ones(d), jnp.zeros(d), eps)
 
     def __call__(self, x: Float[Array, "*T D"]) -> Float[Array, "*T D"]:
-        mean = x.mean(-1, keepdims=True)
-        centred = x - mean
+        """Statistics in float32 whatever ``x``'s dtype (bfloat16/float16 compute), result in ``x``'s."""
+        x32 = x.astype(jnp.float32)
+        centred = x32 - x32.mean(-1, keepdims=True)
         var = (centred * centred).mean(-1, keepdims=True)
-        return centred * jax.lax.rsqrt(var + self.eps) * self.weight + self.bias
+        return (centred * jax.lax.rsqrt(var + self.eps) * self.weight + self.bias).astype(x.dtype)
 
 
 def rotary_tables(inv_freq: Float[Array, " half"], length: int) -> tuple[Float[Array, "T K"], Float[Array, "T K"]]:
@@ -68,11 +69,14 @@ def head_attention(
     the most negative float for padding (finite, so an all-padding row gives no NaN).
 
     The softmax is normalised after the weighted sum (``(P V) / rowsum(P)``), which saves a pass
-    over the ``(T, T)`` weights; the bias is added in the same pass as the row maximum.
+    over the ``(T, T)`` weights; the bias is added in the same pass as the row maximum. In a
+    reduced compute dtype the scores, their exponentials' sums and the normalisation are float32
+    (the products stay in the compute dtype); in float32 every cast is a no-op.
     """
-    scores = q @ k.T + key_bias[None, :]
+    scores = (q @ k.T).astype(jnp.float32) + key_bias.astype(jnp.float32)[None, :]
     weights = jnp.exp(scores - scores.max(axis=-1, keepdims=True))
-    return (weights @ v) / weights.sum(axis=-1, keepdims=True)
+    out = (weights.astype(v.dtype) @ v).astype(jnp.float32) / weights.sum(axis=-1, keepdims=True)
+    return out.astype(v.dtype)
 
 
 class SelfAttention(eqx.Module):

@@ -222,14 +222,19 @@ class ESM2(eqx.Module):
             is_mask = tokens == cfg.mask_token_id
             x = jnp.where(is_mask[:, None], 0.0, x)
             ratio = is_mask.sum() / jnp.maximum(not_pad.sum(), 1)
-            x = x * ((1.0 - MASK_RATIO_TRAIN) / (1.0 - ratio))
+            x = x * ((1.0 - MASK_RATIO_TRAIN) / (1.0 - ratio)).astype(x.dtype)
         return jnp.where(not_pad[:, None], x, 0.0)
+
+    def _rotary(self, x: Float[Array, "T D"]) -> tuple[Float[Array, "T K"], Float[Array, "T K"]]:
+        """The rotary tables for ``x``'s length, computed in float32, in ``x``'s dtype."""
+        tables = rotary_tables(jnp.asarray(self.inv_freq, dtype=jnp.float32), x.shape[0])
+        return tables[0].astype(x.dtype), tables[1].astype(x.dtype)
 
     def _run_layers(
         self, x: Float[Array, "T D"], key_mask: Bool[Array, " T"], stop: int, keep: bool
     ) -> tuple[Float[Array, "T D"], Float[Array, "n T D"] | None]:
         """Run layers ``0..stop-1`` with ``lax.scan``; ``keep`` returns every layer's output."""
-        cos, sin = rotary_tables(jnp.asarray(self.inv_freq, dtype=jnp.float32), x.shape[0])
+        cos, sin = self._rotary(x)
         params, static = eqx.partition(self.layers, eqx.is_array)
         params = jax.tree.map(lambda a: a[:stop], params)
 
@@ -253,7 +258,7 @@ class ESM2(eqx.Module):
         """
         key_mask = tokens != self.config.pad_token_id
         x = self.embed_tokens(tokens)
-        cos, sin = rotary_tables(jnp.asarray(self.inv_freq, dtype=jnp.float32), x.shape[0])
+        cos, sin = self._rotary(x)
         for stack, n in stacks:
             params, static = eqx.partition(stack, eqx.is_array)
             whole = jax.tree.leaves(params)[0].shape[0] == n

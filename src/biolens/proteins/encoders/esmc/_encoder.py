@@ -24,7 +24,7 @@ from typing import Any
 
 from ....core.errors import InputError, MissingWeightsError
 from .._base import Encoder
-from ..esm2._encoder import ESM2Encoder, _layer
+from ..esm2._encoder import ESM2Encoder, _layer, compute_dtype
 
 __all__ = ["HUB_REPOS", "LICENSES", "ESMCEncoder", "availability", "build", "find_weights"]
 
@@ -33,7 +33,7 @@ LICENSES = {
     "esmc-300m": "Cambrian Open License",
     "esmc-600m": "Cambrian Non-Commercial License",
 }
-_OPTIONS = {"weights", "layer"}
+_OPTIONS = {"weights", "layer", "dtype"}
 
 
 class ESMCEncoder(ESM2Encoder):
@@ -42,12 +42,14 @@ class ESMCEncoder(ESM2Encoder):
     max_residues = 2046
 
     @classmethod
-    def from_folder(cls, folder: str | Path, *, name: str, layer: int | None = None) -> ESMCEncoder:
+    def from_folder(cls, folder: str | Path, *, name: str, layer: int | None = None, dtype: str | None = None) -> ESMCEncoder:
         from ._io import find_weight_file, load_esmc, weights_digest
 
         path = Path(folder)
         file = find_weight_file(path) if path.is_dir() else path
-        return cls(load_esmc(file), name=name, layer=layer, digest=weights_digest(file))
+        dtype = dtype or "float32"
+        model = load_esmc(file, dtype=compute_dtype(dtype))
+        return cls(model, name=name, layer=layer, digest=weights_digest(file), dtype=dtype)
 
 
 def _missing(name: str, repo: str, reason: str) -> str:
@@ -106,7 +108,7 @@ def find_weights(name: str, weights: str | Path | None = None, *, download: bool
 
 
 def build(name: str, arg: str | None, **options: Any) -> Encoder:
-    """Registry hook: ``esmc-300m``, ``esmc-600m`` (options ``weights=``, ``layer=``) or ``esmc:DIR``."""
+    """Registry hook: ``esmc-300m``, ``esmc-600m`` (options ``weights=``, ``layer=``, ``dtype=``) or ``esmc:DIR``."""
     unknown = sorted(set(options) - _OPTIONS)
     if unknown:
         raise InputError(f"encoder {name} takes options {sorted(_OPTIONS)}, not {unknown}")
@@ -116,8 +118,9 @@ def build(name: str, arg: str | None, **options: Any) -> Encoder:
         path = Path(arg).expanduser().resolve()
         if not path.exists():
             raise MissingWeightsError(f"esmc:{arg}: {path} does not exist")
-        return ESMCEncoder.from_folder(path, name=f"esmc:{path}", layer=_layer(options))
-    return ESMCEncoder.from_folder(find_weights(name, options.get("weights")), name=name, layer=_layer(options))
+        return ESMCEncoder.from_folder(path, name=f"esmc:{path}", layer=_layer(options), dtype=options.get("dtype"))
+    return ESMCEncoder.from_folder(find_weights(name, options.get("weights")), name=name, layer=_layer(options),
+                                   dtype=options.get("dtype"))
 
 
 def availability(name: str) -> tuple[bool, str]:

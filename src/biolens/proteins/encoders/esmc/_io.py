@@ -34,6 +34,7 @@ from typing import Any
 
 import equinox as eqx
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from ....core.errors import InputError, MissingWeightsError
@@ -151,10 +152,11 @@ def _arrays(sd: Mapping[str, np.ndarray], cfg: ESMCConfig, source: str) -> dict[
     return out
 
 
-def load_esmc(path: str | Path, *, num_heads: int | None = None) -> ESMC:
+def load_esmc(path: str | Path, *, num_heads: int | None = None, dtype: Any = jnp.float32) -> ESMC:
     """Load ESM C from a folder (either layout, see the module docstring) or a weight file.
 
-    ``num_heads`` overrides the head count a ``.pth`` implies (``D / 64``)."""
+    ``num_heads`` overrides the head count a ``.pth`` implies (``D / 64``); ``dtype``: the
+    parameters' dtype (float32 by default, whatever the file stores)."""
     path = Path(path)
     file = find_weight_file(path) if path.is_dir() else path
     sd = read_state_dict(file)
@@ -162,7 +164,7 @@ def load_esmc(path: str | Path, *, num_heads: int | None = None) -> ESMC:
     arrays = _arrays(sd, cfg, str(file))
     with_head = "lm_head.out.weight" in arrays
     skeleton = eqx.filter_eval_shape(lambda: ESMC(cfg, key=jax.random.key(0), lm_head=with_head))
-    return fill_arrays(skeleton, arrays, str(file))
+    return fill_arrays(skeleton, arrays, str(file), dtype=dtype)
 
 
 def state_dict_of(model: ESMC) -> dict[str, np.ndarray]:

@@ -82,9 +82,11 @@ class NormNoBias(eqx.Module):
     eps: float = eqx.field(static=True)
 
     def __call__(self, x: Float[Array, "*T D"]) -> Float[Array, "*T D"]:
-        centred = x - x.mean(-1, keepdims=True)
+        """Statistics in float32 whatever ``x``'s dtype, result in ``x``'s (as :class:`LayerNorm`)."""
+        x32 = x.astype(jnp.float32)
+        centred = x32 - x32.mean(-1, keepdims=True)
         var = (centred * centred).mean(-1, keepdims=True)
-        return centred * jax.lax.rsqrt(var + self.eps) * self.weight
+        return (centred * jax.lax.rsqrt(var + self.eps) * self.weight).astype(x.dtype)
 
 
 def _matrix(key: PRNGKeyArray, n_in: int, n_out: int) -> Float[Array, "I O"]:

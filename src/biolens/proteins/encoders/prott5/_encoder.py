@@ -30,7 +30,7 @@ import numpy as np
 from ....core.batching import bucket_length, default_buckets
 from ....core.errors import InputError, MissingWeightsError
 from .._base import Encoder, TokenStates
-from ..esm2._encoder import ESM2Encoder, _layer, find_hub_folder
+from ..esm2._encoder import ESM2Encoder, _layer, compute_dtype, find_hub_folder
 
 __all__ = ["HUB_REPOS", "LICENSE", "ProtT5Encoder", "availability", "build", "find_weights"]
 
@@ -50,8 +50,7 @@ class ProtT5Encoder(ESM2Encoder):
         model: the encoder (:func:`~biolens.proteins.encoders.prott5.load_prott5`, or random).
         vocab: the token table (:func:`~biolens.proteins.encoders.prott5.read_vocabulary`).
         name, layer, digest: as for :class:`~biolens.proteins.encoders.esm2.ESM2Encoder`.
-        dtype: the compute dtype the model's parameters are in (part of the fingerprint when not
-            float32); states are returned as float32.
+        dtype: as for :class:`~biolens.proteins.encoders.esm2.ESM2Encoder`.
     """
 
     has_cls = False
@@ -60,9 +59,8 @@ class ProtT5Encoder(ESM2Encoder):
     def __init__(
         self, model: Any, *, vocab: Any, name: str, layer: int | None = None, digest: str, dtype: str = "float32"
     ) -> None:
-        super().__init__(model, name=name, layer=layer, digest=digest)
+        super().__init__(model, name=name, layer=layer, digest=digest, dtype=dtype)
         self.vocab = vocab
-        self.dtype = dtype
 
     @classmethod
     def from_folder(cls, folder: str | Path, *, name: str, layer: int | None = None, dtype: str | None = None) -> ProtT5Encoder:
@@ -70,11 +68,8 @@ class ProtT5Encoder(ESM2Encoder):
 
         digest = weights_digest(folder)
         dtype = dtype or "float32"
-        model = load_prott5(folder, dtype=_compute_dtype(dtype))
+        model = load_prott5(folder, dtype=compute_dtype(dtype))
         return cls(model, vocab=read_vocabulary(folder), name=name, layer=layer, digest=digest, dtype=dtype)
-
-    def settings(self) -> dict[str, Any]:
-        return {"layer": self.layer} if self.dtype == "float32" else {"layer": self.layer, "dtype": self.dtype}
 
     def tokenize(self, sequences: Sequence[str], rows: int, length: int) -> dict[str, np.ndarray]:
         from ._io import tokenize
@@ -116,17 +111,6 @@ class ProtT5Encoder(ESM2Encoder):
         ladder = default_buckets(self.max_residues + 1, minimum=16, growth=self.length_growth)
         need = max(len(s) for s in sequences) + 1
         return min(rows, 1 << (n - 1).bit_length()), min(length + 1, bucket_length(need, ladder))
-
-
-_DTYPES = ("float32", "bfloat16", "float16")
-
-
-def _compute_dtype(name: str) -> Any:
-    import jax.numpy as jnp
-
-    if name not in _DTYPES:
-        raise InputError(f"dtype must be one of {list(_DTYPES)}, got {name!r}")
-    return getattr(jnp, name)
 
 
 def _missing(name: str, repo: str, reason: str) -> str:
