@@ -27,6 +27,11 @@ Sections (``--only``), each independent and measured in fresh subprocesses:
   with the depth), batches of 32 and one protein at a time; the pooled max abs difference against
   the float32 reference, and for other dtypes the pooled cosine against biolens' float32 run.
 
+* ``esmc``: biolens ESM C (the driver, no cache, mean pooling; ``--esmc-dtypes``) vs the ``esm``
+  package's ``ESMC`` with the same random weights at the 300M widths (``--esmc-layers`` of its 30
+  blocks), written as the published ``.pth`` and read by each side's own loader; batches of 32 and
+  one protein at a time; pooled differences as for ``prott5``.
+
 Add a section: write ``section_<name>(args) -> dict`` and the workers it needs (functions
 ``worker_<name>(params) -> dict``, run in a subprocess by :func:`run_worker`), then list the
 section in ``SECTIONS``. Timings on a shared machine are noisy: the JSON records the load average
@@ -49,6 +54,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "proteins" / "solubility" / "deepsol_val.csv"
 
+#: ESM C 300M's widths (the ``esm`` package's constructor arguments; 30 layers as published).
+ESMC_300M = {"d_model": 960, "n_heads": 15}
 #: ESM2 architectures measured by the ``esm2`` section (random weights; Hugging Face config keys).
 ESM2_CONFIGS = {
     "t6_8M": dict(hidden_size=320, num_hidden_layers=6, num_attention_heads=20, intermediate_size=1280),
@@ -353,15 +360,21 @@ def worker_prott5_weights(params: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
-def worker_prott5_biolens(params: dict[str, Any]) -> dict[str, Any]:
+def worker_folder_biolens(params: dict[str, Any]) -> dict[str, Any]:
+    """biolens' ``ProtT5Encoder`` or ``ESMCEncoder`` (``params["family"]``) from a weights folder, in
+    ``params["dtype"]``, through the embedding driver (no cache, mean pooling): cold, then warm."""
     import numpy as np
 
     from biolens.proteins.embed import embed_sequences
-    from biolens.proteins.encoders.prott5 import ProtT5Encoder
+
+    if params["family"] == "prott5":
+        from biolens.proteins.encoders.prott5 import ProtT5Encoder as Family
+    else:
+        from biolens.proteins.encoders.esmc import ESMCEncoder as Family
 
     seqs = load_proteins(params["data"], params["limit"])
     start = time.perf_counter()
-    encoder = ProtT5Encoder.from_folder(params["folder"], name="prott5-bench", dtype=params["dtype"])
+    encoder = Family.from_folder(params["folder"], name=f"{params['family']}-bench", dtype=params["dtype"])
     budget = params.get("token_budget") or encoder.token_budget
 
     def run():
@@ -401,6 +414,57 @@ def worker_prott5_transformers(params: dict[str, Any]) -> dict[str, Any]:
                 ids = torch.tensor(tokenize(chunk), dtype=torch.long)
                 states = model(input_ids=ids, attention_mask=(ids != PAD).long()).last_hidden_state
                 pooled += [states[j, : len(s)].mean(0).numpy() for j, s in enumerate(chunk)]  # </s> stripped
+        return np.stack(pooled)
+
+    seconds, pooled = timed(run)
+    np.save(params["out"], pooled)
+    return {"seconds": round(seconds, 2), "torch_threads": torch.get_num_threads(), "batch_size": size}
+
+
+def _esmc_reference_model(layers: int) -> Any:
+    from esm.models.esmc import ESMC
+    from esm.tokenization import get_esmc_model_tokenizers
+
+    width, heads = ESMC_300M["d_model"], ESMC_300M["n_heads"]
+    return ESMC(d_model=width, n_heads=heads, n_layers=layers, tokenizer=get_esmc_model_tokenizers(),
+                use_flash_attn=False).eval()  # fmt: skip
+
+
+def worker_esmc_weights(params: dict[str, Any]) -> dict[str, Any]:
+    """Random weights of the ``esm`` package's ``ESMC`` at the 300M widths, saved as published:
+    ``data/weights/esmc_300m_2024_12_v0.pth`` (a torch state dict)."""
+    import torch
+
+    torch.manual_seed(0)
+    path = Path(params["folder"], "data", "weights", "esmc_300m_2024_12_v0.pth")
+    path.parent.mkdir(parents=True)
+    torch.save(_esmc_reference_model(params["layers"]).state_dict(), path)
+    return {}
+
+
+def worker_esmc_reference(params: dict[str, Any]) -> dict[str, Any]:
+    """The ``esm`` package's ``ESMC`` forward (PyTorch, float32, SDPA attention, inference mode) on
+    padded batches of ``batch_size`` in file order; mean over the residues (``<cls>``/``<eos>`` out)."""
+    import numpy as np
+    import torch
+
+    from biolens.proteins.encoders.esm2 import PAD, tokenize
+
+    seqs = load_proteins(params["data"], params["limit"])
+    model = _esmc_reference_model(params["layers"])
+    path = Path(params["folder"], "data", "weights", "esmc_300m_2024_12_v0.pth")
+    model.load_state_dict(torch.load(path, weights_only=True))
+    size = params["batch_size"]
+
+    def run() -> np.ndarray:
+        pooled = []
+        with torch.inference_mode():
+            for i in range(0, len(seqs), size):
+                chunk = seqs[i : i + size]
+                ids = torch.tensor(tokenize(chunk), dtype=torch.long)
+                states = model(sequence_tokens=ids).embeddings
+                pooled += [states[j, 1 : len(s) + 1].mean(0).numpy() for j, s in enumerate(chunk)]
+        assert PAD == model.tokenizer.pad_token_id
         return np.stack(pooled)
 
     seconds, pooled = timed(run)
@@ -516,32 +580,35 @@ def section_esm2(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
-def section_prott5(args: argparse.Namespace) -> dict[str, Any]:
+def _folder_encoder_section(args: argparse.Namespace, family: str, config: Any, specials: int,
+                            references: dict[str, dict[str, Any]], ref_worker: str, dtypes: list[str]) -> dict[str, Any]:
+    """The ProtT5 and ESM C sections: random weights written by ``worker_<family>_weights``; biolens in
+    each of ``dtypes`` (rates, fraction of the matmul peak; pooled cosine vs its own float32 run);
+    each reference mode (``ref_worker`` with ``references[label]`` as extra params) with its max abs
+    pooled difference vs biolens float32, and the warm speed-up over the fastest reference."""
     import numpy as np
-
-    from biolens.proteins.encoders.prott5 import ProtT5Config
 
     seqs = load_proteins(args.data, args.limit)
     residues = sum(map(len, seqs))
     peak = args.results.get("peak", {}).get("gflops")
-    config = ProtT5Config(num_layers=args.prott5_layers)
-    flops = sum(config.flops_per_sequence(len(s) + 1) for s in seqs) / residues
-    out: dict[str, Any] = {"layers": args.prott5_layers, "flops_per_residue": round(flops)}
+    flops = sum(config.flops_per_sequence(len(s) + specials) for s in seqs) / residues
+    out: dict[str, Any] = {"layers": config.num_layers, "flops_per_residue": round(flops)}
     if not _have_torch():
-        return {**out, "skipped": "needs torch + transformers for the random weights"}
+        return {**out, "skipped": "needs torch (and the reference package) for the random weights"}
+    base = {"data": str(args.data), "limit": args.limit, "layers": config.num_layers}
     with tempfile.TemporaryDirectory() as tmp:
-        folder = f"{tmp}/prott5"
-        run_worker("prott5_weights", {"layers": args.prott5_layers, "folder": folder})
-        for dtype in args.prott5_dtypes:
-            log(f"prott5: biolens {dtype}")
-            params = {"data": str(args.data), "limit": args.limit, "folder": folder, "dtype": dtype, "repeats": 2,
+        folder = f"{tmp}/{family}"
+        run_worker(f"{family}_weights", {**base, "folder": folder})
+        for dtype in dtypes:
+            log(f"{family}: biolens {dtype}")
+            params = {**base, "family": family, "folder": folder, "dtype": dtype, "repeats": 2,
                       "token_budget": args.token_budget, "out": f"{tmp}/biolens-{dtype}.npy"}  # fmt: skip
-            ours = run_worker("prott5_biolens", params)
+            ours = run_worker("folder_biolens", params)
             for key in ("cold", "warm"):
                 ours[f"{key}_residues_per_s"] = _rate(residues, ours[f"{key}_s"])
                 if peak:
                     ours[f"{key}_fraction_of_peak"] = round(ours[f"{key}_residues_per_s"] * flops / (peak * 1e9), 4)
-            if dtype != "float32" and "float32" in args.prott5_dtypes:
+            if dtype != "float32" and "float32" in dtypes:
                 a, b = np.load(f"{tmp}/biolens-float32.npy"), np.load(f"{tmp}/biolens-{dtype}.npy")
                 cos = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
                 ours.update(pooled_cosine_vs_float32_min=round(float(cos.min()), 6),
@@ -550,22 +617,41 @@ def section_prott5(args: argparse.Namespace) -> dict[str, Any]:
             out[f"biolens_{dtype}"] = ours
         if args.no_reference:
             return out
-        for label, batch_size in [("transformers_batch32", 32), ("transformers_batch1", 1)]:
-            log(f"prott5: {label}")
-            params = {"data": str(args.data), "limit": args.limit, "folder": folder, "batch_size": batch_size,
-                      "out": f"{tmp}/{label}.npy"}  # fmt: skip
-            ref = run_worker("prott5_transformers", params)
+        for label, extra in references.items():
+            log(f"{family}: {label}")
+            ref = run_worker(ref_worker, {**base, "folder": folder, **extra, "out": f"{tmp}/{label}.npy"})
             ref["residues_per_s"] = _rate(residues, ref["seconds"])
             if peak:
                 ref["fraction_of_peak"] = round(ref["residues_per_s"] * flops / (peak * 1e9), 4)
-            if "float32" in args.prott5_dtypes:
+            if "float32" in dtypes:
                 diff = np.abs(np.load(f"{tmp}/biolens-float32.npy") - np.load(f"{tmp}/{label}.npy")).max()
                 ref["pooled_max_abs_diff_vs_biolens_float32"] = float(diff)
             out[label] = ref
         if "biolens_float32" in out:
-            fastest = max(out[k]["residues_per_s"] for k in out if k.startswith("transformers"))
-            out["speedup_warm_vs_fastest_transformers"] = round(out["biolens_float32"]["warm_residues_per_s"] / fastest, 2)
+            fastest = max(out[k]["residues_per_s"] for k in references)
+            out["speedup_warm_vs_fastest_reference"] = round(out["biolens_float32"]["warm_residues_per_s"] / fastest, 2)
     return out
+
+
+def section_prott5(args: argparse.Namespace) -> dict[str, Any]:
+    from biolens.proteins.encoders.prott5 import ProtT5Config
+
+    modes = {"transformers_batch32": {"batch_size": 32}, "transformers_batch1": {"batch_size": 1}}
+    return _folder_encoder_section(args, "prott5", ProtT5Config(num_layers=args.prott5_layers), 1, modes,
+                                   "prott5_transformers", args.prott5_dtypes)
+
+
+def section_esmc(args: argparse.Namespace) -> dict[str, Any]:
+    """ESM C at the 300M widths (``--esmc-layers`` of its 30 blocks) vs the ``esm`` package's ``ESMC``."""
+    try:
+        import esm.models.esmc  # noqa: F401
+    except ImportError:
+        return {"skipped": "needs the esm package (make test installs it: the esmc-ref extra + esm --no-deps)"}
+    from biolens.proteins.encoders.esmc import ESMCConfig
+
+    config = ESMCConfig(hidden_size=ESMC_300M["d_model"], num_heads=ESMC_300M["n_heads"], num_layers=args.esmc_layers)
+    modes = {"esm_batch32": {"batch_size": 32}, "esm_batch1": {"batch_size": 1}}
+    return _folder_encoder_section(args, "esmc", config, 2, modes, "esmc_reference", args.esmc_dtypes)
 
 
 def _have_torch() -> bool:
@@ -583,6 +669,7 @@ SECTIONS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
     "unirep": section_unirep,
     "esm2": section_esm2,
     "prott5": section_prott5,
+    "esmc": section_esmc,
 }
 
 
@@ -600,6 +687,8 @@ def create_parser() -> argparse.ArgumentParser:
     parser.add_argument("--esm2-configs", default=",".join(ESM2_CONFIGS), help=f"ESM2 architectures: {','.join(ESM2_CONFIGS)}")
     parser.add_argument("--prott5-layers", type=int, default=2, help="ProtT5-XL blocks to build (of 24)")
     parser.add_argument("--prott5-dtypes", default="float32", help="biolens ProtT5 compute dtypes (float32,bfloat16,float16)")
+    parser.add_argument("--esmc-layers", type=int, default=2, help="ESM C 300M blocks to build (of 30)")
+    parser.add_argument("--esmc-dtypes", default="float32", help="biolens ESM C compute dtypes (float32,bfloat16,float16)")
     parser.add_argument("--token-budget", type=int, default=None, help="override the encoders' token budget")
     parser.add_argument("--in-flight", type=int, default=None, help="override the batches biolens encodes at once (1: one after another)")
     parser.add_argument("--no-reference", action="store_true", help="skip the reference implementations")
@@ -624,6 +713,7 @@ def main(argv: list[str] | None = None) -> int:
     args.reference_sizes = [int(s) for s in args.reference_sizes.split(",")]
     args.esm2_configs = [c for c in args.esm2_configs.split(",") if c]
     args.prott5_dtypes = [d for d in args.prott5_dtypes.split(",") if d]
+    args.esmc_dtypes = [d for d in args.esmc_dtypes.split(",") if d]
     seqs = load_proteins(args.data, args.limit)
     args.results = results = {
         "machine": machine(),

@@ -88,3 +88,57 @@ def test_a_baseline_that_does_not_apply_is_n_a_not_an_empty_row():
     assert "– (–)" not in text and "n/a" in text
     ticks = [t.get_text() for t in task_figure(board, "gb1").axes[0].get_yticklabels()]
     assert "baseline: majority" not in ticks and "baseline: composition" in ticks
+
+
+def _scored(task, value, ref=0.5):
+    return _result(task, "auroc", value, ref, _iv(value - ref, value - ref - 0.05, value - ref + 0.05, 0.02))
+
+
+def test_ranks_per_task_mean_rank_and_mrr():
+    cells = [("a", "h", "t1", _scored("t1", 0.9)), ("b", "h", "t1", _scored("t1", 0.7)), ("c", "h", "t1", _scored("t1", 0.7)),
+             ("a", "h", "t2", _scored("t2", 0.6)), ("b", "h", "t2", _scored("t2", 0.8))]  # c has no t2
+    board = build_leaderboard(cells)
+    rows = {r.encoder: r for r in board.models}
+    assert [rows[k].entries["t1"].rank for k in "abc"] == [1.0, 2.5, 2.5]  # ties share their mean rank
+    assert [rows[k].entries["t1"].best for k in "abc"] == [True, False, False] and rows["b"].entries["t2"].best
+    assert rows["a"].entries["t2"].rank == 2.0 and rows["b"].entries["t2"].rank == 1.0
+    assert rows["a"].mean_rank == pytest.approx(1.5) and rows["a"].mrr == pytest.approx((1 + 1 / 2) / 2)
+    assert rows["c"].mean_rank == pytest.approx(2.5) and rows["c"].mrr == pytest.approx(1 / 2.5)
+    # no predictions: ranks, but no paired test, and the notes say so
+    assert math.isnan(rows["b"].entries["t1"].vs_best.value) and rows["b"].compared == 0
+    assert any("no test predictions of a + h" in n for n in board.notes)
+
+
+def test_paired_test_against_the_best_model_on_the_same_proteins():
+    import numpy as np
+
+    from biolens.benchmark import verdict
+    from biolens.core.metrics import auroc
+    from biolens.proteins.supervised import TestPredictions
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 300)
+    strong = y + rng.normal(0, 0.6, 300)  # auROC ~0.88
+    close = strong + rng.normal(0, 0.05, 300)  # nearly the same model
+    weak = y + rng.normal(0, 3.0, 300)  # auROC ~0.55
+    ids = [f"p{i}" for i in range(300)]
+    scores = {"a": strong, "b": close, "c": weak}
+    preds = {(name, "h", "t1"): TestPredictions(ids, y, p) for name, p in scores.items()}
+    cells = [(name, "h", "t1", _scored("t1", auroc(y, p))) for name, p in scores.items()]
+    board = build_leaderboard(cells, preds, n_resamples=200)
+    rows = {r.encoder: r for r in board.models}
+    best = max(rows.values(), key=lambda r: r.entries["t1"].score.value)
+    assert best.entries["t1"].rank == 1 and best.entries["t1"].best and best.best_on == 1
+    assert math.isnan(best.entries["t1"].vs_best.value)
+    c = rows["c"].entries["t1"]
+    assert c.vs_best.high < 0 and c.p_vs_best < 0.001 and rows["c"].as_good_as_best == 0
+    other = rows["b" if best is rows["a"] else "a"].entries["t1"]
+    assert other.vs_best.low <= 0 <= other.vs_best.high and other.p_vs_best > 0.05
+    assert "as good as the best on 1 of 1" in verdict(rows["b" if best is rows["a"] else "a"], board)
+    assert "best on 0 of 1" in verdict(rows["c"], board)
+    # CSV carries them; a model tested on other proteins is not paired
+    row = next(r for r in csv.DictReader(io.StringIO(board.to_csv())) if r["encoder"] == "c")
+    assert float(row["t1.vs_best_high"]) < 0 and float(row["t1.p_vs_best"]) < 0.001 and row["t1.rank"] == "3"
+    preds[("c", "h", "t1")] = TestPredictions(ids[::-1], y, weak)
+    again = build_leaderboard(cells, preds)
+    assert any("c + h has other test proteins" in n for n in again.notes)

@@ -50,8 +50,14 @@ def test_tiny_benchmark_writes_the_leaderboard_and_the_report(tiny):
     assert "composition" in [b["name"] for b in board["baselines"]]
     csv = (out / "leaderboard.csv").read_text().splitlines()
     assert csv[0].startswith("rank,kind,model") and len(csv) == 1 + 2 + 4  # header, 2 models, 4 baselines
+    for task in ("membrane", "gb1"):  # one-hot's mean is the composition: the two models tie, both best
+        assert [(m["entries"][task]["rank"], m["entries"][task]["best"]) for m in board["models"]] == [(1.5, True)] * 2
+    assert [(m["best_on"], m["compared"], m["mean_rank"]) for m in board["models"]] == [(2, 2, 1.5)] * 2
     page = (out / "report.html").read_text()
     assert "<table class=\"board\">" in page and page.count("data:image/png;base64") >= 3
+    # the answer comes first: a verdict per model, before the leaderboard's detail
+    answer = page.index("<ol class=\"answer\">")
+    assert answer < page.index("<table class=\"board\">") and "(paired tests)" in page[answer:page.index("</ol>")]
     assert "map is not repeated" in page and "<svg" in page  # one map: one-hot's mean equals composition
     for remote in ("src=\"http", "href=\"http", "<script src", "<link"):
         assert remote not in page  # self-contained: nothing fetched

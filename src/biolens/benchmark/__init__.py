@@ -10,6 +10,7 @@ from ._leaderboard import Leaderboard as Leaderboard
 from ._leaderboard import build_leaderboard as build_leaderboard
 from ._leaderboard import mean_delta as mean_delta
 from ._leaderboard import rich_table as rich_table
+from ._leaderboard import verdict as verdict
 from ._runner import BenchmarkResult as BenchmarkResult
 from ._runner import run_benchmark as run_benchmark
 from ._suite import DEFAULT_ENCODERS as DEFAULT_ENCODERS
@@ -24,4 +25,4 @@ from ._suite import pick_tasks as pick_tasks
 
 __all__ = ["DEFAULT_ENCODERS", "DEFAULT_HEADS", "DEFAULT_TASKS", "TASKS", "BenchmarkConfig", "BenchmarkResult", "Leaderboard",
            "ModelSpec", "TaskSpec", "build_leaderboard", "mean_delta", "parse_heads", "pick_tasks", "rich_table",
-           "run_benchmark"]
+           "run_benchmark", "verdict"]

@@ -15,6 +15,7 @@ from typing import Any
 from .._version import __version__
 from ..core.errors import InputError
 from ..core.files import atomic_write_text
+from ..proteins.supervised import TEST_PREDICTIONS, read_test_predictions
 from ._leaderboard import Leaderboard, build_leaderboard
 from ._page import write_page
 from ._results import BenchmarkResult, EmbeddingStats
@@ -39,9 +40,13 @@ def versions() -> dict[str, str]:
 
 
 def leaderboard_of(result: BenchmarkResult) -> Leaderboard:
-    """The leaderboard of the finished cells (failed ones are noted)."""
-    cells = [(c.model.encoder, c.model.head, c.task.name, c.result) for c in result.cells if c.result is not None]
-    board = build_leaderboard(cells)
+    """The leaderboard of the finished cells (failed ones are noted), with the paired tests against
+    each task's best model from the cells' ``test_predictions.npz``."""
+    done = [c for c in result.cells if c.result is not None]
+    cells = [(c.model.encoder, c.model.head, c.task.name, c.result) for c in done]
+    predictions = {(c.model.encoder, c.model.head, c.task.name): read_test_predictions(c.folder / TEST_PREDICTIONS)
+                   for c in done if (c.folder / TEST_PREDICTIONS).is_file()}
+    board = build_leaderboard(cells, predictions, n_resamples=result.config.bootstrap, seed=result.config.seed)
     board.notes += [f"{c.task.name} / {c.model.name} failed: {c.error}" for c in result.cells if c.result is None]
     return board
 

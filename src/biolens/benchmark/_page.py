@@ -14,14 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from ..report import NOT_APPLICABLE, PALETTE, Report, interactive_map, new_figure, settings_rows
-from ._leaderboard import DEFINITIONS, METRIC_NAMES, Leaderboard, Row
+from ._leaderboard import DEFINITIONS, METRIC_NAMES, Leaderboard, Row, verdict
 from ._results import BenchmarkResult, Cell
 
 __all__ = ["write_page"]
 
 _STYLE = """<style>
 .grid{display:flex;flex-wrap:wrap;gap:1rem}.grid figure{margin:.5rem 0;flex:1 1 480px}
-table.board td{vertical-align:top}table.board small{color:#57606a}.up{color:#1a7f37;font-weight:600}
+p.answer{font-size:1.05em;font-weight:600}ol.answer li{margin:.25em 0}table.board td{vertical-align:top}table.board small{color:#57606a}.up{color:#1a7f37;font-weight:600}
 .down{color:#cf222e;font-weight:600}tr.baseline td{color:#57606a;background:#fafafa}
 pre{background:#f6f8fa;padding:.6rem;font-size:.8rem;overflow-x:auto}
 </style>"""
@@ -39,7 +39,19 @@ def _board_cell(row: Row, task: str) -> str:
     cls = "up" if d.low > 0 else ("down" if d.high < 0 else "")
     interval = "" if math.isnan(s.low) else f"<br><small>[{_f(s.low)}, {_f(s.high)}]</small>"
     d_interval = "" if math.isnan(d.low) or row.kind == "baseline" else f" <small>[{_f(d.low, '+.3f')}, {_f(d.high, '+.3f')}]</small>"
-    return (f"<td>{_f(s.value)}{interval}<br><span class=\"{cls}\">Δ {_f(d.value, '+.3f')}</span>{d_interval}</td>")
+    value = f"<b>{_f(s.value)}</b>" if e.best else _f(s.value)
+    best = ""
+    if e.best and row.kind == "model":
+        best = "<br><small>best</small>"
+    elif not math.isnan(e.vs_best.value):
+        v = e.vs_best
+        best = (f"<br><small class=\"{'down' if v.high < 0 else ''}\">vs best {_f(v.value, '+.3f')} "
+                f"[{_f(v.low, '+.3f')}, {_f(v.high, '+.3f')}], p={_p(e.p_vs_best)}</small>")
+    return (f"<td>{value}{interval}<br><span class=\"{cls}\">Δ {_f(d.value, '+.3f')}</span>{d_interval}{best}</td>")
+
+
+def _p(p: float) -> str:
+    return NOT_APPLICABLE if math.isnan(p) else ("<0.001" if p < 0.001 else f"{p:.3f}")
 
 
 def leaderboard_html(board: Leaderboard) -> str:
@@ -52,10 +64,28 @@ def leaderboard_html(board: Leaderboard) -> str:
         m = r.mean_delta
         mean = f"{_f(m.value, '+.3f')}" + ("" if math.isnan(m.low) else f"<br><small>[{_f(m.low, '+.3f')}, {_f(m.high, '+.3f')}]</small>")
         tally = "" if r.kind == "baseline" else f"{r.better} / {r.worse}"
+        rank = "" if r.kind == "baseline" or math.isnan(r.mean_rank) else f"{r.mean_rank:.1f}<br><small>MRR {r.mrr:.2f}</small>"
         rows.append(f"<tr class=\"{r.kind}\"><td>{r.rank or ''}</td><td>{name}</td>"
-                    + "".join(_board_cell(r, t.name) for t in board.tasks) + f"<td>{mean}</td><td>{tally}</td></tr>")
+                    + "".join(_board_cell(r, t.name) for t in board.tasks)
+                    + f"<td>{mean}</td><td>{tally}</td><td>{rank}</td></tr>")
     return (f"<table class=\"board\"><thead><tr><th>#</th><th>model</th>{head}<th>mean Δ</th><th>better / worse</th>"
-            f"</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+            f"<th>mean rank</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
+
+
+def answer_html(board: Leaderboard) -> str:
+    """The answer first: the models ranked by mean Δ, each with the verdict its intervals support,
+    and one sentence on whether any model beats the reference."""
+    items = "".join(f"<li><b>{html.escape(r.name)}</b>: mean Δ {_f(r.mean_delta.value, '+.3f')}; "
+                    f"{html.escape(verdict(r, board))}</li>" for r in board.models)
+    clear = [r.name for r in board.models if not math.isnan(r.mean_delta.low) and r.mean_delta.low > 0]
+    worse = [r.name for r in board.models if not math.isnan(r.mean_delta.high) and r.mean_delta.high < 0]
+    if clear:
+        lead = f"Better than {board.reference} over the tasks (mean Δ interval above zero): {', '.join(clear)}."
+    else:
+        lead = f"No model is clearly better than {board.reference} over the tasks (every mean Δ interval reaches zero)."
+    if worse:
+        lead += f" Clearly worse: {', '.join(worse)}."
+    return f"<p class=\"answer\">{html.escape(lead)}</p><ol class=\"answer\">{items}</ol>"
 
 
 def _colours(board: Leaderboard) -> dict[str, str]:
@@ -203,6 +233,7 @@ def write_page(path: Path, result: BenchmarkResult, board: Leaderboard, *, throu
               f"{inv['wall_s']:.0f} s wall, {inv['cpu_s']:.0f} s CPU; cells computed {inv['cells_computed']}, reused "
               f"{inv['cells_reused']}, failed {inv['cells_failed']}; embeddings: {inv['embeddings_cache_hits']} cache hits, "
               f"{inv['embeddings_computed']} computed; maps: {inv['maps_computed']} computed, {inv['maps_reused']} reused.")
+    page.heading("Answer").raw(answer_html(board))
     page.heading("Leaderboard").raw(leaderboard_html(board))
     page.text("Each cell: the model's test metric with its 95% bootstrap interval, then Δ: the model minus the "
               "composition baseline on the same test proteins, with its paired interval (green: wholly above zero, "

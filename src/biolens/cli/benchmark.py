@@ -105,7 +105,7 @@ def benchmark_command(encoders, tasks, heads, out, weights, bootstrap, pooled_ep
                       cache, list_only, backend, address, gpus_per_cell, quiet) -> int:
     """Run every encoder on every task beside the task's baselines; print the leaderboard and write
     --out/report.html and --out/leaderboard.csv. A rerun reuses finished cells and cached embeddings."""
-    from ..benchmark import rich_table, run_benchmark
+    from ..benchmark import rich_table, run_benchmark, verdict
 
     if list_only:
         _listing()
@@ -122,7 +122,10 @@ def benchmark_command(encoders, tasks, heads, out, weights, bootstrap, pooled_ep
         err_console.print(f"note: {note}", markup=False)
     # the whole table even when printed into a file or a pipe (a terminal wraps it to its width)
     wide = console if console.is_terminal else Console(file=console.file, width=150)
-    wide.print(rich_table(result.leaderboard, title=f"leaderboard ({out})"))
+    board = result.leaderboard
+    wide.print(rich_table(board, title=f"leaderboard ({out})"))
+    for row in board.models:
+        wide.print(f"{row.rank}. {row.name}: {verdict(row, board)}", markup=False, highlight=False)
     if not quiet:
         err_console.print(f"[bold]wrote[/bold] {out / 'report.html'} and {out / 'leaderboard.csv'} -- this run: "
                           f"{time.perf_counter() - start:.0f} s wall, {time.process_time() - cpu:.0f} s CPU, peak "

@@ -12,7 +12,15 @@ from biolens.core.errors import CheckpointMismatchError, InputError, RunMismatch
 from biolens.core.train import TrainConfig
 from biolens.data import sample_path
 from biolens.proteins.encoders.onehot import CompositionEncoder
-from biolens.proteins.supervised import HeadConfig, RunConfig, load_predictor, run_task
+from biolens.proteins.supervised import (
+    TEST_PREDICTIONS,
+    HeadConfig,
+    RunConfig,
+    load_predictor,
+    read_test_predictions,
+    run_task,
+    task_metrics,
+)
 from biolens.proteins.tasks import load_task
 from toy_encoders import DifferentiableToy
 
@@ -33,6 +41,9 @@ def test_solubility_linear_run_folder_baselines_and_reuse(tmp_path):
     test_y = data.labels[np.isin(data.ids, [r["id"] for r in _rows(tmp_path / "run/predictions.csv") if r["split"] == "test"])]
     assert res.baselines["majority"]["metrics"]["accuracy"]["value"] == pytest.approx(np.mean(test_y == 0))
     assert res.deltas["coin_flip"] > 0.15 and len(res.size_curve) == 2
+    saved = read_test_predictions(tmp_path / "run" / TEST_PREDICTIONS)  # what a paired test between runs reads
+    assert sorted(saved.ids) == sorted(r["id"] for r in _rows(tmp_path / "run/predictions.csv") if r["split"] == "test")
+    assert task_metrics("binary", saved.y_true, saved.y_pred)["auroc"] == pytest.approx(auroc["value"])
     for name in ("config.json", "split.csv", "result.json", "predictions.csv", "report.html", "checkpoint/meta.json"):
         assert (tmp_path / "run" / name).exists(), name
     meta = json.loads((tmp_path / "run/checkpoint/meta.json").read_text())
@@ -94,6 +105,9 @@ def test_per_residue_secondary_structure(tmp_path):
     resolved = np.concatenate([data.labels[i][data.masks[i]] for i in test])
     majority = np.bincount(np.concatenate([data.labels[i] for i in np.flatnonzero(data.splits == "train")])).argmax()
     assert res.baselines["majority"]["metrics"]["q3"]["value"] == pytest.approx(np.mean(resolved == majority))
+    saved = read_test_predictions(tmp_path / "ss" / TEST_PREDICTIONS)  # per-residue lists come back as lists
+    assert [len(p) for p in saved.y_pred] == [len(data.sequences[i]) for i in test] and len(saved.masks) == len(test)
+    assert task_metrics("per_residue", saved.y_true, saved.y_pred, saved.masks)["q3"] == pytest.approx(res.metrics["q3"]["value"])
     rows = _rows(tmp_path / "ss/predictions.csv")
     assert all(len(r["prediction"]) == len(r["true"]) for r in rows) and set("".join(r["prediction"] for r in rows)) <= set("HEC")
     probs = load_predictor(tmp_path / "ss").predict(data.sequences[:2])

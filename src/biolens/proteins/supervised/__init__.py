@@ -4,9 +4,12 @@ the predictor."""
 from ..encoders._finetune import LoRAConfig as LoRAConfig
 from ._config import RunConfig as RunConfig
 from ._config import load_run_config as load_run_config
+from ._evaluate import TEST_PREDICTIONS as TEST_PREDICTIONS
+from ._evaluate import TestPredictions as TestPredictions
 from ._evaluate import baselines as baselines
 from ._evaluate import metrics_with_intervals as metrics_with_intervals
 from ._evaluate import paired_delta as paired_delta
+from ._evaluate import read_test_predictions as read_test_predictions
 from ._evaluate import task_metrics as task_metrics
 from ._heads import HEADS as HEADS
 from ._heads import AttentionHead as AttentionHead
@@ -54,6 +57,7 @@ from ._splits import read_split as read_split
 __all__ = [
     "HEADS",
     "METRICS",
+    "TEST_PREDICTIONS",
     "AttentionHead",
     "CNNHead",
     "Features",
@@ -70,6 +74,7 @@ __all__ = [
     "SplitConfig",
     "TaskModel",
     "TaskResult",
+    "TestPredictions",
     "baselines",
     "build_head",
     "build_model",
@@ -95,6 +100,7 @@ __all__ = [
     "predict_batches",
     "prediction_table",
     "read_split",
+    "read_test_predictions",
     "run_task",
     "task_metrics",
     "train_on",

@@ -22,15 +22,24 @@ resampled proteins, so the luck of the test set cancels).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ...core.bootstrap import bootstrap_many
+from ...core.errors import InputError
+from ...core.files import atomic_write
+from ...core.npzfile import read_npz
 from ..encoders.onehot._encoder import CompositionEncoder, residue_profile
 from ..tasks import Task, task_kind
 
-__all__ = ["baselines", "metrics_with_intervals", "paired_delta", "task_metrics"]
+__all__ = ["TEST_PREDICTIONS", "TestPredictions", "baselines", "metrics_with_intervals", "paired_delta",
+           "read_test_predictions", "task_metrics", "write_test_predictions"]
+
+#: A protein run's test records, truth and predictions (written by ``run_task`` beside ``predictions.csv``).
+TEST_PREDICTIONS = "test_predictions.npz"
 
 
 def task_metrics(kind: str, y_true: Any, y_pred: Any, masks: Sequence[np.ndarray] | None = None, *,
@@ -65,6 +74,58 @@ def paired_delta(kind: str, y_true: Any, pred_a: Any, pred_b: Any, masks: Sequen
                 - task_metrics(kind, y, _take(pred_b, idx), m)[metric]}
 
     return bootstrap_many(fn, len(y_true), n_resamples=n_resamples, seed=seed)["delta"].as_dict()
+
+
+@dataclass(frozen=True)
+class TestPredictions:
+    """The test records of a run as :func:`task_metrics` takes them: ``y_true``/``y_pred`` arrays, or
+    per-residue lists of arrays (then ``masks`` too, when the task has them)."""
+
+    ids: list[str]
+    y_true: Any
+    y_pred: Any
+    masks: list[np.ndarray] | None = None
+
+
+def write_test_predictions(path: str | Path, ids: Sequence[str], y_true: Any, y_pred: Any,
+                           masks: Sequence[np.ndarray] | None = None) -> None:
+    """Save a run's test truth and predictions (``.npz``, no pickle), what a paired comparison of
+    two runs on the same proteins needs; per-residue lists are stored concatenated with their lengths."""
+    arrays: dict[str, np.ndarray] = {"ids": np.asarray(list(ids), dtype=str)}
+    if isinstance(y_pred, list):
+        arrays["lengths"] = np.array([len(p) for p in y_pred], dtype=np.int64)
+        arrays["y_true"] = np.concatenate([np.asarray(t) for t in y_true])
+        arrays["y_pred"] = np.concatenate([np.asarray(p) for p in y_pred])
+        if masks is not None:
+            arrays["masks"] = np.concatenate([np.asarray(m) for m in masks])
+    else:
+        arrays["y_true"], arrays["y_pred"] = np.asarray(y_true), np.asarray(y_pred)
+    atomic_write(path, lambda fh: np.savez_compressed(fh, **arrays))
+
+
+def read_test_predictions(path: str | Path) -> TestPredictions:
+    """What :func:`write_test_predictions` saved (an :class:`~biolens.core.errors.InputError` naming
+    the file when it is malformed)."""
+    arrays = read_npz(path)
+    missing = {"ids", "y_true", "y_pred"} - set(arrays)
+    if missing:
+        raise InputError(f"{path}: not a test-predictions file (no {sorted(missing)})")
+    ids = arrays["ids"].astype(str).tolist()
+    if "lengths" not in arrays:
+        if not len(arrays["y_true"]) == len(arrays["y_pred"]) == len(ids):
+            raise InputError(f"{path}: ids, truth and predictions have different lengths")
+        return TestPredictions(ids, arrays["y_true"], arrays["y_pred"])
+    lengths = arrays["lengths"]
+    total = int(lengths.sum()) if len(lengths) == len(ids) and (lengths >= 0).all() else -1
+    if total < 0 or any(len(arrays[k]) != total for k in ("y_true", "y_pred", *(["masks"] if "masks" in arrays else []))):
+        raise InputError(f"{path}: per-residue lengths do not match the arrays")
+    cuts = np.cumsum(lengths)[:-1]
+
+    def split(a: np.ndarray) -> list[np.ndarray]:
+        return np.split(a, cuts) if len(ids) else []
+
+    masks = split(arrays["masks"]) if "masks" in arrays else None
+    return TestPredictions(ids, split(arrays["y_true"]), split(arrays["y_pred"]), masks)
 
 
 def _simulated(kind: str, y_true: Any, masks: Any, draw: Callable[[np.random.Generator], Any], n_draws: int,

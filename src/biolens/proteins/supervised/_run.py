@@ -11,6 +11,8 @@ A run folder (the :class:`~biolens.core.runs.RunFolder` contract) holds::
     result.json       :class:`TaskResult`: test metrics with bootstrap intervals, baselines, deltas, timings
                       (``metrics.json`` before the run contract; still read by ``biolens evaluate``)
     predictions.csv   one row per record: split, truth, prediction, p_<label> columns
+    test_predictions.npz  the test records' ids, truth and predictions as the metrics read them
+                      (what the benchmark's paired model-vs-model tests use)
     report.html       learning curves, model vs baselines, per-label bars, heat maps, confusion matrix,
                       metric vs training-set size
 
@@ -44,7 +46,13 @@ from ..encoders._base import Encoder
 from ..encoders._registry import get_encoder
 from ..tasks import Task, TaskData
 from ._config import RunConfig, load_run_config
-from ._evaluate import baselines, metrics_with_intervals, task_metrics
+from ._evaluate import (
+    TEST_PREDICTIONS,
+    baselines,
+    metrics_with_intervals,
+    task_metrics,
+    write_test_predictions,
+)
 from ._heads import HeadConfig
 from ._model import (
     Features,
@@ -367,6 +375,8 @@ def _write(run: RunFolder, data, split, enc, config, fitted, result, pred_all) -
     write_predictions(out / "predictions.csv", data.task, data.ids, pred_all, data.labels, split.assign, threshold)
     test = split.index("test")
     pick = (lambda xs: [xs[i] for i in test]) if isinstance(pred_all, list) else (lambda xs: xs[test])
+    write_test_predictions(out / TEST_PREDICTIONS, [data.ids[i] for i in test], _labels(data, test), pick(pred_all),
+                           _masks(data, test))
     write_report(run.report_path, data.task, result, fitted.history, _labels(data, test), pick(pred_all),
                  _masks(data, test), {"data": data.source, "data digest": data_identity(data)["digest"][:16],
                                       "encoder fingerprint": enc.fingerprint(), "split": split.method,
