@@ -11,6 +11,9 @@ from ._leaderboard import build_leaderboard as build_leaderboard
 from ._leaderboard import mean_delta as mean_delta
 from ._leaderboard import rich_table as rich_table
 from ._leaderboard import verdict as verdict
+from ._public import PUBLIC_TASKS as PUBLIC_TASKS
+from ._public import public_tasks as public_tasks
+from ._public import reported_rows as reported_rows
 from ._runner import BenchmarkResult as BenchmarkResult
 from ._runner import run_benchmark as run_benchmark
 from ._suite import DEFAULT_ENCODERS as DEFAULT_ENCODERS
@@ -19,10 +22,11 @@ from ._suite import DEFAULT_TASKS as DEFAULT_TASKS
 from ._suite import TASKS as TASKS
 from ._suite import BenchmarkConfig as BenchmarkConfig
 from ._suite import ModelSpec as ModelSpec
+from ._suite import Reported as Reported
 from ._suite import TaskSpec as TaskSpec
 from ._suite import parse_heads as parse_heads
 from ._suite import pick_tasks as pick_tasks
 
-__all__ = ["DEFAULT_ENCODERS", "DEFAULT_HEADS", "DEFAULT_TASKS", "TASKS", "BenchmarkConfig", "BenchmarkResult", "Leaderboard",
-           "ModelSpec", "TaskSpec", "build_leaderboard", "mean_delta", "parse_heads", "pick_tasks", "rich_table",
-           "run_benchmark", "verdict"]
+__all__ = ["DEFAULT_ENCODERS", "DEFAULT_HEADS", "DEFAULT_TASKS", "PUBLIC_TASKS", "TASKS", "BenchmarkConfig",
+           "BenchmarkResult", "Leaderboard", "ModelSpec", "Reported", "TaskSpec", "build_leaderboard", "mean_delta",
+           "parse_heads", "pick_tasks", "public_tasks", "reported_rows", "rich_table", "run_benchmark", "verdict"]

@@ -332,12 +332,11 @@ def _cell_text(e: Entry | None, baseline: bool) -> str:
     if e is None:
         return "n/a"
     s, d = e.score, e.delta
-    top = f"{_num(s.value, '.3f')} ({_num(d.value, '+.3f')})"
+    top = f"{'*' if e.best else ''}{_num(s.value, '.3f')} ({_num(d.value, '+.3f')})"
     if baseline and math.isnan(s.low):
         return top
     colour = "green" if d.low > 0 else ("red" if d.high < 0 else "")
     top = f"[{colour}]{top}[/{colour}]" if colour else top
-    top = f"[bold]{top}[/bold]" if e.best else top
     return f"{top}\n[dim]{_num(s.low, '.2f')}–{_num(s.high, '.2f')}[/dim]"
 
 
@@ -347,7 +346,7 @@ def rich_table(board: Leaderboard, *, title: str = "leaderboard") -> Any:
     from rich.table import Table
 
     table = Table(title=title, caption=f"(Δ): minus {board.reference} + logistic/ridge on the same test proteins; "
-                                       "mean Δ: mean over tasks with its ≈95% interval; bold: the task's best model; "
+                                       "mean Δ: mean over tasks with its ≈95% interval; *: the task's best model; "
                                        "rank: mean rank over tasks (MRR below)", show_lines=True)
     table.add_column("#", justify="right")
     table.add_column("model")

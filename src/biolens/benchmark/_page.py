@@ -15,6 +15,7 @@ from typing import Any
 
 from ..report import NOT_APPLICABLE, PALETTE, Report, interactive_map, new_figure, settings_rows
 from ._leaderboard import DEFINITIONS, METRIC_NAMES, Leaderboard, Row, verdict
+from ._public import reported_rows
 from ._results import BenchmarkResult, Cell
 
 __all__ = ["write_page"]
@@ -220,7 +221,8 @@ def _task_rows(result: BenchmarkResult, board: Leaderboard) -> list[dict[str, An
         counts = next((c.result.counts for c in result.cells if c.task.name == spec.name and c.result), {})
         rows.append({"task": spec.name, "data": spec.data, "kind": data.task.kind, "metric": metric.get(spec.name, "–"),
                      "records": len(data), "train / valid / test": " / ".join(str(counts.get(k, "–")) for k in ("train", "valid", "test")),
-                     "labels": data.label_summary(), "split": spec.split_note or spec.split})
+                     "labels": data.label_summary(), "split": spec.split_note or spec.split,
+                     **({"source": spec.source} if spec.source else {})})
     return rows
 
 
@@ -242,6 +244,12 @@ def write_page(path: Path, result: BenchmarkResult, board: Leaderboard, *, throu
               "intervals before the ranks.", note=True)
     page.raw("<ul class=\"note\">" + "".join(f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>"
                                             for k, v in DEFINITIONS.items()) + "</ul>")
+    reported = reported_rows(result.config.tasks, result.cells)
+    if reported:
+        page.heading("Published numbers beside ours (reported, not run here)").table(reported)
+        page.text("Each row: a number a paper or its repository reports for a well-known model on the same split "
+                  "and metric, and the best of this run's models on it with its 95% interval. Reported numbers "
+                  "were not reproduced here; their training data, tuning and compute differ.", note=True)
     if board.models:
         page.figure(mean_delta_figure(board), caption="mean Δ over the composition baseline, per model")
     page.heading("Tasks").table(_task_rows(result, board))

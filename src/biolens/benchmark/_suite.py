@@ -20,8 +20,19 @@ from ..core.train import TrainConfig
 from ..proteins.supervised import HEADS, HeadConfig
 from ..proteins.tasks import TaskData, combine, load_task
 
-__all__ = ["DEFAULT_ENCODERS", "DEFAULT_HEADS", "DEFAULT_TASKS", "TASKS", "BenchmarkConfig", "ModelSpec",
+__all__ = ["DEFAULT_ENCODERS", "DEFAULT_HEADS", "DEFAULT_TASKS", "TASKS", "BenchmarkConfig", "ModelSpec", "Reported",
            "TaskSpec", "load_task_data", "parse_heads", "pick_tasks"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reported:
+    """A published number on the same split as the task's, shown beside ours and marked as reported
+    (not run here). ``metric`` is a key of the task's metrics (``accuracy``, ``fmax``, ...)."""
+
+    model: str
+    metric: str
+    value: float
+    source: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,6 +46,8 @@ class TaskSpec:
         options: loader options as ``(name, value)`` pairs (e.g. ``(("level", 1),)``).
         split: ``auto`` (the dataset's own split, else seeded random), ``random`` or ``homology``.
         split_note: how the split was made, in words, for the report.
+        source: where the data comes from (dataset, citation), for the report.
+        reported: published numbers on the same split (:class:`Reported`).
     """
 
     name: str
@@ -44,6 +57,8 @@ class TaskSpec:
     test_data: str | None = None
     split: str = "auto"
     split_note: str = ""
+    source: str = ""
+    reported: tuple[Reported, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -10,6 +10,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
+from ..core.errors import InputError
 from ..core.progress import print_above
 from ._common import console, err_console, quiet_option, show_progress
 
@@ -30,19 +31,28 @@ def _weights(items: tuple[str, ...]) -> tuple[tuple[str, str, str], ...]:
     return tuple(out)
 
 
-def _config(encoders, tasks, heads, weights, bootstrap, seed, map_method, pooled_epochs, residue_epochs):
+def _config(encoders, tasks, heads, weights, bootstrap, seed, map_method, pooled_epochs, residue_epochs, suite, data):
     from ..benchmark import (
         DEFAULT_ENCODERS,
         DEFAULT_TASKS,
         BenchmarkConfig,
         parse_heads,
         pick_tasks,
+        public_tasks,
     )
 
     names = _items(encoders) or list(DEFAULT_ENCODERS)
     base = BenchmarkConfig()
+    if suite == "public":
+        if data is None:
+            raise InputError("--suite public reads the published files: give --data DIR (see --list for its layout)")
+        chosen = public_tasks(data, _items(tasks) or None)
+    else:
+        if data is not None:
+            raise InputError("--data DIR is for --suite public (the quick suite runs on the shipped samples)")
+        chosen = pick_tasks(_items(tasks) or list(DEFAULT_TASKS))
     return BenchmarkConfig(
-        tasks=pick_tasks(_items(tasks) or list(DEFAULT_TASKS)), models=parse_heads(names, _items(heads)),
+        tasks=chosen, models=parse_heads(names, _items(heads)),
         encoder_options=_weights(weights), skip_unavailable=not encoders, bootstrap=bootstrap, seed=seed,
         map_method=map_method,
         pooled_training=replace(base.pooled_training, max_epochs=pooled_epochs or base.pooled_training.max_epochs),
@@ -53,16 +63,22 @@ def _config(encoders, tasks, heads, weights, bootstrap, seed, map_method, pooled
 def _listing() -> None:
     from rich.table import Table
 
-    from ..benchmark import DEFAULT_ENCODERS, DEFAULT_HEADS, DEFAULT_TASKS, TASKS
+    from ..benchmark import DEFAULT_ENCODERS, DEFAULT_HEADS, DEFAULT_TASKS, PUBLIC_TASKS, TASKS
     from ..proteins.encoders import list_encoders
     from ..proteins.supervised import HEADS
 
-    tasks = Table(title="tasks (--tasks)")
+    tasks = Table(title="tasks (--tasks) of --suite quick, the default: the shipped samples")
     for col in ("task", "data", "default", "split"):
         tasks.add_column(col)
     for t in TASKS.values():
         tasks.add_row(*map(escape, (t.name, t.data + "".join(f" {k}={v}" for k, v in t.options),
                                     "yes" if t.name in DEFAULT_TASKS else "", t.split_note or t.split)))
+    public = Table(title="tasks of --suite public --data DIR: the published files, with numbers reported on the same split")
+    for col in ("task", "DIR/...", "source", "reported (not run here)"):
+        public.add_column(col)
+    for t in PUBLIC_TASKS.values():
+        reported = "; ".join(f"{r.model} {r.metric} {r.value:.3f}" for r in t.reported) or "none on this split"
+        public.add_row(*map(escape, (t.name, t.data, t.source, reported)))
     encoders = Table(title="encoders (--encoders)")
     for col in ("encoder", "default", "default head", "available here"):
         encoders.add_column(col)
@@ -71,7 +87,7 @@ def _listing() -> None:
             ", ".join(e for e in DEFAULT_ENCODERS if e.startswith(f"{entry.name}:"))  # mlm:small
         encoders.add_row(*map(escape, (entry.name, default,
                                        DEFAULT_HEADS.get(entry.name, "linear"), ("yes: " if ok else "no: ") + how)))
-    console.print(tasks, encoders)
+    console.print(tasks, public, encoders)
     console.print(f"heads (--heads HEAD or ENCODER=HEAD): {', '.join(HEADS)}")
 
 
@@ -80,7 +96,12 @@ def _listing() -> None:
               help="Comma-separated encoder names. Default: composition, onehot, unirep-64, unirep-256, mlm:small "
                    "(those that cannot run here are left out, with a note).")
 @click.option("--tasks", "-t", default=None, help="Comma-separated tasks (see --list). Default: solubility, "
-                                                   "localization, membrane, enzyme, gb1 on the shipped samples.")
+                                                   "localization, membrane, enzyme, gb1 on the shipped samples "
+                                                   "(--suite public: every task whose files are in --data).")
+@click.option("--suite", type=click.Choice(["quick", "public"]), default="quick", show_default=True,
+              help="quick: the shipped samples; public: the published files in --data DIR (see --list), with "
+                   "published numbers on the same split beside ours.")
+@click.option("--data", "data_dir", type=PathType, default=None, help="Folder of the published files (--suite public).")
 @click.option("--heads", default=None, help="Comma-separated HEAD (every encoder) or ENCODER=HEAD items; several give "
                                             "an encoder several rows. Default: cnn on onehot, linear on the others.")
 @click.option("--out", "-o", type=PathType, default=Path("runs/benchmark"), show_default=True,
@@ -101,17 +122,18 @@ def _listing() -> None:
 @click.option("--address", default=None, help="Ray cluster: auto or HOST:PORT (default: start one here).")
 @click.option("--gpus-per-cell", type=float, default=0.0, show_default=True, help="Ray backend: GPUs each cell asks for.")
 @quiet_option
-def benchmark_command(encoders, tasks, heads, out, weights, bootstrap, pooled_epochs, residue_epochs, seed, map_method,
-                      cache, list_only, backend, address, gpus_per_cell, quiet) -> int:
+def benchmark_command(encoders, tasks, suite, data_dir, heads, out, weights, bootstrap, pooled_epochs, residue_epochs, seed,
+                      map_method, cache, list_only, backend, address, gpus_per_cell, quiet) -> int:
     """Run every encoder on every task beside the task's baselines; print the leaderboard and write
     --out/report.html and --out/leaderboard.csv. A rerun reuses finished cells and cached embeddings."""
-    from ..benchmark import rich_table, run_benchmark, verdict
+    from ..benchmark import reported_rows, rich_table, run_benchmark, verdict
 
     if list_only:
         _listing()
         return 0
     start, cpu = time.perf_counter(), time.process_time()
-    config = _config(encoders, tasks, heads, weights, bootstrap, seed, map_method, pooled_epochs, residue_epochs)
+    config = _config(encoders, tasks, heads, weights, bootstrap, seed, map_method, pooled_epochs, residue_epochs, suite,
+                     data_dir)
     if not quiet:
         err_console.print(f"benchmark: {len(config.models)} models x {len(config.tasks)} tasks -> {out}")
     result = run_benchmark(config, out, cache=cache or True, progress=show_progress(quiet),
@@ -121,11 +143,21 @@ def benchmark_command(encoders, tasks, heads, out, weights, bootstrap, pooled_ep
     for note in result.notes:
         err_console.print(f"note: {note}", markup=False)
     # the whole table even when printed into a file or a pipe (a terminal wraps it to its width)
-    wide = console if console.is_terminal else Console(file=console.file, width=150)
+    wide = console if console.is_terminal else Console(file=console.file, width=170)
     board = result.leaderboard
     wide.print(rich_table(board, title=f"leaderboard ({out})"))
     for row in board.models:
         wide.print(f"{row.rank}. {row.name}: {verdict(row, board)}", markup=False, highlight=False)
+    reported = reported_rows(result.config.tasks, result.cells)
+    if reported:
+        from rich.table import Table
+
+        table = Table(title="published numbers on the same split (reported, not run here) beside the best here")
+        for col in reported[0]:
+            table.add_column(col)
+        for row in reported:
+            table.add_row(*map(escape, row.values()))
+        wide.print(table)
     if not quiet:
         err_console.print(f"[bold]wrote[/bold] {out / 'report.html'} and {out / 'leaderboard.csv'} -- this run: "
                           f"{time.perf_counter() - start:.0f} s wall, {time.process_time() - cpu:.0f} s CPU, peak "
