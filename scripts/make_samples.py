@@ -7,6 +7,10 @@ selected, never edited), with the source's licence beside them. Run from the rep
 
 The EC sample's split lists (``nrPDB-EC_sample_{train,valid,test}.txt``) are homology-aware:
 they need biolens importable (``PYTHONPATH=src``) and MMseqs2 (``apt-get install mmseqs2``).
+
+``--standard`` writes only the benchmark's default suite (``src/biolens/data/proteins/standard/``):
+larger seeded subsets whose test sets hold about 1,000 proteins where the source allows, with
+homology-aware splits (MMseqs2 at 30% identity) where the dataset has no official split.
 """
 
 from __future__ import annotations
@@ -122,7 +126,7 @@ def enzyme(shared: Path, n: int = 300, seed: int = 0) -> None:
 def enzyme_split(seed: int = 0) -> None:
     """Split lists beside the EC sample, read by the enzyme loader as the dataset's own split:
     MMseqs2 clusters at 30% identity (80% coverage), whole clusters in one split (60/10/30)."""
-    from biolens.proteins.splits import SplitConfig, make_split
+    from biolens.proteins.supervised import SplitConfig, make_split
     from biolens.proteins.tasks import load_task
 
     dst = OUT / "proteins/enzyme"
@@ -234,10 +238,79 @@ def structures(shared: Path, per_source: int = 4, max_bytes: int = 25_000, seed:
     (dst / "PROVENANCE.md").write_text(PROVENANCE)
 
 
+def _gzip_text(path: Path, text: str) -> None:
+    with gzip.GzipFile(path, "wb", mtime=0) as fh:  # byte-identical when rebuilt
+        fh.write(text.encode())
+
+
+def _homology_split(sequences: list[str], test: float, valid: float, seed: int) -> list[str]:
+    """Whole MMseqs2 clusters (30% identity, 80% coverage) per split, seeded."""
+    from biolens.proteins.supervised import SplitConfig, make_split
+    from biolens.proteins.tasks import TaskData, load_task
+
+    base = load_task("solubility", OUT / "proteins/solubility.csv")  # any task: only sequences matter here
+    data = TaskData(task=base.task, ids=[f"s{i}" for i in range(len(sequences))], sequences=sequences,
+                    labels=np.zeros(len(sequences), dtype=np.int64))
+    split = make_split(data, SplitConfig(method="homology", identity=0.3, coverage=0.8, valid_fraction=valid,
+                                         test_fraction=test, seed=seed))
+    return list(split.assign)
+
+
+def standard(shared: Path, seed: int = 0) -> None:
+    """The default suite: DeepSol 2,700 (homology split, ~1,000 test); DeepLoc 1,200 from its
+    validation file + 1,000 from its test file (DeepLoc's own split); DeepFRI EC every chain with a
+    sequence (1,920; homology split, 40% test: the source's maximum); GB1 three_vs_rest all 2,990
+    training variants + 1,000 of its test variants. Records are selected, never edited."""
+    dst = OUT / "proteins/standard"
+    dst.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(seed)
+    with (shared / "proteins/solubility/deepsol_val.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    picked = [rows[i] for i in sorted(rng.sample(range(len(rows)), 2700))]
+    assign = _homology_split([r["sequences"] for r in picked], test=0.37, valid=0.07, seed=seed)
+    _gzip_text(dst / "solubility.csv.gz", "sequences,labels,split\n" + "".join(
+        f"{r['sequences']},{r['labels']},{a}\n" for r, a in zip(picked, assign, strict=True)))
+    src = shared / "proteins/localization"
+    out = []
+    for name, n in (("deeploc_val.fasta", 1200), ("deeploc_test.fasta", 1000)):
+        blocks = _fasta_blocks(src / name)
+        out += [blocks[i] for i in sorted(rng.sample(range(len(blocks)), n))]
+    _gzip_text(dst / "deeploc.fasta.gz", "".join("\n".join(b) + "\n" for b in out))
+    ec_src, ec_dst = shared / "proteins/enzyme", dst / "enzyme"
+    ec_dst.mkdir(exist_ok=True)
+    blocks = _fasta_blocks(ec_src / "nrPDB-EC_2020.04_test_sequences.fasta")
+    ids = {b[0][1:].split()[0] for b in blocks}
+    lines = (ec_src / "nrPDB-EC_2020.04_annot.tsv").read_text().splitlines()
+    (ec_dst / "nrPDB-EC_standard_annot.tsv").write_text("\n".join(lines[:3] + [ln for ln in lines[3:]
+                                                                               if ln.split("\t")[0] in ids]) + "\n")
+    (ec_dst / "nrPDB-EC_standard_sequences.fasta").write_text("".join("\n".join(b) + "\n" for b in blocks))
+    for part in ("train", "valid", "test"):
+        (ec_dst / f"nrPDB-EC_standard_{part}.txt").unlink(missing_ok=True)
+    from biolens.proteins.tasks import load_task
+
+    chains = load_task("enzyme", ec_dst / "nrPDB-EC_standard_sequences.fasta")
+    assign = _homology_split(chains.sequences, test=0.4, valid=0.1, seed=seed)
+    for part in ("train", "valid", "test"):
+        chosen = [i for i, a in zip(chains.ids, assign, strict=True) if a == part]
+        (ec_dst / f"nrPDB-EC_standard_{part}.txt").write_text("\n".join(chosen) + "\n")
+    with gzip.open(shared / "proteins/flip/gb1/three_vs_rest.csv.gz", "rt") as fh:
+        lines = fh.read().splitlines()
+    train = [i for i in range(1, len(lines)) if ",train," in lines[i]]
+    test = sorted(rng.sample([i for i in range(1, len(lines)) if ",test," in lines[i]], 1000))
+    _gzip_text(dst / "gb1_three_vs_rest.csv.gz", "\n".join([lines[0]] + [lines[i] for i in sorted(train + test)]) + "\n")
+    for licence, name in (("solubility", "DeepSol"), ("localization", "DeepLoc"), ("enzyme", "DeepFRI")):
+        shutil.copy(shared / f"proteins/{licence}/LICENSE", dst / f"LICENSE-{name}")
+    shutil.copy(shared / "proteins/flip/LICENSE", dst / "LICENSE-FLIP")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--shared", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--standard", action="store_true", help="write only the default benchmark suite's data")
     args = parser.parse_args()
+    if args.standard:
+        standard(args.shared)
+        return
     solubility(args.shared)
     ogbl_ddi(args.shared)
     deeploc(args.shared)

@@ -13,7 +13,7 @@ from biolens.benchmark import parse_heads
 from biolens.cli import main
 
 # 2 encoders x 2 tasks, linear heads (one-hot mean-pooled is the composition: same map, not repeated)
-TINY = ["--encoders", "composition,onehot", "--heads", "linear", "--tasks", "membrane,gb1", "--pooled-epochs", "20",
+TINY = ["--suite", "quick", "--encoders", "composition,onehot", "--heads", "linear", "--tasks", "membrane,gb1", "--pooled-epochs", "20",
         "--bootstrap", "30", "--map", "pca", "--quiet"]
 
 

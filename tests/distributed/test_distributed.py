@@ -156,7 +156,7 @@ def test_bad_input_fails_with_the_local_message(tmp_path):
 def test_benchmark_cells_as_ray_tasks_match_local_and_are_never_recomputed(tmp_path):
     import json
 
-    tiny = ["benchmark", "--encoders", "composition", "--heads", "linear", "--tasks", "gb1",
+    tiny = ["benchmark", "--suite", "quick", "--encoders", "composition", "--heads", "linear", "--tasks", "gb1",
             "--pooled-epochs", "5", "--bootstrap", "10", "--map", "pca", "--quiet", "--cache", str(tmp_path / "c.sqlite")]
     assert main([*tiny, "--out", str(tmp_path / "local")]) == 0
     assert main([*tiny, "--out", str(tmp_path / "ray"), "--backend", "ray"]) == 0

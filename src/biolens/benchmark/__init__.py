@@ -18,7 +18,11 @@ from ._runner import BenchmarkResult as BenchmarkResult
 from ._runner import run_benchmark as run_benchmark
 from ._suite import DEFAULT_ENCODERS as DEFAULT_ENCODERS
 from ._suite import DEFAULT_HEADS as DEFAULT_HEADS
+from ._suite import DEFAULT_SUITE as DEFAULT_SUITE
 from ._suite import DEFAULT_TASKS as DEFAULT_TASKS
+from ._suite import STANDARD_TASKS as STANDARD_TASKS
+from ._suite import SUITE_ENCODERS as SUITE_ENCODERS
+from ._suite import SUITES as SUITES
 from ._suite import TASKS as TASKS
 from ._suite import BenchmarkConfig as BenchmarkConfig
 from ._suite import ModelSpec as ModelSpec
@@ -27,6 +31,29 @@ from ._suite import TaskSpec as TaskSpec
 from ._suite import parse_heads as parse_heads
 from ._suite import pick_tasks as pick_tasks
 
-__all__ = ["DEFAULT_ENCODERS", "DEFAULT_HEADS", "DEFAULT_TASKS", "PUBLIC_TASKS", "TASKS", "BenchmarkConfig",
-           "BenchmarkResult", "Leaderboard", "ModelSpec", "Reported", "TaskSpec", "build_leaderboard", "mean_delta",
-           "parse_heads", "pick_tasks", "public_tasks", "reported_rows", "rich_table", "run_benchmark", "verdict"]
+__all__ = [
+           "DEFAULT_ENCODERS",
+           "DEFAULT_HEADS",
+           "DEFAULT_SUITE",
+           "DEFAULT_TASKS",
+           "PUBLIC_TASKS",
+           "STANDARD_TASKS",
+           "SUITES",
+           "SUITE_ENCODERS",
+           "TASKS",
+           "BenchmarkConfig",
+           "BenchmarkResult",
+           "Leaderboard",
+           "ModelSpec",
+           "Reported",
+           "TaskSpec",
+           "build_leaderboard",
+           "mean_delta",
+           "parse_heads",
+           "pick_tasks",
+           "public_tasks",
+           "reported_rows",
+           "rich_table",
+           "run_benchmark",
+           "verdict",
+]

@@ -2,7 +2,7 @@
 pooled embeddings of one task's proteins, coloured by label on the report page.
 
 The task is ``config.map_task`` when the benchmark has it, else its first task with class
-labels. Projections are saved under ``DIR/maps/`` keyed by what determines them (encoder
+labels; at most ``config.map_proteins`` of its proteins (a seeded subsample) are drawn. Projections are saved under ``DIR/maps/`` keyed by what determines them (encoder
 fingerprint, pooling, method, seed and the proteins), so a rerun draws the same maps without
 computing them again. An encoder whose pooled embeddings equal another's (mean-pooled one-hot
 *is* the composition) gets no second map.
@@ -90,6 +90,9 @@ def embedding_maps(config: BenchmarkConfig, data: dict[str, TaskData], encoders:
     if name is None:
         return None
     task = data[name]
+    if len(task) > config.map_proteins:  # a seeded subsample: t-SNE's cost grows faster than the proteins
+        keep = np.sort(np.random.default_rng(config.seed).choice(len(task), config.map_proteins, replace=False))
+        task = task.subset(keep.tolist())
     maps = MapData(task=name, method=config.map_method, ids=list(task.ids),
                    labels=[_label_text(task, y) for y in task.labels], lengths=[len(s) for s in task.sequences])
     proteins = text_digest("\n".join(task.sequences))

@@ -35,13 +35,14 @@ def _config(encoders, tasks, heads, weights, bootstrap, seed, map_method, pooled
     from ..benchmark import (
         DEFAULT_ENCODERS,
         DEFAULT_TASKS,
+        SUITE_ENCODERS,
         BenchmarkConfig,
         parse_heads,
         pick_tasks,
         public_tasks,
     )
 
-    names = _items(encoders) or list(DEFAULT_ENCODERS)
+    names = _items(encoders) or list(SUITE_ENCODERS.get(suite, DEFAULT_ENCODERS))
     base = BenchmarkConfig()
     if suite == "public":
         if data is None:
@@ -49,8 +50,8 @@ def _config(encoders, tasks, heads, weights, bootstrap, seed, map_method, pooled
         chosen = public_tasks(data, _items(tasks) or None)
     else:
         if data is not None:
-            raise InputError("--data DIR is for --suite public (the quick suite runs on the shipped samples)")
-        chosen = pick_tasks(_items(tasks) or list(DEFAULT_TASKS))
+            raise InputError(f"--data DIR is for --suite public (the {suite} suite runs on the shipped data)")
+        chosen = pick_tasks(_items(tasks) or list(DEFAULT_TASKS), suite)
     return BenchmarkConfig(
         tasks=chosen, models=parse_heads(names, _items(heads)),
         encoder_options=_weights(weights), skip_unavailable=not encoders, bootstrap=bootstrap, seed=seed,
@@ -63,16 +64,26 @@ def _config(encoders, tasks, heads, weights, bootstrap, seed, map_method, pooled
 def _listing() -> None:
     from rich.table import Table
 
-    from ..benchmark import DEFAULT_ENCODERS, DEFAULT_HEADS, DEFAULT_TASKS, PUBLIC_TASKS, TASKS
+    from ..benchmark import (
+        DEFAULT_ENCODERS,
+        DEFAULT_HEADS,
+        DEFAULT_SUITE,
+        DEFAULT_TASKS,
+        PUBLIC_TASKS,
+        SUITES,
+    )
     from ..proteins.encoders import list_encoders
     from ..proteins.supervised import HEADS
 
-    tasks = Table(title="tasks (--tasks) of --suite quick, the default: the shipped samples")
-    for col in ("task", "data", "default", "split"):
-        tasks.add_column(col)
-    for t in TASKS.values():
-        tasks.add_row(*map(escape, (t.name, t.data + "".join(f" {k}={v}" for k, v in t.options),
-                                    "yes" if t.name in DEFAULT_TASKS else "", t.split_note or t.split)))
+    tables = []
+    for suite, specs in SUITES.items():
+        table = Table(title=f"tasks (--tasks) of --suite {suite}" + (" (the default)" if suite == DEFAULT_SUITE else ""))
+        for col in ("task", "data", "default", "split"):
+            table.add_column(col)
+        for t in specs.values():
+            table.add_row(*map(escape, (t.name, t.data + "".join(f" {k}={v}" for k, v in t.options),
+                                        "yes" if t.name in DEFAULT_TASKS else "", t.split_note or t.split)))
+        tables.append(table)
     public = Table(title="tasks of --suite public --data DIR: the published files, with numbers reported on the same split")
     for col in ("task", "DIR/...", "source", "reported (not run here)"):
         public.add_column(col)
@@ -87,19 +98,21 @@ def _listing() -> None:
             ", ".join(e for e in DEFAULT_ENCODERS if e.startswith(f"{entry.name}:"))  # mlm:small
         encoders.add_row(*map(escape, (entry.name, default,
                                        DEFAULT_HEADS.get(entry.name, "linear"), ("yes: " if ok else "no: ") + how)))
-    console.print(tasks, public, encoders)
+    console.print(*tables, public, encoders)
     console.print(f"heads (--heads HEAD or ENCODER=HEAD): {', '.join(HEADS)}")
 
 
 @click.command("benchmark")
 @click.option("--encoders", "-e", default=None,
-              help="Comma-separated encoder names. Default: composition, onehot, unirep-64, unirep-256, mlm:small "
-                   "(those that cannot run here are left out, with a note).")
+              help="Comma-separated encoder names. Default: composition, unirep-64, mlm:small (--suite quick: "
+                   "composition, onehot, unirep-64, unirep-256, mlm:small; those that cannot run here are left out, "
+                   "with a note).")
 @click.option("--tasks", "-t", default=None, help="Comma-separated tasks (see --list). Default: solubility, "
-                                                   "localization, membrane, enzyme, gb1 on the shipped samples "
+                                                   "localization, membrane, enzyme, gb1 on the shipped data "
                                                    "(--suite public: every task whose files are in --data).")
-@click.option("--suite", type=click.Choice(["quick", "public"]), default="quick", show_default=True,
-              help="quick: the shipped samples; public: the published files in --data DIR (see --list), with "
+@click.option("--suite", type=click.Choice(["standard", "quick", "public"]), default="standard", show_default=True,
+              help="standard: shipped data with ~1,000 test proteins per task where the source allows; quick: the "
+                   "small samples (tests, demos); public: the published files in --data DIR (see --list), with "
                    "published numbers on the same split beside ours.")
 @click.option("--data", "data_dir", type=PathType, default=None, help="Folder of the published files (--suite public).")
 @click.option("--heads", default=None, help="Comma-separated HEAD (every encoder) or ENCODER=HEAD items; several give "

@@ -54,6 +54,28 @@ SAMPLES: dict[str, Sample] = {
             "J-SNACKKB/FLIP", "AFL-3.0",
         ),
         Sample(
+            "standard-solubility", "proteins/standard/solubility.csv.gz",
+            "2,700 proteins from DeepSol's validation split with a homology-aware split column (MMseqs2 30% "
+            "identity clusters: 1,512 train, 189 validation, 999 test)",
+            "sameerkhurana10/DSOL_rv0.2", "MIT",
+        ),
+        Sample(
+            "standard-deeploc", "proteins/standard/deeploc.fasta.gz",
+            "2,200 DeepLoc 1.0 proteins (1,200 validation-file, 1,000 test-file), headers as published",
+            "HannesStark/protein-localization", "MIT",
+        ),
+        Sample(
+            "standard-enzyme", "proteins/standard/enzyme/nrPDB-EC_standard_sequences.fasta",
+            "all 1,920 DeepFRI nrPDB-EC test chains with sequences, their EC rows and a homology-aware split "
+            "(MMseqs2 30% identity clusters: 957 train, 193 validation, 770 test)",
+            "flatironinstitute/DeepFRI", "BSD-3-Clause",
+        ),
+        Sample(
+            "standard-gb1", "proteins/standard/gb1_three_vs_rest.csv.gz",
+            "3,990 GB1 variants of FLIP's three_vs_rest split: all 2,990 training variants + 1,000 test variants",
+            "J-SNACKKB/FLIP", "AFL-3.0",
+        ),
+        Sample(
             "secondary-structure", "proteins/secondary_structure",
             "100 FLIP secondary-structure proteins (70 train, 15 validation, 15 test): sequences, H/E/C labels, masks",
             "J-SNACKKB/FLIP", "AFL-3.0",
