@@ -406,19 +406,28 @@ def worker_prott5_transformers(params: dict[str, Any]) -> dict[str, Any]:
     model = T5EncoderModel.from_pretrained(params["folder"]).eval()
     size = params["batch_size"]
 
-    def run() -> np.ndarray:
-        pooled = []
-        with torch.inference_mode():
-            for i in range(0, len(seqs), size):
-                chunk = seqs[i : i + size]
-                ids = torch.tensor(tokenize(chunk), dtype=torch.long)
-                states = model(input_ids=ids, attention_mask=(ids != PAD).long()).last_hidden_state
-                pooled += [states[j, : len(s)].mean(0).numpy() for j, s in enumerate(chunk)]  # </s> stripped
-        return np.stack(pooled)
+    def states(ids):
+        return model(input_ids=ids, attention_mask=(ids != PAD).long()).last_hidden_state
 
-    seconds, pooled = timed(run)
+    seconds, pooled = timed(lambda: _torch_mean_pooled(seqs, size, tokenize, states, first=0))  # </s> stripped
     np.save(params["out"], pooled)
     return {"seconds": round(seconds, 2), "torch_threads": torch.get_num_threads(), "batch_size": size}
+
+
+def _torch_mean_pooled(seqs: list[str], size: int, tokenize: Callable[[list[str]], Any], states: Callable[[Any], Any],
+                       *, first: int) -> Any:
+    """A PyTorch reference's mean-pooled states: padded batches of ``size`` in file order, inference
+    mode; each protein's mean over its residue positions ``first .. first + len - 1``."""
+    import numpy as np
+    import torch
+
+    pooled = []
+    with torch.inference_mode():
+        for i in range(0, len(seqs), size):
+            chunk = seqs[i : i + size]
+            out = states(torch.tensor(tokenize(chunk), dtype=torch.long))
+            pooled += [out[j, first : first + len(s)].mean(0).numpy() for j, s in enumerate(chunk)]
+    return np.stack(pooled)
 
 
 def _esmc_reference_model(layers: int) -> Any:
@@ -455,19 +464,12 @@ def worker_esmc_reference(params: dict[str, Any]) -> dict[str, Any]:
     path = Path(params["folder"], "data", "weights", "esmc_300m_2024_12_v0.pth")
     model.load_state_dict(torch.load(path, weights_only=True))
     size = params["batch_size"]
+    assert PAD == model.tokenizer.pad_token_id  # biolens' ESM token ids are the reference's
 
-    def run() -> np.ndarray:
-        pooled = []
-        with torch.inference_mode():
-            for i in range(0, len(seqs), size):
-                chunk = seqs[i : i + size]
-                ids = torch.tensor(tokenize(chunk), dtype=torch.long)
-                states = model(sequence_tokens=ids).embeddings
-                pooled += [states[j, 1 : len(s) + 1].mean(0).numpy() for j, s in enumerate(chunk)]
-        assert PAD == model.tokenizer.pad_token_id
-        return np.stack(pooled)
+    def states(ids):
+        return model(sequence_tokens=ids).embeddings
 
-    seconds, pooled = timed(run)
+    seconds, pooled = timed(lambda: _torch_mean_pooled(seqs, size, tokenize, states, first=1))  # <cls>, <eos> out
     np.save(params["out"], pooled)
     return {"seconds": round(seconds, 2), "torch_threads": torch.get_num_threads(), "batch_size": size}
 

@@ -47,12 +47,12 @@ def _board_cell(row: Row, task: str) -> str:
     elif not math.isnan(e.vs_best.value):
         v = e.vs_best
         best = (f"<br><small class=\"{'down' if v.high < 0 else ''}\">vs best {_f(v.value, '+.3f')} "
-                f"[{_f(v.low, '+.3f')}, {_f(v.high, '+.3f')}], p={_p(e.p_vs_best)}</small>")
+                f"[{_f(v.low, '+.3f')}, {_f(v.high, '+.3f')}], {_p(e.p_vs_best)}</small>")
     return (f"<td>{value}{interval}<br><span class=\"{cls}\">Δ {_f(d.value, '+.3f')}</span>{d_interval}{best}</td>")
 
 
 def _p(p: float) -> str:
-    return NOT_APPLICABLE if math.isnan(p) else ("<0.001" if p < 0.001 else f"{p:.3f}")
+    return f"p {NOT_APPLICABLE}" if math.isnan(p) else ("p<0.001" if p < 0.001 else f"p={p:.3f}")
 
 
 def leaderboard_html(board: Leaderboard) -> str:
