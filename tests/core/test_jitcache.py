@@ -11,9 +11,9 @@ from biolens.core.jitcache import configure_jit_cache, default_jit_cache_dir
 
 
 @pytest.fixture
-def restore_off():
+def restore_off(jit_cache_dir):
     yield
-    configure_jit_cache(enabled=False)
+    configure_jit_cache(jit_cache_dir)  # the session's cache (tests/conftest.py)
 
 
 def test_default_folder_follows_env(monkeypatch, tmp_path):
