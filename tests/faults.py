@@ -24,6 +24,7 @@ transaction, through the project's own error handling.
 
 from __future__ import annotations
 
+import base64
 import builtins
 import errno as errnos
 import io
@@ -31,7 +32,8 @@ import json
 import os
 import re
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,15 +61,14 @@ class Op:
         return f"{self.name} {self.target}"
 
 
-_TEMPORARY = re.compile(r"^\.(?P<name>.+)\.[a-z0-9_]+\.(tmp|check)$")
+_TEMPORARY = re.compile(r"^\.(?P<name>.+)\.[a-z0-9_]{8}(\.tmp|\.check)?$")  # tempfile's 8 random letters
 _REAL = {"open": builtins.open}
 
 
 def target_name(relative: str) -> str:
-    """``train/.state.eqx.ab12cd.tmp`` -> ``train/state.eqx`` (other names unchanged)."""
-    head, tail = os.path.split(relative)
-    match = _TEMPORARY.match(tail)
-    return os.path.join(head, match["name"]) if match else relative
+    """``train/.state.eqx.ab12cd34.tmp`` -> ``train/state.eqx``, ``.checkpoint.ab12cd34/meta.json`` ->
+    ``checkpoint/meta.json`` (a temporary file or folder is named by its target)."""
+    return "/".join(m["name"] if (m := _TEMPORARY.match(part)) else part for part in relative.split("/"))
 
 
 class _Torn:
@@ -284,25 +285,80 @@ class FileOps:
 def kill_points(ops: list[Op], rule: str = "every") -> list[tuple[int, str]]:
     """Where to kill a run whose operations were ``ops``, as ``(k, "before" | "after")``.
 
-    ``every``: before each operation, and after the last one. ``ends``: before the first and before
-    the last operation on each file, and after the run's last operation. ``first``: before the
-    first operation on each file, and after the run's last operation.
+    ``every``: before each operation, and after the last one. ``stages`` (for a run folder): before
+    the first operation on each top-level file or folder of the run but its lock (config.json,
+    the data files, train/, checkpoint/, each result file, report.html, result.json: the folder as
+    each stage left it), and after the run's last operation.
     """
     if rule == "every":
         points = list(range(len(ops)))
-    else:
+    elif rule == "stages":
         first: dict[str, int] = {}
-        last: dict[str, int] = {}
         for i, op in enumerate(ops):
-            first.setdefault(op.target, i)
-            last[op.target] = i
-        points = sorted(set(first.values()) | (set(last.values()) if rule == "ends" else set()))
+            first.setdefault(op.target.split("/")[0], i)
+        points = sorted(i for top, i in first.items() if top != ".lock")
+    else:
+        raise ValueError(f"unknown rule {rule!r}")
     return [(k, "before") for k in points] + [(len(ops) - 1, "after")]
 
 
-def fail_point(ops: list[Op], name: str, target: str | None = None) -> int:
-    """The index of the first operation called ``name`` (on a file ending in ``target``)."""
-    return next(i for i, op in enumerate(ops) if op.name == name and (target is None or op.target.endswith(target)))
+def check_kills(base: Path, straight: Path, ops: list[Op], points: list[tuple[int, str]],
+                run: Callable[[Path], Any], *, temporaries: bool = False) -> None:
+    """For each kill point: run in a new folder under ``base``, killed there; run again to the end;
+    the folder must equal the uninterrupted run's (``straight``, whose operations were ``ops``)."""
+    for k, when in points:
+        folder, where = base / f"{when}-{k}", f"killed {when} operation {k} ({ops[k]})"
+        with FileOps(folder, kill=(k, when)) as killed, pytest.raises(Killed):
+            run(folder)
+        assert killed.ops == ops[: k + 1], f"{where}: the run's operations differ from the uninterrupted run's"
+        run(folder)
+        assert_same_run(straight, folder, where, temporaries=temporaries)
+
+
+def check_failure(base: Path, straight: Path, ops: list[Op], k: int, code: int, run: Callable[[Path], Any]) -> str:
+    """Operation ``k`` fails with ``OSError(code)``: the run stops with a BiolensError naming the file,
+    and a rerun in the same folder finishes as the uninterrupted run. Returns the message."""
+    from biolens.core.errors import BiolensError
+
+    folder = base / f"failed-{k}"
+    with FileOps(folder, fail=(k, code)), pytest.raises(BiolensError) as err:
+        run(folder)
+    assert str(folder / ops[k].target) in str(err.value), f"{ops[k]}: {err.value}"
+    run(folder)
+    assert_same_run(straight, folder, f"rerun after {os.strerror(code)} at operation {k} ({ops[k]})")
+    return str(err.value)
+
+
+def fail_point(ops: list[Op], name: str, target: str | None = None, *, after: int = -1) -> int:
+    """The index of the first operation called ``name`` (on a file ending in ``target``) after
+    operation ``after``."""
+    return next(i for i, op in enumerate(ops)
+                if i > after and op.name == name and (target is None or op.target.endswith(target)))
+
+
+_PIXEL = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGP4DwABAQEANl9ngAAAAABJRU5ErkJggg==")
+
+
+@contextmanager
+def undrawn_figures() -> Iterator[None]:
+    """Inside, matplotlib saves every figure as the same 1-pixel PNG (to a file object, or to a file
+    name through ``open``, as ``savefig`` does) instead of drawing it: the fault tests check the
+    run's files, not its pictures, and drawing them is most of a tiny run's time."""
+    from matplotlib.figure import Figure
+
+    def savefig(self: Figure, fname: Any, **kwargs: Any) -> None:
+        if hasattr(fname, "write"):
+            fname.write(_PIXEL)
+        else:
+            with open(fname, "wb") as fh:
+                fh.write(_PIXEL)
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(Figure, "savefig", savefig)
+    try:
+        yield
+    finally:
+        mp.undo()
 
 
 # ------------------------------------------------------------------------------ comparing runs
@@ -332,9 +388,12 @@ def _store_rows(path: Path) -> list[tuple]:
 
 
 def _state(path: Path, root: Path) -> tuple[Any, bytes]:
+    from biolens.core.train import STATE_MAGIC
+
     data = path.read_bytes()
-    size = int.from_bytes(data[8:16], "little")  # after the 8-byte magic
-    return comparable(json.loads(data[16:16 + size]), root), data[16 + size:]
+    start = len(STATE_MAGIC) + 8  # the magic, the header's length, the header, the arrays
+    size = int.from_bytes(data[len(STATE_MAGIC):start], "little")
+    return comparable(json.loads(data[start:start + size]), root), data[start + size:]
 
 
 def _content(path: Path, root: Path) -> Any:
