@@ -362,13 +362,13 @@ def undrawn_figures() -> Iterator[None]:
 
 
 # ------------------------------------------------------------------------------ comparing runs
-_TIMING = re.compile(r"seconds|(^|_)s$|rss")
+_TIMING = re.compile(r"seconds|(^|_)s$|rss|^resumed_from$")  # how the run went, not what it found
 _SKIP = re.compile(r"(^|/)\.lock$|\.html$|-wal$|-shm$|-journal$")
 
 
 def comparable(obj: Any, root: str | Path) -> Any:
-    """``obj`` (JSON-ready) without wall-clock fields (``seconds``, ``*_s``, ``peak_rss_mb``), with
-    the run's folder ``root`` written as ``ROOT``."""
+    """``obj`` (JSON-ready) without the fields of how the run went (wall-clock ``seconds``, ``*_s``,
+    ``peak_rss_mb``; ``resumed_from``), with the run's folder ``root`` written as ``ROOT``."""
     root = os.path.abspath(root)
     if isinstance(obj, dict):
         return {k: comparable(v, root) for k, v in obj.items() if not _TIMING.search(str(k))}
