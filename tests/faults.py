@@ -285,10 +285,14 @@ class FileOps:
 def kill_points(ops: list[Op], rule: str = "every") -> list[tuple[int, str]]:
     """Where to kill a run whose operations were ``ops``, as ``(k, "before" | "after")``.
 
-    ``every``: before each operation, and after the last one. ``stages`` (for a run folder): before
-    the first operation on each top-level file or folder of the run but its lock (config.json,
-    the data files, train/, checkpoint/, each result file, report.html, result.json: the folder as
-    each stage left it), and after the run's last operation.
+    ``every``: before each operation, and after the last one. ``stages`` (for a run folder; a kill
+    at every operation of a save is tests/core/test_train_state.py's): before the first operation
+    on ``config.json`` (nothing of the run written but its lock), before the first one in
+    ``train/`` (every data file written, say ``split.csv``), before the last one there (the final
+    save: the rerun resumes from the state saved before it, mid-training), before the first
+    operation on each top-level file or folder the run writes after training (``checkpoint/``,
+    each result file, ``report.html``, ``result.json``: the folder as each stage left it), and
+    after the run's last operation.
     """
     if rule == "every":
         points = list(range(len(ops)))
@@ -296,7 +300,9 @@ def kill_points(ops: list[Op], rule: str = "every") -> list[tuple[int, str]]:
         first: dict[str, int] = {}
         for i, op in enumerate(ops):
             first.setdefault(op.target.split("/")[0], i)
-        points = sorted(i for top, i in first.items() if top != ".lock")
+        final_save = max(i for i, op in enumerate(ops) if str(op).startswith("replace train/") and op.target.endswith("state.eqx"))
+        points = sorted({final_save} | {i for top, i in first.items()
+                                        if top in ("config.json", "train") or i > first["train"]})
     else:
         raise ValueError(f"unknown rule {rule!r}")
     return [(k, "before") for k in points] + [(len(ops) - 1, "after")]
@@ -315,15 +321,17 @@ def check_kills(base: Path, straight: Path, ops: list[Op], points: list[tuple[in
         assert_same_run(straight, folder, where, temporaries=temporaries)
 
 
-def check_failure(base: Path, straight: Path, ops: list[Op], k: int, code: int, run: Callable[[Path], Any]) -> str:
-    """Operation ``k`` fails with ``OSError(code)``: the run stops with a BiolensError naming the file,
-    and a rerun in the same folder finishes as the uninterrupted run. Returns the message."""
+def check_failure(base: Path, straight: Path, ops: list[Op], k: int, code: int, run: Callable[[Path], Any], *,
+                  names: str | None = None) -> str:
+    """Operation ``k`` fails with ``OSError(code)``: the run stops with a BiolensError naming the file
+    (``names``: this one, relative to the run folder, e.g. the folder written whole), and a rerun in
+    the same folder finishes as the uninterrupted run. Returns the message."""
     from biolens.core.errors import BiolensError
 
     folder = base / f"failed-{k}"
     with FileOps(folder, fail=(k, code)), pytest.raises(BiolensError) as err:
         run(folder)
-    assert str(folder / ops[k].target) in str(err.value), f"{ops[k]}: {err.value}"
+    assert f"{folder / (names or ops[k].target)}:" in str(err.value), f"{ops[k]}: {err.value}"
     run(folder)
     assert_same_run(straight, folder, f"rerun after {os.strerror(code)} at operation {k} ({ops[k]})")
     return str(err.value)

@@ -2,9 +2,10 @@
 (tests/faults.py): the rerun in the same folder ends with the very folder of an uninterrupted run
 (result.json, validation.json, checkpoint, training log and state; wall-clock fields aside).
 
-Kill points (rule ``stages``): before the first operation on each top-level file or folder of the
-run but its lock (config.json, train/, checkpoint/, validation.json, report.html, result.json), and
-after the last operation. Failure: a full disk at the first save of the training state. The default
+Kill points: rule ``stages`` of ``faults.kill_points``, before the first operation on config.json,
+on train/, before the final save of the training state, before the first on checkpoint/,
+validation.json, report.html, result.json, and after the last operation. Failures: a full disk at
+the first save of the training state, and in the middle of writing the checkpoint. The default
 preset at the tiny sizes of tests/dna/test_run_folder.py; figures are not drawn
 (``faults.undrawn_figures``)."""
 
@@ -42,13 +43,18 @@ def straight(tmp_path_factory):
 def test_a_kill_at_each_stage_of_a_dna_run_reruns_to_the_same_folder(straight):
     base, ops = straight
     points = faults.kill_points(ops, "stages")
-    assert [ops[k].target.split("/")[0] for k, _ in points[:-1]] == [
-        "config.json", "train", "checkpoint", "validation.json", "report.html", "result.json"]
+    assert [str(ops[k]) for k, _ in points] == [
+        "create config.json", "mkdir train", "replace train/state.eqx", "mkdir checkpoint", "create validation.json",
+        "create report.html", "create result.json", "replace result.json"
+    ]
     faults.check_kills(base, base / "straight", ops, points, train)
 
 
-def test_a_full_disk_is_a_named_error_and_the_rerun_finishes(straight):
+@pytest.mark.parametrize(("op", "target", "names"), [("fsync", "train/state.eqx", None),
+                                                       ("open-w", "checkpoint/model.eqx", "checkpoint")])
+def test_a_full_disk_is_a_named_error_and_the_rerun_finishes(straight, op, target, names):
+    """The checkpoint folder is written whole (a temporary folder renamed): its error names it."""
     base, ops = straight
-    message = faults.check_failure(base, base / "straight", ops, faults.fail_point(ops, "fsync", "train/state.eqx"),
-                                   faults.DISK_FULL, train)
+    message = faults.check_failure(base, base / "straight", ops, faults.fail_point(ops, op, target),
+                                   faults.DISK_FULL, train, names=names)
     assert "no space left on the device" in message

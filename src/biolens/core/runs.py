@@ -10,7 +10,8 @@ Layout (every domain)::
     RUN/split_hashes.npz  per split, the sorted 64-bit prefixes of its sequences' hashes (the embedding
                        store's :func:`~biolens.core.store.sequence_hash`): what ``evaluate`` checks new
                        data against (:meth:`RunFolder.overlap`)
-    RUN/.lock          held (``flock``) by the one process working in the folder
+    RUN/.lock          held (``flock``) by the one process working in the folder; who takes it first
+                       deletes the temporaries of atomic writes a killed run left (``.NAME.XXXXXXXX.tmp``)
 
 :meth:`RunFolder.open` is the one start-up check: it takes the folder's lock (a second process
 stops at once with :class:`~biolens.core.errors.RunLockedError`), then either records a new
@@ -35,7 +36,7 @@ import numpy as np
 
 from .config import config_from_dict
 from .errors import RunLockedError, RunMismatchError
-from .files import atomic_write, atomic_write_text, read_json
+from .files import atomic_write, atomic_write_text, read_json, remove_temporaries
 
 __all__ = ["IN_MEMORY", "RunFolder", "RunResult", "content_digest", "identity_diff", "sequence_keys"]
 
@@ -229,7 +230,9 @@ class RunFolder:
 
     # ----------------------------------------------------------------------------- the lock
     def lock(self) -> None:
-        """Take the folder's exclusive lock (non-blocking); held until :meth:`close`."""
+        """Take the folder's exclusive lock (non-blocking); held until :meth:`close`. Then delete the
+        temporaries a killed run left in the folder (:func:`~biolens.core.files.remove_temporaries`:
+        with the lock held, no other process is writing them)."""
         if self._lock is not None:
             return
         self.path.mkdir(parents=True, exist_ok=True)
@@ -248,6 +251,7 @@ class RunFolder:
         fh.write(f"{os.getpid()}\n")
         fh.flush()
         self._lock = fh
+        remove_temporaries(self.path)
 
     def close(self) -> None:
         """Release the lock (the lock file stays: removing it would race with a waiting process)."""

@@ -2,9 +2,9 @@
 rerun in the same folder ends with the very folder of an uninterrupted run (result.json metrics,
 predictions.csv, split, checkpoint, training log and state; wall-clock fields aside).
 
-Kill points (rule ``stages``): before the first operation on each top-level file or folder of the
-run but its lock (config.json, split.csv, the embedding store, train/, checkpoint/, split_hashes.npz, predictions.csv,
-report.html, result.json), and after the last operation. Failures: a full disk at the first save of
+Kill points: rule ``stages`` of ``faults.kill_points``, before the first operation on config.json,
+on train/, before the final save of the training state, before the first on checkpoint/,
+split_hashes.npz, predictions.csv, report.html, result.json, and after the last operation. Failures: a full disk at the first save of
 the training state, and a torn append to the training log. Figures are not drawn
 (``faults.undrawn_figures``)."""
 
@@ -42,9 +42,11 @@ def straight(tmp_path_factory):
 def test_a_kill_at_each_stage_of_a_protein_run_reruns_to_the_same_folder(straight):
     base, ops = straight
     points = faults.kill_points(ops, "stages")
-    assert [ops[k].target.split("/")[0] for k, _ in points[:-1]] == [
-        "config.json", "split.csv", "store.sqlite", "train", "checkpoint", "split_hashes.npz", "predictions.csv",
-        "report.html", "result.json"]
+    assert [str(ops[k]) for k, _ in points] == [
+        "create config.json", "mkdir train", "replace train/state.eqx", "mkdir checkpoint",
+        "create split_hashes.npz", "create predictions.csv", "create report.html", "create result.json",
+        "replace result.json"
+    ]
     faults.check_kills(base, base / "straight", ops, points, train)
 
 
