@@ -286,13 +286,12 @@ def kill_points(ops: list[Op], rule: str = "every") -> list[tuple[int, str]]:
     """Where to kill a run whose operations were ``ops``, as ``(k, "before" | "after")``.
 
     ``every``: before each operation, and after the last one. ``stages`` (for a run folder; a kill
-    at every operation of a save is tests/core/test_train_state.py's): before the first operation
-    on ``config.json`` (nothing of the run written but its lock), before the first one in
-    ``train/`` (every data file written, say ``split.csv``), before the last one there (the final
-    save: the rerun resumes from the state saved before it, mid-training), before the first
-    operation on each top-level file or folder the run writes after training (``checkpoint/``,
-    each result file, ``report.html``, ``result.json``: the folder as each stage left it), and
-    after the run's last operation.
+    at every operation of a save of the training state is tests/core/test_train_state.py's): before
+    the first operation in ``train/`` (config.json and every data file written, say split.csv),
+    before the last save of the training state (the rerun resumes mid-training, from the save
+    before it), before the first operation on each top-level file or folder the run writes after
+    training (``checkpoint/``, each result file, ``report.html``, ``result.json``: the folder as
+    each stage left it), and after the run's last operation.
     """
     if rule == "every":
         points = list(range(len(ops)))
@@ -302,7 +301,7 @@ def kill_points(ops: list[Op], rule: str = "every") -> list[tuple[int, str]]:
             first.setdefault(op.target.split("/")[0], i)
         final_save = max(i for i, op in enumerate(ops) if str(op).startswith("replace train/") and op.target.endswith("state.eqx"))
         points = sorted({final_save} | {i for top, i in first.items()
-                                        if top in ("config.json", "train") or i > first["train"]})
+                                        if top == "train" or i > first["train"]})
     else:
         raise ValueError(f"unknown rule {rule!r}")
     return [(k, "before") for k in points] + [(len(ops) - 1, "after")]

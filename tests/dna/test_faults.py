@@ -2,12 +2,12 @@
 (tests/faults.py): the rerun in the same folder ends with the very folder of an uninterrupted run
 (result.json, validation.json, checkpoint, training log and state; wall-clock fields aside).
 
-Kill points: rule ``stages`` of ``faults.kill_points``, before the first operation on config.json,
-on train/, before the final save of the training state, before the first on checkpoint/,
-validation.json, report.html, result.json, and after the last operation. Failures: a full disk at
-the first save of the training state, and in the middle of writing the checkpoint. The default
-preset at the tiny sizes of tests/dna/test_run_folder.py; figures are not drawn
-(``faults.undrawn_figures``)."""
+Kill points (rule ``stages`` of ``faults.kill_points``): before the first operation on train/
+(config.json and the data files written), before the last save of the training state, before the
+first operation on checkpoint/, validation.json, report.html, result.json, and after the last
+operation. Failures: a full disk at the first save of the training state, and in the middle of
+writing the checkpoint. The default preset at the tiny sizes of tests/dna/test_run_folder.py;
+figures are not drawn (``faults.undrawn_figures``)."""
 
 import pytest
 
@@ -44,8 +44,8 @@ def test_a_kill_at_each_stage_of_a_dna_run_reruns_to_the_same_folder(straight):
     base, ops = straight
     points = faults.kill_points(ops, "stages")
     assert [str(ops[k]) for k, _ in points] == [
-        "create config.json", "mkdir train", "replace train/state.eqx", "mkdir checkpoint", "create validation.json",
-        "create report.html", "create result.json", "replace result.json"
+        "mkdir train", "replace train/state.eqx", "mkdir checkpoint", "create validation.json", "create report.html",
+        "create result.json", "replace result.json"
     ]
     faults.check_kills(base, base / "straight", ops, points, train)
 

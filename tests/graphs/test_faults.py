@@ -3,11 +3,11 @@
 (result.json, the saved graph and split, each seed's training log, state, validation scores and
 checkpoint; wall-clock fields aside).
 
-Kill points: rule ``stages`` of ``faults.kill_points``, before the first operation on config.json,
-on train/, before the final save of the training state, before the first on checkpoint/,
-result.json, report.html (made from result.json; a rerun writes both again), and after the last
-operation. Failure: a full disk at the first save of the training state. The
-config of tests/graphs/test_run_folder.py; figures are not drawn (``faults.undrawn_figures``)."""
+Kill points (rule ``stages`` of ``faults.kill_points``): before the first operation on train/
+(config.json and the data files written), before the last save of the training state, before the
+first operation on checkpoint/, result.json, report.html (made from result.json; a rerun writes both
+again), and after the last operation. Failure: a full disk at the first save of the training state.
+The config of tests/graphs/test_run_folder.py; figures are not drawn (``faults.undrawn_figures``)."""
 
 import numpy as np
 import pytest
@@ -45,8 +45,8 @@ def test_a_kill_at_each_stage_of_a_graph_run_reruns_to_the_same_folder(straight)
     base, ops, train = straight
     points = faults.kill_points(ops, "stages")
     assert [str(ops[k]) for k, _ in points] == [
-        "create config.json", "mkdir train/seed-0", "replace train/seed-0/state.eqx", "mkdir checkpoint",
-        "create result.json", "create report.html", "replace report.html"
+        "mkdir train/seed-0", "replace train/seed-0/state.eqx", "mkdir checkpoint", "create result.json",
+        "create report.html", "replace report.html"
     ]
     faults.check_kills(base, base / "straight", ops, points, train)
 

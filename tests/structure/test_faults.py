@@ -3,11 +3,11 @@ file operations (tests/faults.py): the rerun in the same folder ends with the ve
 uninterrupted run (result.json, split.json, data.json, evaluation.json, checkpoint, training log
 and state; wall-clock fields aside).
 
-Kill points: rule ``stages`` of ``faults.kill_points``, before the first operation on config.json,
-on train/, before the final save of the training state, before the first on checkpoint/,
-evaluation.json, report.html, result.json, and after the last operation. Failure: a full disk at the first save of
-the training state. The ``tiny`` preset on the shipped sample, as tests/structure/conftest.py;
-figures are not drawn (``faults.undrawn_figures``)."""
+Kill points (rule ``stages`` of ``faults.kill_points``): before the first operation on train/
+(config.json and the data files written), before the last save of the training state, before the
+first operation on checkpoint/, evaluation.json, report.html, result.json, and after the last
+operation. Failure: a full disk at the first save of the training state. The ``tiny`` preset on the
+shipped sample, as tests/structure/conftest.py; figures are not drawn (``faults.undrawn_figures``)."""
 
 import pytest
 
@@ -40,8 +40,8 @@ def test_a_kill_at_each_stage_of_a_structure_run_reruns_to_the_same_folder(strai
     base, ops = straight
     points = faults.kill_points(ops, "stages")
     assert [str(ops[k]) for k, _ in points] == [
-        "create config.json", "mkdir train", "replace train/state.eqx", "mkdir checkpoint", "create evaluation.json",
-        "create report.html", "create result.json", "replace result.json"
+        "mkdir train", "replace train/state.eqx", "mkdir checkpoint", "create evaluation.json", "create report.html",
+        "create result.json", "replace result.json"
     ]
     faults.check_kills(base, base / "straight", ops, points, train)
 

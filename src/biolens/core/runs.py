@@ -35,8 +35,8 @@ from typing import IO, Any, TypeVar
 import numpy as np
 
 from .config import config_from_dict
-from .errors import RunLockedError, RunMismatchError
-from .files import atomic_write, atomic_write_text, read_json, remove_temporaries
+from .errors import InputError, RunLockedError, RunMismatchError
+from .files import atomic_write, atomic_write_text, os_words, read_json, remove_temporaries
 
 __all__ = ["IN_MEMORY", "RunFolder", "RunResult", "content_digest", "identity_diff", "sequence_keys"]
 
@@ -235,8 +235,11 @@ class RunFolder:
         with the lock held, no other process is writing them)."""
         if self._lock is not None:
             return
-        self.path.mkdir(parents=True, exist_ok=True)
-        fh = (self.path / LOCK).open("a+")
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            fh = (self.path / LOCK).open("a+")
+        except OSError as exc:  # a read-only place, a full disk
+            raise InputError(f"cannot take the run folder's lock ({os_words(exc)})", source=str(self.path / LOCK)) from None
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -246,10 +249,14 @@ class RunFolder:
             raise RunLockedError(
                 f"{self.path} is in use by another biolens process{f' (pid {holder})' if holder else ''}: wait for "
                 "it to finish, or use another --out folder") from None
-        fh.seek(0)
-        fh.truncate()
-        fh.write(f"{os.getpid()}\n")
-        fh.flush()
+        try:
+            fh.seek(0)
+            fh.truncate()
+            fh.write(f"{os.getpid()}\n")
+            fh.flush()
+        except OSError as exc:
+            fh.close()
+            raise InputError(f"cannot take the run folder's lock ({os_words(exc)})", source=str(self.path / LOCK)) from None
         self._lock = fh
         remove_temporaries(self.path)
 

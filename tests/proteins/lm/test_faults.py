@@ -3,11 +3,11 @@ operations (tests/faults.py): the rerun in the same folder ends with the very fo
 uninterrupted run (result.json, the validation split, the HF checkpoint folder, training log and
 state; wall-clock fields aside).
 
-Kill points: rule ``stages`` of ``faults.kill_points``, before the first operation on config.json,
-on train/, before the final save of the training state, before the first on checkpoint/, curves.png,
-report.html, result.json, and after the last operation. Failure: a full disk at the first save of the training
-state. The tiny model of tests/proteins/lm/test_pretrain.py; figures are not drawn
-(``faults.undrawn_figures``)."""
+Kill points (rule ``stages`` of ``faults.kill_points``): before the first operation on train/
+(config.json and the data files written), before the last save of the training state, before the
+first operation on checkpoint/, curves.png, report.html, result.json, and after the last operation.
+Failure: a full disk at the first save of the training state. The tiny model of
+tests/proteins/lm/test_pretrain.py; figures are not drawn (``faults.undrawn_figures``)."""
 
 import numpy as np
 import pytest
@@ -45,8 +45,8 @@ def test_a_kill_at_each_stage_of_pretraining_reruns_to_the_same_folder(straight)
     base, ops = straight
     points = faults.kill_points(ops, "stages")
     assert [str(ops[k]) for k, _ in points] == [
-        "create config.json", "mkdir train", "replace train/state.eqx", "mkdir checkpoint", "open-w curves.png",
-        "create report.html", "create result.json", "replace result.json"
+        "mkdir train", "replace train/state.eqx", "mkdir checkpoint", "open-w curves.png", "create report.html",
+        "create result.json", "replace result.json"
     ]
     faults.check_kills(base, base / "straight", ops, points, train)
 

@@ -2,11 +2,11 @@
 rerun in the same folder ends with the very folder of an uninterrupted run (result.json metrics,
 predictions.csv, split, checkpoint, training log and state; wall-clock fields aside).
 
-Kill points: rule ``stages`` of ``faults.kill_points``, before the first operation on config.json,
-on train/, before the final save of the training state, before the first on checkpoint/,
-split_hashes.npz, predictions.csv, report.html, result.json, and after the last operation. Failures: a full disk at the first save of
-the training state, and a torn append to the training log. Figures are not drawn
-(``faults.undrawn_figures``)."""
+Kill points (rule ``stages`` of ``faults.kill_points``): before the first operation on train/
+(config.json and the data files written), before the last save of the training state, before the
+first operation on checkpoint/, split_hashes.npz, predictions.csv, report.html, result.json, and
+after the last operation. Failures: a full disk at the lock file, at the first save of the training
+state, and a torn append to the training log. Figures are not drawn (``faults.undrawn_figures``)."""
 
 import pytest
 
@@ -43,17 +43,18 @@ def test_a_kill_at_each_stage_of_a_protein_run_reruns_to_the_same_folder(straigh
     base, ops = straight
     points = faults.kill_points(ops, "stages")
     assert [str(ops[k]) for k, _ in points] == [
-        "create config.json", "mkdir train", "replace train/state.eqx", "mkdir checkpoint",
-        "create split_hashes.npz", "create predictions.csv", "create report.html", "create result.json",
-        "replace result.json"
+        "mkdir train", "replace train/state.eqx", "mkdir checkpoint", "create split_hashes.npz",
+        "create predictions.csv", "create report.html", "create result.json", "replace result.json"
     ]
     faults.check_kills(base, base / "straight", ops, points, train)
 
 
-@pytest.mark.parametrize(("op", "target"), [("fsync", "train/state.eqx"), ("open-a", "train/metrics.jsonl")])
+@pytest.mark.parametrize(("op", "target"), [("open-a", ".lock"), ("fsync", "train/state.eqx"),
+                                          ("open-a", "train/metrics.jsonl")])
 def test_a_full_disk_is_a_named_error_and_the_rerun_finishes(straight, op, target):
     """The torn append to the log comes after the first saved state: the rerun resumes from it."""
     base, ops = straight
-    k = faults.fail_point(ops, op, target, after=faults.fail_point(ops, "replace", "train/state.eqx"))
+    after = -1 if target == ".lock" else faults.fail_point(ops, "replace", "train/state.eqx")
+    k = faults.fail_point(ops, op, target, after=after)
     message = faults.check_failure(base, base / "straight", ops, k, faults.DISK_FULL, train)
     assert "no space left on the device" in message
