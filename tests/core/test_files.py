@@ -82,3 +82,49 @@ def test_probe_checkpoint_meta_and_configs_that_are_broken_name_the_file(tmp_pat
     with pytest.raises(InputError, match=r"c.json: holds a JSON string, not the object"):
         load_config(Config, tmp_path / "c.json")
     assert read_json(tmp_path / "c.json") == "lr"  # only configs must be objects
+
+
+def test_remove_temporaries_deletes_what_a_killed_write_left_and_nothing_else(tmp_path):
+    """Issue 14 (fault suite): a run killed inside an atomic write left its temporary for good."""
+    from biolens.core.files import remove_temporaries
+
+    keep = [tmp_path / ".lock", tmp_path / "state.eqx", tmp_path / ".hidden", tmp_path / "train" / ".notes.tmp"]
+    stale = [tmp_path / "train" / ".state.eqx.ab12_z9q.tmp", tmp_path / ".result.json.k2j4h6g8.tmp"]
+    for path in keep + stale:
+        path.parent.mkdir(exist_ok=True)
+        path.write_text("x")
+    (tmp_path / ".checkpoint.qwertyui").mkdir()
+    (tmp_path / ".checkpoint.qwertyui" / "model.eqx").write_text("x")
+    gone = remove_temporaries(tmp_path)
+    assert sorted(gone) == sorted([*stale, tmp_path / ".checkpoint.qwertyui"])
+    assert all(p.exists() for p in keep) and not any(p.exists() for p in gone)
+
+
+def test_a_full_disk_under_a_serialiser_is_named_not_a_traceback(tmp_path, monkeypatch):
+    """Issue 14 (fault suite): equinox wraps a failed write in a TreePathError, which atomic writes and
+    checkpoints let through as a traceback instead of naming the file."""
+    import errno
+
+    import equinox as eqx
+    import jax.numpy as jnp
+
+    from biolens.core.checkpoint import save_checkpoint
+    from biolens.core.errors import InputError
+    from biolens.core.files import atomic_write
+
+    class Full:
+        def __init__(self, fh):
+            self.fh = fh
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    tree = {"w": jnp.ones(3)}
+    with pytest.raises(InputError, match=r"state\.eqx: cannot write \(no space left on the device\)"):
+        atomic_write(tmp_path / "state.eqx", lambda fh: eqx.tree_serialise_leaves(Full(fh), tree))
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # nor a temporary left
+    real = eqx.tree_serialise_leaves
+    monkeypatch.setattr(eqx, "tree_serialise_leaves", lambda path, t: real(Full(path), t))  # the disk fills up
+    with pytest.raises(InputError, match=r"checkpoint: cannot write the checkpoint \(no space left on the device\)"):
+        save_checkpoint(tmp_path / "checkpoint", tree, {})
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

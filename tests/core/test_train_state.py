@@ -1,7 +1,5 @@
 """The training state is one atomic unit: a kill at any point of a save resumes to the very same run."""
 
-import os
-
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -10,6 +8,7 @@ import pytest
 
 from biolens.core.errors import TrainingError
 from biolens.core.train import ArrayBatches, TrainConfig, fit
+from faults import FileOps, Killed
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(48, 4)).astype(np.float32)
@@ -32,6 +31,7 @@ def evaluate(model, state):
 
 
 SEEN = [0]  # batches handed to the loop so far (tells which save a file operation belongs to)
+SAVE = ("fsync", "chmod", "replace")  # a save's operations after its temporary is made
 
 
 class CountedBatches(ArrayBatches):
@@ -46,72 +46,47 @@ def run(run_dir):
     return fit(model, loss_fn, CountedBatches({"x": X, "y": Y}, 16, seed=1), CFG, evaluate=evaluate, run_dir=run_dir)
 
 
-class Killed(BaseException):
-    """Stands for kill -9: nothing in the loop catches it."""
-
-
-class FileOps:
-    """Counts the file operations of a save (fsync, chmod, rename) and kills the process at one of them."""
-
-    OPS = ("fsync", "chmod", "replace")
-
-    def __init__(self, monkeypatch, kill_at=None, when="before"):
-        self.count, self.kill_at, self.when = 0, kill_at, when
-        self.at_batch: list[int] = []  # per operation: the batches seen when it ran
-        SEEN[0] = 0
-        for name in self.OPS:
-            monkeypatch.setattr(os, name, self._wrap(getattr(os, name)))
-
-    def _wrap(self, real):
-        def op(*args, **kwargs):
-            index, self.count = self.count, self.count + 1
-            self.at_batch.append(SEEN[0])
-            if index == self.kill_at and self.when == "before":
-                raise Killed
-            out = real(*args, **kwargs)
-            if index == self.kill_at:
-                raise Killed
-            return out
-
-        return op
-
-
 def leaves(result):
     return [np.asarray(x) for x in jax.tree.leaves(eqx.filter((result.model, result.best_metrics), eqx.is_array))]
 
 
+def counted(folder, **faults):
+    """``FileOps`` on ``folder`` that notes the batches seen at each operation (tests/faults.py)."""
+    SEEN[0] = 0
+    return FileOps(folder, note=lambda: SEEN[0], **faults)
+
+
 @pytest.fixture(scope="module")
 def straight(tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    ops = FileOps(mp)
-    result = run(tmp_path_factory.mktemp("straight"))
-    mp.undo()
-    return result, ops.at_batch
+    with counted(tmp_path_factory.mktemp("straight")) as ops:
+        result = run(ops.root)
+    return result, ops
 
 
 def test_a_save_is_one_rename_of_one_file(tmp_path, straight):
-    _, at_batch = straight
+    _, ops = straight
     run(tmp_path / "run")
     names = sorted(p.name for p in (tmp_path / "run").iterdir())
     assert names == ["metrics.jsonl", "state.eqx"]
-    assert len(at_batch) == 3 * 7  # fsync, chmod, rename per save; 7 saves
+    saves = [op for op in ops.ops if op.name in SAVE]
+    assert len(saves) == 3 * 7 and {op.target for op in saves} == {"state.eqx"}  # fsync, chmod, rename per save; 7 saves
+    assert [op.name for op in ops.ops].count("create") == 7  # one temporary per save
 
 
 @pytest.mark.parametrize("which", ["after an epoch's end", "the final one"])
 def test_a_kill_at_every_file_operation_of_a_save_resumes_to_the_same_run(tmp_path, straight, which):
-    """Kill before each file operation of the saves at one step, and after the last one; resume."""
-    want, at_batch = straight
+    """Kill before each file operation of the saves at one step (log rows, temporary, fsync, chmod,
+    rename), and after the last one; resume."""
+    want, straight_ops = straight
+    at_batch = straight_ops.notes
     steps = sorted(set(at_batch))
     step = steps[1] if which == "after an epoch's end" else steps[-1]  # step 3 or step 9
     ops = [i for i, b in enumerate(at_batch) if b == step]
     points = [(i, "before") for i in ops] + [(ops[-1], "after")]
     for kill_at, when in points:
         folder = tmp_path / f"{when}-{kill_at}"
-        mp = pytest.MonkeyPatch()
-        FileOps(mp, kill_at=kill_at, when=when)
-        with pytest.raises(Killed):
+        with counted(folder, kill=(kill_at, when)), pytest.raises(Killed):
             run(folder)
-        mp.undo()
         got = run(folder)  # resume
         where = f"killed {when} file operation {kill_at} (at step {step})"
         assert got.steps == want.steps, where

@@ -26,7 +26,7 @@ import numpy as np
 
 from .._version import __version__
 from .errors import CheckpointMismatchError, InputError
-from .files import read_json
+from .files import os_cause, os_words, read_json
 
 __all__ = ["check_encoder", "load_array", "load_checkpoint", "read_meta", "save_checkpoint"]
 
@@ -39,8 +39,11 @@ def save_checkpoint(path: str | Path, model: Any, meta: dict[str, Any], *,
     """Write ``model``, ``meta`` and ``arrays`` (``NAME.npy`` each) to the folder ``path``, replacing it atomically."""
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    except OSError as exc:
+        raise InputError(f"cannot write the checkpoint ({os_words(exc)})", source=str(path)) from exc
     try:
         eqx.tree_serialise_leaves(tmp / MODEL_FILE, model)
         for name, value in (arrays or {}).items():
@@ -55,8 +58,11 @@ def save_checkpoint(path: str | Path, model: Any, meta: dict[str, Any], *,
         os.replace(tmp, path)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        cause = os_cause(exc) if isinstance(exc, Exception) else None
+        if cause is not None:  # a full disk, say (equinox wraps it in a TreePathError)
+            raise InputError(f"cannot write the checkpoint ({os_words(cause)})", source=str(path)) from exc
         raise
     return path
 

@@ -6,6 +6,8 @@ import errno
 import hashlib
 import json
 import os
+import re
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +16,7 @@ from typing import IO, Any
 from .errors import InputError
 
 __all__ = ["atomic_path", "atomic_write", "atomic_write_bytes", "atomic_write_text", "check_free_space", "check_output", "file_digest",
-           "os_words", "read_json", "text_digest"]
+           "os_cause", "os_words", "read_json", "remove_temporaries", "text_digest"]
 
 _DIGESTS: dict[tuple[str, int, int], str] = {}
 _ERRNO_WORDS = {
@@ -92,6 +94,17 @@ def _publish(tmp: str | Path, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def os_cause(exc: BaseException) -> OSError | None:
+    """``exc`` if it is an ``OSError``, else the ``OSError`` it was raised from (a serialiser such as
+    equinox's wraps a failed write of a file: ``TreePathError`` from ``OSError(ENOSPC)``), or ``None``."""
+    seen = 0
+    while exc is not None and seen < 8:
+        if isinstance(exc, OSError):
+            return exc
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return None
+
+
 def _temporary(path: Path) -> tuple[int, str]:
     """A new temporary sibling of ``path`` (its folder made); failures name ``path``, not the temporary."""
     try:
@@ -114,11 +127,11 @@ def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         _publish(tmp, path)
-    except OSError as exc:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise InputError(f"cannot write ({os_words(exc)})", source=str(path)) from exc
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        cause = os_cause(exc) if isinstance(exc, Exception) else None
+        if cause is not None:  # a full disk, say, also when the writer wrapped it
+            raise InputError(f"cannot write ({os_words(cause)})", source=str(path)) from exc
         raise
 
 
@@ -130,12 +143,32 @@ def atomic_path(path: str | Path, write: Callable[[Path], None]) -> None:
     try:
         write(Path(tmp))
         _publish(tmp, path)
-    except OSError as exc:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise InputError(f"cannot write ({os_words(exc)})", source=str(path)) from exc
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        cause = os_cause(exc) if isinstance(exc, Exception) else None
+        if cause is not None:  # a full disk, say, also when the writer wrapped it
+            raise InputError(f"cannot write ({os_words(cause)})", source=str(path)) from exc
         raise
+
+
+#: a temporary of :func:`atomic_write` (``.NAME.XXXXXXXX.tmp``) or of a folder written whole
+#: (``.NAME.XXXXXXXX``, :func:`biolens.core.checkpoint.save_checkpoint`): ``tempfile``'s 8 random letters
+_TEMPORARY = re.compile(r"^\..+\.[a-z0-9_]{8}(\.tmp)?$")
+
+
+def remove_temporaries(folder: str | Path) -> list[Path]:
+    """Delete the temporaries of atomic writes that a killed process left anywhere in ``folder``
+    (files ``.NAME.XXXXXXXX.tmp``, folders ``.NAME.XXXXXXXX``); returns them. Only for a folder no
+    other process writes in (a run folder whose lock is held): another writer's temporary would go."""
+    gone = []
+    for path in sorted(Path(folder).rglob(".*"), reverse=True):  # deepest first
+        if _TEMPORARY.match(path.name) and (path.is_dir() or path.name.endswith(".tmp")):
+            try:
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+            except OSError:
+                continue
+            gone.append(path)
+    return gone
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:

@@ -10,7 +10,8 @@ Layout (every domain)::
     RUN/split_hashes.npz  per split, the sorted 64-bit prefixes of its sequences' hashes (the embedding
                        store's :func:`~biolens.core.store.sequence_hash`): what ``evaluate`` checks new
                        data against (:meth:`RunFolder.overlap`)
-    RUN/.lock          held (``flock``) by the one process working in the folder
+    RUN/.lock          held (``flock``) by the one process working in the folder; who takes it first
+                       deletes the temporaries of atomic writes a killed run left (``.NAME.XXXXXXXX.tmp``)
 
 :meth:`RunFolder.open` is the one start-up check: it takes the folder's lock (a second process
 stops at once with :class:`~biolens.core.errors.RunLockedError`), then either records a new
@@ -34,8 +35,8 @@ from typing import IO, Any, TypeVar
 import numpy as np
 
 from .config import config_from_dict
-from .errors import RunLockedError, RunMismatchError
-from .files import atomic_write, atomic_write_text, read_json
+from .errors import InputError, RunLockedError, RunMismatchError
+from .files import atomic_write, atomic_write_text, os_words, read_json, remove_temporaries
 
 __all__ = ["IN_MEMORY", "RunFolder", "RunResult", "content_digest", "identity_diff", "sequence_keys"]
 
@@ -229,11 +230,16 @@ class RunFolder:
 
     # ----------------------------------------------------------------------------- the lock
     def lock(self) -> None:
-        """Take the folder's exclusive lock (non-blocking); held until :meth:`close`."""
+        """Take the folder's exclusive lock (non-blocking); held until :meth:`close`. Then delete the
+        temporaries a killed run left in the folder (:func:`~biolens.core.files.remove_temporaries`:
+        with the lock held, no other process is writing them)."""
         if self._lock is not None:
             return
-        self.path.mkdir(parents=True, exist_ok=True)
-        fh = (self.path / LOCK).open("a+")
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            fh = (self.path / LOCK).open("a+")
+        except OSError as exc:  # a read-only place, a full disk
+            raise InputError(f"cannot take the run folder's lock ({os_words(exc)})", source=str(self.path / LOCK)) from None
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -243,11 +249,16 @@ class RunFolder:
             raise RunLockedError(
                 f"{self.path} is in use by another biolens process{f' (pid {holder})' if holder else ''}: wait for "
                 "it to finish, or use another --out folder") from None
-        fh.seek(0)
-        fh.truncate()
-        fh.write(f"{os.getpid()}\n")
-        fh.flush()
+        try:
+            fh.seek(0)
+            fh.truncate()
+            fh.write(f"{os.getpid()}\n")
+            fh.flush()
+        except OSError as exc:
+            fh.close()
+            raise InputError(f"cannot take the run folder's lock ({os_words(exc)})", source=str(self.path / LOCK)) from None
         self._lock = fh
+        remove_temporaries(self.path)
 
     def close(self) -> None:
         """Release the lock (the lock file stays: removing it would race with a waiting process)."""

@@ -31,8 +31,8 @@ import optax
 
 from .batching import pad_apply
 from .config import config_to_dict
-from .errors import TrainingError
-from .files import atomic_write, atomic_write_text
+from .errors import InputError, TrainingError
+from .files import atomic_write, atomic_write_text, os_words
 from .progress import progress_bar
 
 __all__ = ["ArrayBatches", "Batches", "FitResult", "TrainConfig", "batched_apply", "fit", "make_optimizer"]
@@ -278,21 +278,31 @@ class _RunFiles:
         return arrays, _Progress(**meta["progress"]), meta["tracker"], meta["pending_losses"]
 
     def log(self, row: dict[str, Any]) -> None:
+        """Append one row to ``metrics.jsonl`` (a failed append, say on a full disk, may leave half a
+        line: the next run cuts the log back to the saved state's rows before reading it)."""
         if self.dir is not None:
-            with (self.dir / LOG_FILE).open("a") as fh:
-                fh.write(json.dumps(row, default=float) + "\n")
+            path = self.dir / LOG_FILE
+            try:
+                with path.open("a") as fh:
+                    fh.write(json.dumps(row, default=float) + "\n")
+            except OSError as exc:
+                raise InputError(f"cannot write the training log ({os_words(exc)}); rerunning resumes from the "
+                                 "last saved state", source=str(path)) from None
             self.rows += 1
 
     def truncate_log(self, rows: int) -> None:
-        """Cut ``metrics.jsonl`` back to the rows written before the saved state."""
-        kept = self.history()[:rows]
+        """Cut ``metrics.jsonl`` back to the rows written before the saved state (rows appended after
+        it, a torn last one included, are dropped unread)."""
+        kept = self.history(rows)
         atomic_write_text(self.dir / LOG_FILE, "".join(json.dumps(r, default=float) + "\n" for r in kept))
         self.rows = len(kept)
 
-    def history(self) -> list[dict[str, Any]]:
+    def history(self, rows: int | None = None) -> list[dict[str, Any]]:
+        """The log's rows (the first ``rows`` of them)."""
         if self.dir is None or not (self.dir / LOG_FILE).exists():
             return []
-        return [json.loads(line) for line in (self.dir / LOG_FILE).read_text().splitlines() if line.strip()]
+        lines = [line for line in (self.dir / LOG_FILE).read_text().splitlines() if line.strip()]
+        return [json.loads(line) for line in lines[:rows]]
 
 
 def fit(
