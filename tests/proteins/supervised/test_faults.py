@@ -44,7 +44,8 @@ def test_a_kill_at_each_stage_of_a_protein_run_reruns_to_the_same_folder(straigh
     points = faults.kill_points(ops, "stages")
     assert [str(ops[k]) for k, _ in points] == [
         "mkdir train", "replace train/state.eqx", "mkdir checkpoint", "create split_hashes.npz",
-        "create predictions.csv", "create report.html", "create result.json", "replace result.json"
+        "create predictions.csv", "create test_predictions.npz", "create report.html", "create result.json",
+        "replace result.json"
     ]
     faults.check_kills(base, base / "straight", ops, points, train)
 
