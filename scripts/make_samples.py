@@ -149,10 +149,10 @@ def gb1(shared: Path, n: int = 400, seed: int = 0) -> None:
     shutil.copy(shared / "proteins/flip/LICENSE", OUT / "proteins/LICENSE-FLIP")
 
 
-def secondary_structure(shared: Path, counts=(("train", 70), ("valid", 15), ("test", 15)), seed: int = 0) -> None:
+def secondary_structure(shared: Path, counts=(("train", 70), ("valid", 15), ("test", 15)), seed: int = 0,
+                        dst: Path = OUT / "proteins/secondary_structure") -> None:
     """FLIP secondary structure: proteins from each set, with their labels and masks."""
     src = shared / "proteins/flip/secondary_structure"
-    dst = OUT / "proteins/secondary_structure"
     dst.mkdir(parents=True, exist_ok=True)
     labels = _fasta_blocks(src / "sampled.fasta")
 
@@ -260,7 +260,8 @@ def standard(shared: Path, seed: int = 0) -> None:
     """The default suite: DeepSol 2,700 (homology split, ~1,000 test); DeepLoc 1,200 from its
     validation file + 1,000 from its test file (DeepLoc's own split); DeepFRI EC every chain with a
     sequence (1,920; homology split, 40% test: the source's maximum); GB1 three_vs_rest all 2,990
-    training variants + 1,000 of its test variants. Records are selected, never edited."""
+    training variants + 1,000 of its test variants; FLIP secondary structure every test protein of its
+    sampled split (364) + 900 training and 100 validation proteins. Records are selected, never edited."""
     dst = OUT / "proteins/standard"
     dst.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
@@ -298,6 +299,9 @@ def standard(shared: Path, seed: int = 0) -> None:
     train = [i for i in range(1, len(lines)) if ",train," in lines[i]]
     test = sorted(rng.sample([i for i in range(1, len(lines)) if ",test," in lines[i]], 1000))
     _gzip_text(dst / "gb1_three_vs_rest.csv.gz", "\n".join([lines[0]] + [lines[i] for i in sorted(train + test)]) + "\n")
+    test = sum(1 for b in _fasta_blocks(shared / "proteins/flip/secondary_structure/sampled.fasta") if "SET=test" in b[0])
+    secondary_structure(shared, counts=(("train", 900), ("valid", 100), ("test", test)), seed=seed,
+                        dst=dst / "secondary_structure")
     for licence, name in (("solubility", "DeepSol"), ("localization", "DeepLoc"), ("enzyme", "DeepFRI")):
         shutil.copy(shared / f"proteins/{licence}/LICENSE", dst / f"LICENSE-{name}")
     shutil.copy(shared / "proteins/flip/LICENSE", dst / "LICENSE-FLIP")

@@ -22,6 +22,7 @@ from ._suite import DEFAULT_SUITE as DEFAULT_SUITE
 from ._suite import DEFAULT_TASKS as DEFAULT_TASKS
 from ._suite import STANDARD_TASKS as STANDARD_TASKS
 from ._suite import SUITE_ENCODERS as SUITE_ENCODERS
+from ._suite import SUITE_TASKS as SUITE_TASKS
 from ._suite import SUITES as SUITES
 from ._suite import TASKS as TASKS
 from ._suite import BenchmarkConfig as BenchmarkConfig

@@ -21,7 +21,7 @@ from ..proteins.supervised import HEADS, HeadConfig
 from ..proteins.tasks import TaskData, combine, load_task
 
 __all__ = ["DEFAULT_ENCODERS", "DEFAULT_HEADS", "DEFAULT_SUITE", "DEFAULT_TASKS", "STANDARD_TASKS", "SUITES",
-           "SUITE_ENCODERS", "TASKS",
+           "SUITE_ENCODERS", "SUITE_TASKS", "TASKS",
            "BenchmarkConfig", "ModelSpec", "Reported", "TaskSpec", "load_task_data", "parse_heads", "pick_tasks"]
 
 
@@ -107,11 +107,20 @@ STANDARD_TASKS: dict[str, TaskSpec] = {t.name: t for t in [
                         "with a useful training set)"),
     TaskSpec(name="gb1", loader="gb1", data="sample:standard-gb1",
              split_note="FLIP's three_vs_rest split: every training variant, 1,000 of the test variants"),
+    TaskSpec(name="secondary-structure", loader="secondary-structure", data="sample:standard-secondary-structure",
+             split_note="FLIP's sampled split: all 364 of its test proteins (the source's maximum), 900 training "
+                        "and 100 validation proteins; per residue, 3 states (Q3)"),
 ]}
 #: Suites by name: ``standard`` (the default), ``quick`` (the small samples, for tests and demos).
 SUITES: dict[str, dict[str, TaskSpec]] = {"standard": STANDARD_TASKS, "quick": TASKS}
 DEFAULT_SUITE = "standard"
-DEFAULT_TASKS: tuple[str, ...] = ("solubility", "localization", "membrane", "enzyme", "gb1")
+#: The tasks each suite runs unless ``--tasks`` says otherwise (the quick suite's secondary
+#: structure is there on request).
+SUITE_TASKS: dict[str, tuple[str, ...]] = {
+    "standard": ("solubility", "localization", "membrane", "enzyme", "gb1", "secondary-structure"),
+    "quick": ("solubility", "localization", "membrane", "enzyme", "gb1"),
+}
+DEFAULT_TASKS: tuple[str, ...] = SUITE_TASKS[DEFAULT_SUITE]
 #: The encoders each suite runs unless ``--encoders`` says otherwise. The standard suite's fit its
 #: ~10-minute CPU budget (UniRep-256 adds about 5 CPU-minutes, the one-hot CNN about 10: name them
 #: with ``--encoders``); the quick suite's small samples take every offline encoder.

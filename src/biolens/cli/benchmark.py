@@ -34,8 +34,8 @@ def _weights(items: tuple[str, ...]) -> tuple[tuple[str, str, str], ...]:
 def _config(encoders, tasks, heads, weights, bootstrap, seed, map_method, pooled_epochs, residue_epochs, suite, data):
     from ..benchmark import (
         DEFAULT_ENCODERS,
-        DEFAULT_TASKS,
         SUITE_ENCODERS,
+        SUITE_TASKS,
         BenchmarkConfig,
         parse_heads,
         pick_tasks,
@@ -51,7 +51,7 @@ def _config(encoders, tasks, heads, weights, bootstrap, seed, map_method, pooled
     else:
         if data is not None:
             raise InputError(f"--data DIR is for --suite public (the {suite} suite runs on the shipped data)")
-        chosen = pick_tasks(_items(tasks) or list(DEFAULT_TASKS), suite)
+        chosen = pick_tasks(_items(tasks) or list(SUITE_TASKS[suite]), suite)
     return BenchmarkConfig(
         tasks=chosen, models=parse_heads(names, _items(heads)),
         encoder_options=_weights(weights), skip_unavailable=not encoders, bootstrap=bootstrap, seed=seed,
@@ -68,8 +68,8 @@ def _listing() -> None:
         DEFAULT_ENCODERS,
         DEFAULT_HEADS,
         DEFAULT_SUITE,
-        DEFAULT_TASKS,
         PUBLIC_TASKS,
+        SUITE_TASKS,
         SUITES,
     )
     from ..proteins.encoders import list_encoders
@@ -82,7 +82,7 @@ def _listing() -> None:
             table.add_column(col)
         for t in specs.values():
             table.add_row(*map(escape, (t.name, t.data + "".join(f" {k}={v}" for k, v in t.options),
-                                        "yes" if t.name in DEFAULT_TASKS else "", t.split_note or t.split)))
+                                        "yes" if t.name in SUITE_TASKS[suite] else "", t.split_note or t.split)))
         tables.append(table)
     public = Table(title="tasks of --suite public --data DIR: the published files, with numbers reported on the same split")
     for col in ("task", "DIR/...", "source", "reported (not run here)"):
@@ -108,8 +108,9 @@ def _listing() -> None:
                    "composition, onehot, unirep-64, unirep-256, mlm:small; those that cannot run here are left out, "
                    "with a note).")
 @click.option("--tasks", "-t", default=None, help="Comma-separated tasks (see --list). Default: solubility, "
-                                                   "localization, membrane, enzyme, gb1 on the shipped data "
-                                                   "(--suite public: every task whose files are in --data).")
+                                                   "localization, membrane, enzyme, gb1, secondary-structure on the "
+                                                   "shipped data (--suite quick: the first five; --suite public: "
+                                                   "every task whose files are in --data).")
 @click.option("--suite", type=click.Choice(["standard", "quick", "public"]), default="standard", show_default=True,
               help="standard: shipped data with ~1,000 test proteins per task where the source allows; quick: the "
                    "small samples (tests, demos); public: the published files in --data DIR (see --list), with "

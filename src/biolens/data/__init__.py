@@ -76,6 +76,12 @@ SAMPLES: dict[str, Sample] = {
             "J-SNACKKB/FLIP", "AFL-3.0",
         ),
         Sample(
+            "standard-secondary-structure", "proteins/standard/secondary_structure",
+            "1,364 FLIP secondary-structure proteins: all 364 test proteins of its sampled split, 900 train, 100 "
+            "validation (sequences, H/E/C labels, masks)",
+            "J-SNACKKB/FLIP", "AFL-3.0",
+        ),
+        Sample(
             "secondary-structure", "proteins/secondary_structure",
             "100 FLIP secondary-structure proteins (70 train, 15 validation, 15 test): sequences, H/E/C labels, masks",
             "J-SNACKKB/FLIP", "AFL-3.0",
