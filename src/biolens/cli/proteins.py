@@ -145,7 +145,7 @@ def _task_options(f):
               "weights, lora trains low-rank adapters on its transformer layers (ESM2, mlm:RUN).")
 @click.option("--finetune-last", type=int, default=None, help="With --finetune full: only the last K layers (default all).")
 @click.option("--encoder-lr", type=float, default=None,
-              help="With --finetune: the encoder's (or the adapters') peak learning rate (default: --lr).")
+              help="With --finetune: the encoder's (or the adapters') peak learning rate (default: --lr / 10).")
 @click.option("--lora-rank", type=int, default=8, show_default=True, help="With --finetune lora: the adapters' rank r.")
 @click.option("--lora-alpha", type=float, default=16.0, show_default=True,
               help="With --finetune lora: updates are scaled by alpha / rank.")
@@ -153,6 +153,11 @@ def _task_options(f):
               help="With --finetune lora: query+value projections, or every dense projection of a layer.")
 @click.option("--finetune-tokens", type=int, default=8192, show_default=True,
               help="With --finetune: padded tokens per batch (bounds a step's memory).")
+@click.option("--finetune-crop", type=int, default=256, show_default=True,
+              help="With --finetune, per-protein tasks: train on windows of at most this many residues (drawn "
+              "afresh each epoch), all in one batch shape (one compile); prediction sees whole proteins. 0: whole proteins.")
+@click.option("--finetune-head-epochs", type=int, default=0, show_default=True,
+              help="With --finetune: LP-FT, train the head alone on the frozen encoder for this many epochs first.")
 @click.option("--bootstrap", type=int, default=200, show_default=True, help="Bootstrap resamples for intervals.")
 @click.option("--size-curve", default="0.2,0.5", show_default=True, help="Training fractions for metric vs training size, or none.")
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -163,7 +168,7 @@ def train_command(data, task, encoder, head, out, test_data, split_method, ident
                   pooling, epochs, batch_size, lr, patience, hidden, dropout, channels, kernel, knn_k, knn_metric,
                   max_length, too_long,
                   no_class_weights, calibration, threshold_rule, finetune, finetune_last, encoder_lr, lora_rank, lora_alpha,
-                  lora_targets, finetune_tokens, bootstrap, size_curve, seed, cache, quiet, **task_opts) -> int:
+                  lora_targets, finetune_tokens, finetune_crop, finetune_head_epochs, bootstrap, size_curve, seed, cache, quiet, **task_opts) -> int:
     """Train and evaluate a predictor for TASK on --data; write the run folder --out."""
     from ..core.train import TrainConfig
     from ..proteins.supervised import HeadConfig, LoRAConfig, RunConfig, SplitConfig, run_task
@@ -178,6 +183,7 @@ def train_command(data, task, encoder, head, out, test_data, split_method, ident
         pooling=pooling, class_weights=not no_class_weights, calibration=calibration, threshold_rule=threshold_rule,
         finetune=finetune is not None, finetune_method=finetune or "full", finetune_last=finetune_last, encoder_lr=encoder_lr,
         lora=LoRAConfig(rank=lora_rank, alpha=lora_alpha, targets=lora_targets), finetune_tokens=finetune_tokens,
+        finetune_crop=finetune_crop or None, finetune_head_epochs=finetune_head_epochs,
         too_long=too_long, bootstrap=bootstrap, size_curve=_fractions(size_curve),
         head=HeadConfig(kind=head, hidden=hidden, dropout=dropout, channels=channels, kernel=kernel, max_length=max_length,
                         k=knn_k, metric=knn_metric),

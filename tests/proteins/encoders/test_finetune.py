@@ -1,6 +1,9 @@
 """Fine-tuning ESM2 and UniRep: the prepared module computes the encoder's own states, only the
 chosen layers train, and a fine-tuned run saves, reloads and predicts (tiny real-layout weights)."""
 
+import csv
+import json
+from dataclasses import replace
 from pathlib import Path
 
 import equinox as eqx
@@ -15,7 +18,14 @@ from biolens.data import sample_path
 from biolens.proteins.encoders import DifferentiableEncoder
 from biolens.proteins.encoders.esm2 import ESM2Encoder
 from biolens.proteins.encoders.unirep import UniRepEncoder
-from biolens.proteins.supervised import HeadConfig, RunConfig, load_predictor, run_task
+from biolens.proteins.supervised import (
+    Features,
+    HeadConfig,
+    RunConfig,
+    load_predictor,
+    make_batches,
+    run_task,
+)
 from biolens.proteins.tasks import load_task
 
 DATA = Path(__file__).resolve().parents[2] / "data"
@@ -99,18 +109,54 @@ def test_negative_last_is_refused():
 
 
 def test_finetuned_esm2_run_saves_reloads_and_predicts(tmp_path):
+    """Also: the pooled states are standardised with the training proteins' statistics under the
+    initial encoder (saved with the run), and finetune_head_epochs trains the head alone first (LP-FT)."""
     sol = load_task("solubility", sample_path("solubility"))
     rows = "".join(f"{seq[:40]},{label}\n" for seq, label in zip(sol.sequences[:24], sol.labels[:24]))
     (tmp_path / "short.csv").write_text("sequence,label\n" + rows)  # N-terminal 40 residues: one length bucket
     data = load_task("binary", tmp_path / "short.csv")
     enc = _esm2()
     config = RunConfig(train=TrainConfig(max_epochs=2, batch_size=8, learning_rate=1e-3, patience=None),
-                       head=HeadConfig(kind="mlp", hidden=8), finetune=True, finetune_last=1, baselines=False, size_curve=())
+                       head=HeadConfig(kind="mlp", hidden=8), finetune=True, finetune_last=1, finetune_head_epochs=2,
+                       baselines=False, size_curve=())
     res = run_task(data, enc, "mlp", out_dir=tmp_path / "ft", config=config)
     assert np.isfinite(res.metrics["auroc"]["value"])
+    with (tmp_path / "ft" / "split.csv").open() as fh:
+        train = [i for i, row in enumerate(csv.DictReader(fh)) if row["split"] == "train"]
+    head_log = (tmp_path / "ft" / "train" / "head" / "metrics.jsonl").read_text().splitlines()
+    assert max(json.loads(line)["step"] for line in head_log) == 2 * -(-len(train) // 8)  # 2 epochs, 8 a batch
     predictor = load_predictor(tmp_path / "ft", encoder=enc)
     tuned = predictor.model.encoder.joined()
     np.testing.assert_array_equal(tuned.layers.attn.qkv.weight[0], enc.model.layers.attn.qkv.weight[0])
     assert not np.array_equal(tuned.layers.attn.qkv.weight[1], enc.model.layers.attn.qkv.weight[1])
-    p = predictor.predict(data.sequences[:3])
-    assert p.shape[0] == 3 and np.all((p >= 0) & (p <= 1))
+    batch = {k: jnp.asarray(v) for k, v in enc.tokenize([data.sequences[i] for i in train], len(train), 40).items()}
+    states, mask = enc.apply(enc.finetune(enc.module, None)[0], batch)
+    pooled = np.asarray((states * mask[..., None]).sum(1) / mask.sum(1)[:, None])
+    np.testing.assert_allclose(predictor.model.shift, pooled.mean(0), atol=1e-5)  # the initial encoder's statistics
+    np.testing.assert_allclose(predictor.model.scale, pooled.std(0), rtol=1e-4)
+    with (tmp_path / "ft" / "predictions.csv").open() as fh:
+        table = list(csv.DictReader(fh))
+    column = [k for k in table[0] if k.startswith("p_")][-1]  # P(positive)
+    saved = [float(row[column]) for row in table]
+    p = predictor.predict(data.sequences)
+    assert p.shape[0] == len(data) and np.all((p >= 0) & (p <= 1))
+    np.testing.assert_allclose(p, saved, atol=1e-5)  # the reloaded model (shift and scale too) predicts as the run did
+
+
+def test_finetune_training_batches_are_cropped_windows_in_one_shape():
+    """Per-protein fine-tuning trains on windows of at most finetune_crop residues, all batches in one
+    shape (one compile of the training step), windows redrawn per epoch; prediction batches keep whole proteins."""
+    data = load_task("solubility", sample_path("solubility"))  # 52..1,486 residues
+    enc, idx = _esm2(), np.arange(len(data))
+    config = RunConfig(finetune=True, finetune_crop=128)
+    train = make_batches(data, idx, Features(), enc, config, None, shuffle=True)
+    first = list(train.epoch(0))
+    assert {b["inputs"]["tokens"].shape for b in first} == {(32, 130)}  # 32 windows of <= 128 residues + cls/eos
+    assert sum(int(b["w"].sum()) for b in first) == len(data)
+    again, other = list(train.epoch(0)), list(train.epoch(1))
+    assert all(np.array_equal(a["inputs"]["tokens"], b["inputs"]["tokens"]) for a, b in zip(first, again, strict=True))
+    assert not all(np.array_equal(a["inputs"]["tokens"], b["inputs"]["tokens"]) for a, b in zip(first, other, strict=True))
+    whole = make_batches(data, idx, Features(), enc, config, None, shuffle=False)
+    assert max(b["inputs"]["tokens"].shape[1] for _, b in whole.ordered()) >= max(map(len, data.sequences)) + 2
+    uncropped = make_batches(data, idx, Features(), enc, replace(config, finetune_crop=None), None, shuffle=True)
+    assert len({b["inputs"]["tokens"].shape for b in uncropped.epoch(0)}) >= 5

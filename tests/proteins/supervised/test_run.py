@@ -5,6 +5,7 @@ import json
 
 import equinox as eqx
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -187,3 +188,24 @@ def test_per_class_figures_leave_out_classes_with_no_record():
     assert scores == [1.0] * len(labels)  # perfect predictions: F1 1 for every class that has test proteins
     ticks = [t.get_text() for t in _confusion(loc.task, y, pred, None).axes[0].get_yticklabels()]
     assert "Peroxisome" not in ticks and len(ticks) == len(set(y.tolist()))
+
+
+def test_the_finetuned_encoder_learns_at_a_tenth_of_the_heads_rate_by_default():
+    from biolens.proteins.supervised import ENCODER_LR_RATIO, TaskModel, build_head
+    from biolens.proteins.supervised._run import _encoder_rescale
+
+    toy = DifferentiableToy(depth=1)
+    ones = TaskModel(head=build_head(HeadConfig(kind="mlp", hidden=8), toy.width, 1, key=jax.random.PRNGKey(0)),
+                     encoder=toy.module)
+    ones = jax.tree.map(lambda a: jnp.ones_like(a) if eqx.is_inexact_array(a) else a, ones)
+
+    def scales(config):
+        rescale = _encoder_rescale(config)
+        out = ones if rescale is None else rescale(ones)
+        return ({round(float(x), 6) for leaf in jax.tree.leaves(eqx.filter(out.encoder, eqx.is_inexact_array)) for x in np.ravel(leaf)},
+                {round(float(x), 6) for leaf in jax.tree.leaves(eqx.filter(out.head, eqx.is_inexact_array)) for x in np.ravel(leaf)})
+
+    assert ENCODER_LR_RATIO == 0.1
+    assert scales(cfg(1, 3e-3, finetune=True)) == ({0.1}, {1.0})
+    assert scales(cfg(1, 3e-3, finetune=True, encoder_lr=3e-3)) == ({1.0}, {1.0})
+    assert scales(cfg(1, 3e-3, finetune=True, encoder_lr=3e-5)) == ({0.01}, {1.0})

@@ -2,6 +2,7 @@
 the predictor."""
 
 from ..encoders._finetune import LoRAConfig as LoRAConfig
+from ._config import ENCODER_LR_RATIO as ENCODER_LR_RATIO
 from ._config import RunConfig as RunConfig
 from ._config import load_run_config as load_run_config
 from ._evaluate import TEST_PREDICTIONS as TEST_PREDICTIONS
@@ -55,6 +56,7 @@ from ._splits import mmseqs_clusters as mmseqs_clusters
 from ._splits import read_split as read_split
 
 __all__ = [
+    "ENCODER_LR_RATIO",
     "HEADS",
     "METRICS",
     "TEST_PREDICTIONS",

@@ -18,7 +18,12 @@ from ..encoders._finetune import LoRAConfig
 from ._heads import HeadConfig
 from ._splits import SplitConfig
 
-__all__ = ["RunConfig", "load_run_config"]
+__all__ = ["ENCODER_LR_RATIO", "RunConfig", "load_run_config"]
+
+
+#: The fine-tuned encoder's learning rate relative to the head's when ``encoder_lr`` is not given:
+#: pretrained weights move less than a fresh head (a lower rate for the pretrained body).
+ENCODER_LR_RATIO = 0.1
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -33,12 +38,20 @@ class RunConfig:
     prediction. ``binary_weighting``: the positive class's loss weight with ``class_weights``,
     ``sqrt`` (``sqrt(neg/pos)``) or ``balanced`` (``neg/pos``). ``too_long`` (``error``/``skip``) handles proteins longer than a residue head's
     ``max_length``. ``size_curve`` lists training fractions for the metric-vs-training-size figure
-    (each one an extra fit; empty to skip). ``encoder_lr``: the fine-tuned encoder's peak learning
-    rate (the head keeps ``train.learning_rate``; ``None``: the same for both).
+    (each one an extra fit; empty to skip). ``encoder_lr``: the fine-tuned encoder's (or LoRA
+    adapters') peak learning rate (the head keeps ``train.learning_rate``; ``None``: a tenth of it,
+    :data:`ENCODER_LR_RATIO`).
     ``finetune_method``: ``full`` (the encoder's weights train, all or the last ``finetune_last``
     layers) or ``lora`` (low-rank adapters ``lora`` on every layer train, the weights stay frozen).
     ``finetune_tokens``: padded tokens per fine-tuning batch (rows = ``finetune_tokens // length``,
-    at most ``train.batch_size``): it bounds the memory a step needs.
+    at most ``train.batch_size``): it bounds the memory a step needs. ``finetune_crop``: per-protein
+    tasks fine-tune on windows of at most this many residues (a longer protein gets a window drawn
+    afresh each epoch; ``None``: whole proteins), so a step's attention cost and the number of
+    its training batches share one shape (``rows x`` the longest window: one compile of the training
+    step); prediction always sees whole proteins. The default, 256, is about the windows
+    ``biolens pretrain`` trains ``mlm:RUN`` models on (``--crop 254``); raise it for ESM2 (1,022).
+    ``finetune_head_epochs``: LP-FT (Kumar et al. 2022) -- train the head alone on the frozen encoder
+    for this many epochs (its own warm-up and decay, no early stopping), then fine-tune both.
     """
 
     pooling: str = "mean"
@@ -53,6 +66,8 @@ class RunConfig:
     finetune_method: str = "full"
     lora: LoRAConfig = field(default_factory=LoRAConfig)
     finetune_tokens: int = 8192
+    finetune_crop: int | None = 256
+    finetune_head_epochs: int = 0
     binary_weighting: str = "sqrt"
     calibration: str = "platt"
     threshold_rule: str = "balanced_accuracy"

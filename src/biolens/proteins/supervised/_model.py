@@ -21,7 +21,14 @@ from ..encoders._pooling import check_finetune_pooling, pooled_width
 from ..tasks import Task, TaskData
 from ._config import RunConfig, load_run_config
 from ._heads import HEADS, HeadConfig, KNNHead, build_head
-from ._predictor import Batch, ResidueBatches, TaskModel, pooled_batches, predict_batches
+from ._predictor import (
+    Batch,
+    ResidueBatches,
+    TaskModel,
+    pooled_batches,
+    pooled_statistics,
+    predict_batches,
+)
 from ._splits import Split
 
 __all__ = ["Features", "Predictor", "build_model", "check_task_data", "load_predictor", "make_batches",
@@ -131,8 +138,11 @@ def prepare_encoder(enc: DifferentiableEncoder, config: RunConfig, *, key) -> tu
 
 
 def build_model(task: Task, encoder: Encoder, feats: Features, config: RunConfig, key,
-                train: np.ndarray | None = None) -> tuple[TaskModel, Any, int]:
-    """A fresh :class:`TaskModel`, the trainable filter for ``fit`` and the head's input width."""
+                train: np.ndarray | None = None, data: TaskData | None = None) -> tuple[TaskModel, Any, int]:
+    """A fresh :class:`TaskModel`, the trainable filter for ``fit`` and the head's input width.
+
+    Fine-tuning with a pooled head and ``data`` (the records ``train`` of it) standardises the
+    pooled states with their statistics under the initial encoder (``shift``/``scale``)."""
     if config.finetune:
         enc = _differentiable(encoder)
         if head_input(config.head) == "pooled":
@@ -143,6 +153,15 @@ def build_model(task: Task, encoder: Encoder, feats: Features, config: RunConfig
         model = TaskModel(head=head, encoder=module, apply=enc.apply, pooling=config.pooling)
         trainable = TaskModel(head=jax.tree.map(eqx.is_inexact_array, head), encoder=enc_filter,
                               apply=enc.apply, pooling=config.pooling)
+        if head_input(config.head) == "pooled" and data is not None and train is not None:
+            # standardise the pooled states with the training proteins' statistics under the initial
+            # encoder (frozen, as for a head on cached embeddings); the training batches' shapes and windows
+            shift, scale = pooled_statistics(model, make_batches(data, train, Features(), encoder, config, None,
+                                                                 shuffle=True))
+            model = TaskModel(head=head, encoder=module, apply=enc.apply, pooling=config.pooling,
+                              shift=jax.numpy.asarray(shift), scale=jax.numpy.asarray(scale))
+            trainable = eqx.tree_at(lambda m: (m.head, m.encoder), jax.tree.map(lambda _: False, model),
+                                    (trainable.head, enc_filter))  # shift and scale stay frozen
         return model, trainable, width
     width = feats.width
     head = build_head(config.head, width, task.n_outputs, key=key)
@@ -176,13 +195,47 @@ def make_batches(data: TaskData, idx: np.ndarray, feats: Features, encoder: Enco
             return arrays
         return pooled_batches(arrays, config.train.batch_size, config.train.seed)
     budget = config.finetune_tokens if config.finetune else config.token_budget
-    return ResidueBatches([len(data.sequences[i]) for i in idx], _builder(data, idx, feats, encoder, config, target),
+    lengths = [len(data.sequences[i]) for i in idx]
+    windows = _Windows(data.sequences, config.finetune_crop, config.train.seed) if _crops(data, config, shuffle) else None
+    minimum = 64
+    if windows is not None:
+        lengths = [min(n, windows.crop) for n in lengths]
+        minimum = max(lengths)  # one training shape: one compile of the training step (seconds on a CPU)
+    return ResidueBatches(lengths, _builder(data, idx, feats, encoder, config, target, windows),
                           batch_size=config.train.batch_size, token_budget=budget, shuffle=shuffle,
-                          seed=config.train.seed)
+                          seed=config.train.seed, minimum=minimum,
+                          on_epoch=windows.set_epoch if windows is not None else None)
 
 
-def _builder(data, idx, feats, encoder, config, target):
+def _crops(data: TaskData, config: RunConfig, shuffle: bool) -> bool:
+    """Fine-tuning batches of a per-protein task are cut to ``finetune_crop`` residues and padded to one
+    length, the longest window (training only)."""
+    return bool(config.finetune and shuffle and config.finetune_crop and not data.task.spec.per_residue)
+
+
+class _Windows:
+    """Training windows of at most ``crop`` residues: a protein longer than that is cut to a window
+    drawn afresh each epoch from ``(seed, epoch, record)``; shorter ones are kept whole."""
+
+    def __init__(self, sequences: list[str], crop: int, seed: int) -> None:
+        if crop < 1:
+            raise InputError(f"finetune_crop must be >= 1 residue, got {crop}")
+        self.sequences, self.crop, self.seed, self.epoch = sequences, crop, seed, 0
+
+    def set_epoch(self, index: int) -> None:
+        self.epoch = index
+
+    def __call__(self, record: int) -> str:
+        seq = self.sequences[record]
+        if len(seq) <= self.crop:
+            return seq
+        start = np.random.default_rng((self.seed, self.epoch, record)).integers(0, len(seq) - self.crop + 1)
+        return seq[start : start + self.crop]
+
+
+def _builder(data, idx, feats, encoder, config, target, windows=None):
     per_residue = data.task.spec.per_residue
+    sequence = windows if windows is not None else (lambda r: data.sequences[r])
 
     def build(rows: np.ndarray, length: int) -> Batch:
         records = idx[rows]
@@ -195,7 +248,7 @@ def _builder(data, idx, feats, encoder, config, target):
                 x[j, :n], mask[j, :n] = feats.residues[r], True
             batch.update(x=x, mask=mask)
         else:
-            batch["inputs"] = encoder.tokenize([data.sequences[r] for r in records], len(rows), length)
+            batch["inputs"] = encoder.tokenize([sequence(int(r)) for r in records], len(rows), length)
         if per_residue:
             y = np.full((len(rows), length), -1, np.int32)
             ym = np.zeros((len(rows), length), np.float32)
@@ -291,6 +344,9 @@ def load_predictor(run_dir: str | Path, *, encoder: Encoder | None = None) -> Pr
             return TaskModel(head=head)
         enc_d = _differentiable(enc)
         module, _ = prepare_encoder(enc_d, config, key=jax.random.PRNGKey(0))  # the saved leaves replace these
+        if meta.get("standardized"):  # runs from before fine-tuning standardised the pooled states have none
+            return TaskModel(head=head, encoder=module, apply=enc_d.apply, pooling=meta["pooling"],
+                             shift=jax.numpy.zeros(width), scale=jax.numpy.ones(width))
         return TaskModel(head=head, encoder=module, apply=enc_d.apply, pooling=meta["pooling"])
 
     model, meta = load_checkpoint(ckpt, skeleton)

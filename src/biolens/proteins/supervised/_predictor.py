@@ -24,7 +24,8 @@ from ...core.train import ArrayBatches
 from ..encoders._pooling import pool_states
 from ..tasks import task_kind
 
-__all__ = ["Batch", "ResidueBatches", "TaskModel", "compact_residues", "make_loss", "output_transform", "predict_batches"]
+__all__ = ["Batch", "ResidueBatches", "TaskModel", "compact_residues", "make_loss", "output_transform",
+           "pooled_statistics", "predict_batches"]
 
 
 def compact_residues(states: Float[Array, "T D"], mask: Bool[Array, " T"], length: int) -> tuple[Float[Array, "L D"], Bool[Array, " L"]]:
@@ -41,7 +42,9 @@ Batch = dict[str, np.ndarray | dict[str, np.ndarray]]
 class TaskModel(eqx.Module):
     """A head on a frozen encoder's embeddings, or on a differentiable encoder (fine-tuning).
 
-    ``shift``/``scale`` standardise pooled features with training statistics (not trained).
+    ``shift``/``scale`` standardise pooled features with training statistics (not trained); with a
+    fine-tuned encoder they are the statistics of its pooled states before training
+    (:func:`pooled_statistics`), so the head sees inputs on the scale a frozen head sees.
     ``__call__`` takes a batch dict: ``x`` ``(B, D)`` pooled or ``(B, T, D)`` + ``mask`` ``(B, T)``
     residue states (frozen), or ``inputs`` (the encoder's token arrays) when ``encoder`` is set.
     It returns logits ``(B, K)``, or ``(B, T, K)`` for per-residue heads.
@@ -64,7 +67,10 @@ class TaskModel(eqx.Module):
         states, mask = self.apply(self.encoder, batch["inputs"], key=key)
         if self.head.input == "pooled":  # a differentiable encoder with a CLS token keeps it at position 0
             cls = states[:, 0] if self.pooling == "cls" else None
-            return pool_states(states, mask, self.pooling, cls), None
+            x = pool_states(states, mask, self.pooling, cls)
+            if self.shift is not None:
+                x = (x - jax.lax.stop_gradient(self.shift)) / jax.lax.stop_gradient(self.scale)
+            return x, None
         length = batch["y_mask"].shape[1] if "y_mask" in batch else states.shape[1]
         return jax.vmap(compact_residues, in_axes=(0, 0, None))(states, mask, length)
 
@@ -103,18 +109,21 @@ class ResidueBatches:
 
     Records are grouped by bucket length; every batch of a bucket has the same shape
     (``rows`` x ``length``), the last one filled with repeated rows of weight 0, so a jitted step
-    compiles once per bucket. ``build(indices, rows, length)`` makes a batch's arrays. Training
-    order is shuffled per epoch with a generator seeded by ``(seed, epoch)``.
+    compiles once per bucket. ``build(indices, length)`` makes a batch's arrays. Training
+    order is shuffled per epoch with a generator seeded by ``(seed, epoch)``; ``on_epoch(i)``, when
+    given, is called before epoch ``i``'s first batch is built (e.g. to draw crop windows).
+    ``minimum``: the shortest bucket (a larger one gives fewer shapes, so fewer compiles).
     """
 
     def __init__(self, lengths: Sequence[int], build: Callable[[np.ndarray, int], Batch], *,
-                 batch_size: int, token_budget: int = 1 << 15, shuffle: bool = True, seed: int = 0) -> None:
+                 batch_size: int, token_budget: int = 1 << 15, shuffle: bool = True, seed: int = 0,
+                 minimum: int = 64, on_epoch: Callable[[int], None] | None = None) -> None:
         lengths = np.asarray(lengths)
-        buckets = default_buckets(int(lengths.max()), minimum=64, growth=2.0)
+        buckets = default_buckets(int(lengths.max()), minimum=minimum, growth=2.0)
         padded = np.array([bucket_length(int(n), buckets) for n in lengths])
         self.groups = {int(b): np.flatnonzero(padded == b) for b in np.unique(padded)}
         self.rows = {b: max(1, min(batch_size, token_budget // b)) for b in self.groups}
-        self.build, self.shuffle, self.seed = build, shuffle, seed
+        self.build, self.shuffle, self.seed, self.on_epoch = build, shuffle, seed, on_epoch
 
     def __len__(self) -> int:
         return sum(-(-len(m) // self.rows[b]) for b, m in self.groups.items())
@@ -131,6 +140,8 @@ class ResidueBatches:
         return plan
 
     def epoch(self, index: int) -> Iterator[Batch]:
+        if self.on_epoch is not None:
+            self.on_epoch(index)
         for length, idx in self._plan(index):
             yield self._batch(idx, self.rows[length], length)
 
@@ -152,6 +163,23 @@ def pooled_batches(arrays: dict[str, np.ndarray], batch_size: int, seed: int) ->
     """Shuffled mini-batches of pooled features, with unit row weights."""
     arrays = {**arrays, "w": np.ones(len(arrays["x"]), np.float32)}
     return ArrayBatches(arrays, batch_size, seed=seed)
+
+
+@eqx.filter_jit
+def _pooled(model: TaskModel, batch: dict[str, Any]) -> Array:
+    return model.features(batch)[0]
+
+
+def pooled_statistics(model: TaskModel, batches: ResidueBatches) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature mean and standard deviation (1 where it is ~0) of the pooled encoder states of
+    every record of ``batches`` (a fine-tuning model without ``shift``/``scale`` yet)."""
+    infer = eqx.nn.inference_mode(model)
+    rows = []
+    for idx, batch in batches.ordered():
+        rows.append(np.asarray(_pooled(infer, batch))[: len(idx)])
+    x = np.concatenate(rows).astype(np.float64)
+    std = x.std(0)
+    return x.mean(0).astype(np.float32), np.where(std > 1e-6, std, 1.0).astype(np.float32)
 
 
 @eqx.filter_jit

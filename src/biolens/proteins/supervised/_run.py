@@ -45,7 +45,7 @@ from ..embed._driver import open_store
 from ..encoders._base import Encoder
 from ..encoders._registry import get_encoder
 from ..tasks import Task, TaskData
-from ._config import RunConfig, load_run_config
+from ._config import ENCODER_LR_RATIO, RunConfig, load_run_config
 from ._evaluate import (
     TEST_PREDICTIONS,
     baselines,
@@ -257,7 +257,7 @@ def train_on(data: TaskData, train: np.ndarray, valid: np.ndarray, encoder: Enco
     kind = data.task.kind
     target = _targets(data, train)
     key = jax.random.PRNGKey(config.train.seed)
-    model, trainable, width = build_model(data.task, encoder, feats, config, key, train)
+    model, trainable, width = build_model(data.task, encoder, feats, config, key, train, data)
     if config.head.kind == "knn":
         return _fit_knn(data, train, model, feats, config, target, width)
     batches = make_batches(data, train, feats, encoder, config, target, shuffle=True)
@@ -272,6 +272,15 @@ def train_on(data: TaskData, train: np.ndarray, valid: np.ndarray, encoder: Enco
 
     tcfg = replace(config.train, monitor=data.task.spec.monitor, mode="max")
     loss = make_loss(kind, **_weights(data, train, config.class_weights, config.binary_weighting == "balanced"))
+    if config.finetune_head_epochs < 0:
+        raise InputError(f"finetune_head_epochs must be >= 0, got {config.finetune_head_epochs}")
+    if config.finetune and config.finetune_head_epochs > 0:  # LP-FT: the head first, on the frozen encoder
+        head_only = eqx.tree_at(lambda m: m.encoder, trainable, jax.tree.map(lambda _: False, trainable.encoder))
+        first = fit(model, loss, batches, replace(tcfg, max_epochs=config.finetune_head_epochs, max_steps=None,
+                                                   patience=None),
+                    run_dir=run_dir / "head" if run_dir is not None else None, trainable=head_only, progress=progress,
+                    description=f"training {config.head.kind} on frozen {encoder.name}")
+        model = first.model
     res = fit(model, loss, batches, tcfg, evaluate=evaluate, run_dir=run_dir, trainable=trainable,
               progress=progress, description=f"training {config.head.kind} on {encoder.name}",
               rescale_updates=_encoder_rescale(config))
@@ -279,10 +288,13 @@ def train_on(data: TaskData, train: np.ndarray, valid: np.ndarray, encoder: Enco
 
 
 def _encoder_rescale(config: RunConfig):
-    """Scale the fine-tuned encoder's updates by ``encoder_lr / learning_rate`` (schedule shared)."""
-    if not config.finetune or config.encoder_lr is None:
+    """Scale the fine-tuned encoder's updates by ``encoder_lr / learning_rate`` (schedule shared;
+    ``encoder_lr=None``: :data:`ENCODER_LR_RATIO`)."""
+    if not config.finetune:
         return None
-    ratio = config.encoder_lr / config.train.learning_rate
+    ratio = ENCODER_LR_RATIO if config.encoder_lr is None else config.encoder_lr / config.train.learning_rate
+    if ratio == 1.0:
+        return None
 
     def rescale(updates):
         if updates.encoder is None:
@@ -367,6 +379,8 @@ def _write(run: RunFolder, data, split, enc, config, fitted, result, pred_all) -
             "finetune_last": config.finetune_last,
             "run": config_to_dict(config), "target": fitted.target, "input_width": fitted.width,
             "best_step": fitted.best_step, "calibration": result.calibration}
+    if config.finetune:
+        meta["standardized"] = fitted.model.shift is not None  # the pooled states (shift, scale saved)
     if config.head.kind == "knn":
         meta["knn_references"] = int(fitted.model.head.references.shape[0])
     save_checkpoint(run.checkpoint_dir, fitted.model, meta)
