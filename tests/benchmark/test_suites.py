@@ -6,7 +6,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from biolens.benchmark import DEFAULT_ENCODERS, DEFAULT_SUITE, STANDARD_TASKS, SUITE_ENCODERS, TASKS, pick_tasks
+from biolens.benchmark import (
+    DEFAULT_ENCODERS,
+    DEFAULT_SUITE,
+    STANDARD_TASKS,
+    SUITE_ENCODERS,
+    TASKS,
+    pick_tasks,
+)
 from biolens.benchmark._suite import load_task_data
 from biolens.core.errors import InputError
 from biolens.data import sample_path
