@@ -44,6 +44,25 @@ def test_other_settings_are_refused_in_one_message_naming_every_field(tmp_path):
     assert isinstance(err.value, BiolensError)
 
 
+def test_a_setting_added_later_at_its_default_keeps_the_run_and_any_other_value_does_not(tmp_path):
+    from biolens.core.config import config_defaults
+    from biolens.proteins.supervised import RunConfig
+
+    RunFolder(tmp_path).open(kind="t", settings=SETTINGS, data=data_identity()).close()  # saved before "crop" existed
+    defaults = {"crop": 256, "head": {"kind": "linear", "hidden": 64, "dropout": 0.1}}
+    with RunFolder(tmp_path).open(kind="t", settings={**SETTINGS, "crop": 256}, data=data_identity(), defaults=defaults):
+        pass
+    for changed, field in [({**SETTINGS, "crop": 0}, "settings.crop: (absent) → 0"),
+                           ({**SETTINGS, "head": {"kind": "mlp", "hidden": 64, "dropout": 0.3}}, "settings.head.dropout"),
+                           ({"seed": 0, "split": SETTINGS["split"]}, "settings.head.hidden: 64 → (absent)")]:
+        with pytest.raises(RunMismatchError, match=field.replace("(", r"\(").replace(")", r"\)")):
+            RunFolder(tmp_path).open(kind="t", settings=changed, data=data_identity(), defaults=defaults)
+    # the defaults of a real config: every field with a default, nested configs' own fields too
+    d = config_defaults(RunConfig())
+    assert d["pooling"] == "mean" and d["finetune"] is False and "learning_rate" in d["train"]
+    assert d["head"]["kind"] == RunConfig().head.kind and d["lora"] == dataclasses.asdict(RunConfig().lora)
+
+
 def test_other_data_content_with_the_same_count_is_refused(tmp_path):
     RunFolder(tmp_path).open(kind="t", settings=SETTINGS, data=data_identity()).close()
     with pytest.raises(RunMismatchError, match=r"data\.digest: \"[0-9a-f]+\.\.\." ):

@@ -75,7 +75,7 @@ def _read(path: Path) -> dict[str, Any]:
 
 #: Settings a rerun into the same folder may change: they choose cells or draw maps, and a
 #: cell's own folder checks what it was trained with.
-_FREE = ("tasks", "models", "encoder_options", "skip_unavailable", "map_task", "map_method")
+_FREE = ("tasks", "models", "encoder_options", "skip_unavailable", "map_task", "map_method", "map_proteins")
 
 
 def claim_folder(out: Path, config: dict[str, Any]) -> None:

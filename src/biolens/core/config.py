@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from .errors import InputError
 from .files import atomic_write_text, read_json
 
-__all__ = ["config_from_dict", "config_to_dict", "load_config", "save_config"]
+__all__ = ["config_defaults", "config_from_dict", "config_to_dict", "load_config", "save_config"]
 
 T = TypeVar("T")
 
@@ -22,6 +22,29 @@ def config_to_dict(config: Any) -> dict[str, Any]:
     if not dataclasses.is_dataclass(config):
         raise TypeError(f"expected a dataclass instance, got {type(config).__name__}")
     return json.loads(json.dumps(dataclasses.asdict(config), default=str))
+
+
+def config_defaults(config: Any) -> dict[str, Any]:
+    """The defaults of a (possibly nested) dataclass config, shaped like :func:`config_to_dict`:
+    every field that has a default, and inside every nested config the defaults of its own fields.
+    A run folder compares a saved run's settings against these, so a setting added by a later
+    version, left at its default, does not make a finished run another run."""
+    if not dataclasses.is_dataclass(config):
+        raise TypeError(f"expected a dataclass instance, got {type(config).__name__}")
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            out[f.name] = config_defaults(value)
+        elif f.default is not dataclasses.MISSING:
+            out[f.name] = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            out[f.name] = f.default_factory()
+    return json.loads(json.dumps(out, default=_jsonable))
+
+
+def _jsonable(value: Any) -> Any:
+    return dataclasses.asdict(value) if dataclasses.is_dataclass(value) else str(value)
 
 
 def _coerce(tp: Any, value: Any) -> Any:

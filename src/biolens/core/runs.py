@@ -119,13 +119,21 @@ def _short(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def identity_diff(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    """``["field: old → new", ...]`` for every (dotted) field where two identities differ."""
+def identity_diff(old: dict[str, Any], new: dict[str, Any], defaults: dict[str, Any] | None = None) -> list[str]:
+    """``["field: old → new", ...]`` for every (dotted) field where two identities differ.
+
+    ``defaults`` (shaped like the identities) holds the current defaults of settings: a field the
+    old identity lacks (a setting added by a later biolens) counts as unchanged when the new value
+    is its default, so upgrading biolens does not orphan finished runs. A field the new identity
+    lacks, or a new field with another value, is a difference."""
     a, b = _flatten(json.loads(json.dumps(old, default=str))), _flatten(json.loads(json.dumps(new, default=str)))
+    d = _flatten(json.loads(json.dumps(defaults or {}, default=str)))
     missing = object()
     lines = []
     for key in sorted(set(a) | set(b)):
         va, vb = a.get(key, missing), b.get(key, missing)
+        if va is missing and key in d and d[key] == vb:
+            continue
         if va != vb:
             lines.append(f"{key}: {'(absent)' if va is missing else _short(va)} → {'(absent)' if vb is missing else _short(vb)}")
     return lines
@@ -168,7 +176,7 @@ class RunFolder:
 
     # ------------------------------------------------------------------------ start-up check
     def open(self, *, kind: str, settings: dict[str, Any], data: dict[str, Any],
-             info: dict[str, Any] | None = None) -> RunFolder:
+             info: dict[str, Any] | None = None, defaults: dict[str, Any] | None = None) -> RunFolder:
         """Lock the folder and check (or record) the run's identity; returns ``self``.
 
         Args:
@@ -176,6 +184,8 @@ class RunFolder:
             settings: every setting that changes the result (JSON-ready).
             data: the data identity, e.g. ``{"digest": content_digest(...), "records": n}``.
             info: saved in ``config.json`` but not compared (the data's path, notes).
+            defaults: the settings' current defaults, shaped like ``settings``: a setting the saved
+                run lacks is not a difference when it has its default (see :func:`identity_diff`).
 
         Raises:
             RunLockedError: another process holds the folder.
@@ -189,7 +199,7 @@ class RunFolder:
                 atomic_write_text(self.config_path, json.dumps({**identity, "info": info or {}}, indent=2,
                                                                default=str) + "\n")
             else:
-                diff = identity_diff(saved, identity)
+                diff = identity_diff(saved, identity, {"settings": defaults or {}})
                 if diff:
                     raise RunMismatchError(
                         f"{self.path} holds another run ({len(diff)} field(s) differ, saved → now): "

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.config import config_to_dict
+from ..core.config import config_defaults, config_to_dict
 from ..core.errors import InputError
 from ..core.files import atomic_write_text
 from ..core.runs import IN_MEMORY, RunFolder, RunResult, content_digest
@@ -90,7 +90,8 @@ def train(data: TFData, config: DnaRunConfig, out: str | Path | None = None, *, 
                          source=str(out))
     settings = {"preset": name, "config": config_to_dict(config), "tf": tf, "cross_negatives": cross_negatives}
     with RunFolder(out) as run:
-        run.open(kind=KIND, settings=settings, data=data_identity(data), info={"source": data.source})
+        run.open(kind=KIND, settings=settings, data=data_identity(data), info={"source": data.source},
+                 defaults={"config": config_defaults(config)})
         done = run.read_result(DnaResult)
         if done is not None:
             return dataclasses.replace(done, trained=load_model(out))

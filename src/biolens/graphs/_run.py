@@ -32,7 +32,7 @@ import jax
 import numpy as np
 
 from ..core.checkpoint import load_array, load_checkpoint, read_meta, save_checkpoint
-from ..core.config import config_from_dict, config_to_dict
+from ..core.config import config_defaults, config_from_dict, config_to_dict
 from ..core.errors import InputError
 from ..core.files import atomic_path, read_json
 from ..core.npzfile import read_npz
@@ -117,7 +117,8 @@ def _prepare(run: RunFolder, dataset: LinkDataset, config: GraphRunConfig, seeds
                          source=str(run.path))
     info = {"source": dataset.source, "valid": dataset.valid.source if dataset.valid else None,
             "split_note": dataset.split_note, "seeds": list(seeds)}
-    run.open(kind=KIND, settings=config_to_dict(config), data=data_identity(dataset), info=info)
+    run.open(kind=KIND, settings=config_to_dict(config), data=data_identity(dataset), info=info,
+             defaults=config_defaults(config))
     graph = dataset.graph
     if not (run.path / "graph.npz").exists():
         atomic_path(run.path / "graph.npz", lambda tmp: _save_graph(tmp, graph, dataset))

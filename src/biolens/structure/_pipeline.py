@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.checkpoint import save_checkpoint
-from ..core.config import config_to_dict
+from ..core.config import config_defaults, config_to_dict
 from ..core.errors import InputError
 from ..core.files import atomic_write_text, read_json
 from ..core.runs import IN_MEMORY, RunFolder, RunResult
@@ -78,7 +78,7 @@ def train_structure_model(
     _refuse_older_layout(out)
     with RunFolder(out) as run:
         run.open(kind=KIND, settings=config_to_dict(config), data=folder_identity(structures),
-                 info={"structures": str(structures), "on_invalid": on_invalid})
+                 info={"structures": str(structures), "on_invalid": on_invalid}, defaults=config_defaults(config))
         done = run.read_result(StructureResult)
         if done is not None:
             model, book, _ = load_run(out)

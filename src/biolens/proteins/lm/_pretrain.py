@@ -43,7 +43,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int, PRNGKeyArray
 
-from ...core.config import config_to_dict
+from ...core.config import config_defaults, config_to_dict
 from ...core.errors import InputError, RunMismatchError
 from ...core.files import atomic_write_text
 from ...core.runs import IN_MEMORY, RunFolder, RunResult, content_digest, identity_diff
@@ -287,7 +287,8 @@ def pretrain(sequences: Sequence[str], out_dir: str | Path, config: PretrainConf
     folder.lock()
     try:
         settings, planned = _extension(folder, settings, data, config.steps)
-        with folder.open(kind=KIND, settings=settings, data=data, info=info) as run:
+        with folder.open(kind=KIND, settings=settings, data=data, info=info,
+                         defaults={"pretrain": config_defaults(config)}) as run:
             if (done := run.read_result(PretrainResult)) is not None:
                 return _with_model(done, run)
             return _pretrain(run, train, valid, config, progress, planned)

@@ -35,7 +35,7 @@ import numpy as np
 
 from ...core.calibration import BinaryCalibration, fit_calibration
 from ...core.checkpoint import save_checkpoint
-from ...core.config import config_to_dict
+from ...core.config import config_defaults, config_to_dict
 from ...core.errors import InputError
 from ...core.files import read_json
 from ...core.losses import balanced_class_weights
@@ -159,7 +159,7 @@ def run_task(data: TaskData, encoder: str | Encoder, head: str | HeadConfig, *, 
     if out_dir is None:
         return _run(data, enc, config, None, cache, progress)
     with RunFolder(out_dir).open(kind=KIND, settings=_settings(data, enc, config), data=data_identity(data),
-                                 info={"source": data.source}) as run:
+                                 info={"source": data.source}, defaults={"run": config_defaults(config)}) as run:
         if (done := run.read_result(TaskResult)) is not None:
             return replace(done, out_dir=str(run.path))
         return _run(data, enc, config, run, cache, progress)
