@@ -446,3 +446,29 @@ def leftovers(root: Path) -> list[str]:
 
 DISK_FULL = errnos.ENOSPC
 IO_ERROR = errnos.EIO
+
+
+def module_fixtures(train: Callable[[Path], Any], name: str) -> tuple[Any, Any]:
+    """The two module-scoped fixtures of a train command's fault tests: figures undrawn for the
+    module (autouse), and ``straight``: ``(base folder, the uninterrupted run's operations)``."""
+
+    @pytest.fixture(scope="module", autouse=True)
+    def undrawn() -> Iterator[None]:
+        with undrawn_figures():
+            yield
+
+    @pytest.fixture(scope="module")
+    def straight(tmp_path_factory: Any) -> tuple[Path, list[Op]]:
+        base = tmp_path_factory.mktemp(name)
+        with FileOps(base / "straight") as ops:
+            train(base / "straight")
+        return base, ops.ops
+
+    return undrawn, straight
+
+
+def check_state_save_failure(straight: tuple[Path, list[Op]], train: Callable[[Path], Any]) -> None:
+    """A full disk at the first save of the training state is a named error, and the rerun finishes."""
+    base, ops = straight
+    message = check_failure(base, base / "straight", ops, fail_point(ops, "fsync", "train/state.eqx"), DISK_FULL, train)
+    assert "no space left on the device" in message

@@ -26,18 +26,7 @@ def train(folder):
     return dna_train(DATA, CONFIG, folder, name=DEFAULT_PRESET, motif_check=False)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _undrawn():
-    with faults.undrawn_figures():
-        yield
-
-
-@pytest.fixture(scope="module")
-def straight(tmp_path_factory):
-    base = tmp_path_factory.mktemp("dna-faults")
-    with faults.FileOps(base / "straight") as ops:
-        train(base / "straight")
-    return base, ops.ops
+_undrawn, straight = faults.module_fixtures(train, "dna-faults")
 
 
 def test_a_kill_at_each_stage_of_a_dna_run_reruns_to_the_same_folder(straight):

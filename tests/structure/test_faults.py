@@ -22,18 +22,7 @@ def train(folder):
     return train_structure_model("sample:structures", folder, PRESETS["tiny"])
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _undrawn():
-    with faults.undrawn_figures():
-        yield
-
-
-@pytest.fixture(scope="module")
-def straight(tmp_path_factory):
-    base = tmp_path_factory.mktemp("structure-faults")
-    with faults.FileOps(base / "straight") as ops:
-        train(base / "straight")
-    return base, ops.ops
+_undrawn, straight = faults.module_fixtures(train, "structure-faults")
 
 
 def test_a_kill_at_each_stage_of_a_structure_run_reruns_to_the_same_folder(straight):
@@ -47,7 +36,4 @@ def test_a_kill_at_each_stage_of_a_structure_run_reruns_to_the_same_folder(strai
 
 
 def test_a_full_disk_is_a_named_error_and_the_rerun_finishes(straight):
-    base, ops = straight
-    message = faults.check_failure(base, base / "straight", ops, faults.fail_point(ops, "fsync", "train/state.eqx"),
-                                   faults.DISK_FULL, train)
-    assert "no space left on the device" in message
+    faults.check_state_save_failure(straight, train)

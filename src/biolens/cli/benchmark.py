@@ -157,7 +157,7 @@ def benchmark_command(encoders, tasks, suite, data_dir, heads, out, weights, boo
     for note in result.notes:
         err_console.print(f"note: {note}", markup=False)
     # the whole table even when printed into a file or a pipe (a terminal wraps it to its width)
-    wide = console if console.is_terminal else Console(file=console.file, width=170)
+    wide = console if console.is_terminal else Console(file=console.file, width=200)
     board = result.leaderboard
     wide.print(rich_table(board, title=f"leaderboard ({out})"))
     for row in board.models:

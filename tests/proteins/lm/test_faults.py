@@ -10,7 +10,6 @@ Failure: a full disk at the first save of the training state. The tiny model of
 tests/proteins/lm/test_pretrain.py; figures are not drawn (``faults.undrawn_figures``)."""
 
 import numpy as np
-import pytest
 
 import faults
 from biolens.proteins import PretrainConfig, pretrain
@@ -27,18 +26,7 @@ def train(folder):
     return pretrain(CORPUS, folder, CONFIG)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _undrawn():
-    with faults.undrawn_figures():
-        yield
-
-
-@pytest.fixture(scope="module")
-def straight(tmp_path_factory):
-    base = tmp_path_factory.mktemp("pretrain-faults")
-    with faults.FileOps(base / "straight") as ops:
-        train(base / "straight")
-    return base, ops.ops
+_undrawn, straight = faults.module_fixtures(train, "pretrain-faults")
 
 
 def test_a_kill_at_each_stage_of_pretraining_reruns_to_the_same_folder(straight):
@@ -52,7 +40,4 @@ def test_a_kill_at_each_stage_of_pretraining_reruns_to_the_same_folder(straight)
 
 
 def test_a_full_disk_is_a_named_error_and_the_rerun_finishes(straight):
-    base, ops = straight
-    message = faults.check_failure(base, base / "straight", ops, faults.fail_point(ops, "fsync", "train/state.eqx"),
-                                   faults.DISK_FULL, train)
-    assert "no space left on the device" in message
+    faults.check_state_save_failure(straight, train)

@@ -25,18 +25,7 @@ def train(folder):
     return run_task(DATA, "composition", "linear", out_dir=folder, config=CONFIG, cache=folder / "store.sqlite")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _undrawn():
-    with faults.undrawn_figures():
-        yield
-
-
-@pytest.fixture(scope="module")
-def straight(tmp_path_factory):
-    base = tmp_path_factory.mktemp("protein-faults")
-    with faults.FileOps(base / "straight") as ops:
-        train(base / "straight")
-    return base, ops.ops
+_undrawn, straight = faults.module_fixtures(train, "protein-faults")
 
 
 def test_a_kill_at_each_stage_of_a_protein_run_reruns_to_the_same_folder(straight):
