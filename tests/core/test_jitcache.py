@@ -11,9 +11,9 @@ from biolens.core.jitcache import configure_jit_cache, default_jit_cache_dir
 
 
 @pytest.fixture
-def restore_session_cache(jit_cache_dir):
+def restore_off():
     yield
-    configure_jit_cache(jit_cache_dir)  # the session's cache (tests/conftest.py)
+    configure_jit_cache(enabled=False)
 
 
 def test_default_folder_follows_env(monkeypatch, tmp_path):
@@ -26,14 +26,14 @@ def test_default_folder_follows_env(monkeypatch, tmp_path):
     assert default_jit_cache_dir() is None
 
 
-def test_compiled_functions_are_written_to_the_folder(tmp_path, restore_session_cache):
+def test_compiled_functions_are_written_to_the_folder(tmp_path, restore_off):
     folder = tmp_path / "jax"
     assert configure_jit_cache(folder) == folder
     jax.jit(lambda x: jnp.sin(x) * 3.0 + 0.25)(jnp.arange(7.0)).block_until_ready()
     assert any(folder.iterdir()), "nothing was written to the compilation cache"
 
 
-def test_cli_options_set_and_clear_the_cache(tmp_path, restore_session_cache, capsys):
+def test_cli_options_set_and_clear_the_cache(tmp_path, restore_off, capsys):
     folder = tmp_path / "cli-cache"
     assert main(["--jit-cache", str(folder), "encoders"]) == 0
     assert jax.config.jax_compilation_cache_dir == str(folder) and folder.is_dir()
@@ -42,7 +42,7 @@ def test_cli_options_set_and_clear_the_cache(tmp_path, restore_session_cache, ca
     assert not jax.config.jax_enable_compilation_cache
 
 
-def test_env_off_keeps_the_cache_off(monkeypatch, restore_session_cache):
+def test_env_off_keeps_the_cache_off(monkeypatch, restore_off):
     monkeypatch.setenv("BIOLENS_JIT_CACHE", "off")
     assert configure_jit_cache() is None
     assert jax.config.jax_compilation_cache_dir is None
