@@ -1,3 +1,5 @@
+import dataclasses
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -189,3 +191,57 @@ def test_checkpoint_roundtrip_and_encoder_check(tmp_path):
         check_encoder(meta, "unirep-64", "zzz")
     with pytest.raises(InputError, match="not a biolens checkpoint"):
         read_meta(tmp_path)
+
+
+def _weights(model):
+    return [np.asarray(a) for a in jax.tree.leaves(eqx.filter(model, eqx.is_inexact_array))]
+
+
+def test_ema_is_the_hand_computed_average_and_is_what_evaluation_sees():
+    x, y, model, state = setup()
+    batches = ArrayBatches({"x": x, "y": y}, 32)
+    cfg = TrainConfig(learning_rate=5e-2, batch_size=32, max_epochs=1, schedule="constant", warmup=0,
+                      patience=None, monitor="score", mode="max")
+    # the raw weights after each of the first 6 steps (a constant learning rate: the same trajectory)
+    path = [_weights(fit(model, loss_fn, batches, dataclasses.replace(cfg, max_steps=k), state=state).model)
+            for k in range(1, 7)]
+    avg = _weights(model)
+    for t, w in enumerate(path):
+        d = min(0.8, (1 + t) / (10 + t))
+        avg = [d * a + (1 - d) * b for a, b in zip(avg, w, strict=True)]
+    seen = []
+
+    def evaluate(m, s):
+        seen.append(_weights(m))
+        return {"score": 0.0}
+
+    res = fit(model, loss_fn, batches, dataclasses.replace(cfg, max_steps=6, ema=0.8), state=state, evaluate=evaluate)
+    assert len(seen) == 1
+    for got, evaluated, want in zip(_weights(res.model), seen[0], avg, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(evaluated, want, rtol=1e-5, atol=1e-6)
+    assert not all(np.allclose(a, b) for a, b in zip(avg, path[-1], strict=True))  # the average is not the last weights
+    with pytest.raises(TrainingError, match="ema must be"):
+        TrainConfig(ema=1.0)
+
+
+def test_resume_with_ema_ends_in_the_same_state(tmp_path):
+    x, y, model, state = setup()
+    xv, yv = data(128, seed=2)
+    cfg = TrainConfig(learning_rate=1e-2, batch_size=32, max_epochs=3, checkpoint_every=10, monitor="auroc", mode="max",
+                      patience=None, ema=0.9)
+    straight = fit(model, loss_fn, ArrayBatches({"x": x, "y": y}, 32), cfg, state=state, evaluate=make_eval(xv, yv),
+                   run_dir=tmp_path / "a")
+    with pytest.raises(Crash):
+        fit(model, loss_fn, CrashingBatches({"x": x, "y": y}, 32, crash_at=27), cfg, state=state,
+            evaluate=make_eval(xv, yv), run_dir=tmp_path / "b")
+    resumed = fit(model, loss_fn, ArrayBatches({"x": x, "y": y}, 32), cfg, state=state, evaluate=make_eval(xv, yv),
+                  run_dir=tmp_path / "b")
+    assert resumed.resumed_from == 20
+    for a, b in zip(_weights(straight.model), _weights(resumed.model), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    assert [r.get("auroc") for r in straight.history] == [r.get("auroc") for r in resumed.history]
+    # a run without the average cannot be resumed with it
+    with pytest.raises(TrainingError, match=r"cannot resume.*ema"):
+        fit(model, loss_fn, ArrayBatches({"x": x, "y": y}, 32), dataclasses.replace(cfg, ema=0.5), state=state,
+            evaluate=make_eval(xv, yv), run_dir=tmp_path / "b")

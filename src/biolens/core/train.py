@@ -1,6 +1,6 @@
 """One training loop for every domain: optax, warm-up + cosine schedule, gradient clipping,
-early stopping on a validation metric with best-model restore, a metrics log, a progress bar,
-and resumable runs (a killed run continues from its last checkpoint and ends in the same state).
+early stopping on a validation metric with best-model restore, an optional exponential moving
+average (EMA) of the weights, a metrics log, a progress bar, and resumable runs (a killed run continues from its last checkpoint and ends in the same state).
 
 The loop knows nothing about proteins, DNA or graphs. A domain supplies:
 
@@ -53,6 +53,11 @@ class TrainConfig:
     ``extend_from``: the run was planned for that many steps and is continued past them (to
     ``max_steps``): the planned schedule up to ``extend_from``, then its final learning rate,
     constant; :func:`fit` continues a finished run found in ``run_dir`` from its last state.
+    ``ema``: ``None`` (off) or a decay ``d`` in (0, 1): after every step the trainable weights'
+    average is updated as ``avg = d_t * avg + (1 - d_t) * weights`` with ``d_t = min(d, (1 + t) /
+    (10 + t))`` at step ``t`` (0-based; so the start is not held at the initial weights, as
+    TensorFlow's ``num_updates``); evaluation, best-model selection and the returned model use the
+    averaged weights; the average is saved and resumed with the training state.
     """
 
     learning_rate: float = 1e-3
@@ -73,6 +78,11 @@ class TrainConfig:
     checkpoint_every: int | None = 200
     seed: int = 0
     extend_from: int | None = None
+    ema: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.ema is not None and not 0.0 < self.ema < 1.0:
+            raise TrainingError(f"ema must be None or a decay in (0, 1), got {self.ema}")
 
 
 @runtime_checkable
@@ -160,10 +170,19 @@ def _optimizer(config: TrainConfig, lr: optax.Schedule) -> optax.GradientTransfo
     return optax.chain(optax.clip_by_global_norm(config.grad_clip), opt) if config.grad_clip else opt
 
 
+def ema_decay(decay: float, step: jax.Array | int) -> jax.Array:
+    """The decay used after 0-based step ``step``: ``min(decay, (1 + step) / (10 + step))``."""
+    step = jnp.asarray(step, jnp.float32)
+    return jnp.minimum(decay, (1.0 + step) / (10.0 + step))
+
+
 def _make_step(loss_fn: Callable, optimizer: optax.GradientTransformation, trainable: Any,
-               rescale: Callable[[Any], Any] | None = None) -> Callable:
+               rescale: Callable[[Any], Any] | None = None, ema: float | None = None) -> Callable:
+    """``step(model, state, opt_state, avg, t, batch, key)``; ``avg`` (the trainable part's moving
+    average, ``None`` without EMA) is updated with the new weights after the 0-based step ``t``."""
+
     @eqx.filter_jit
-    def step(model, state, opt_state, batch, key):
+    def step(model, state, opt_state, avg, t, batch, key):
         diff, static = eqx.partition(model, trainable)
 
         def inner(diff, state):
@@ -173,9 +192,21 @@ def _make_step(loss_fn: Callable, optimizer: optax.GradientTransformation, train
         updates, opt_state = optimizer.update(grads, opt_state, diff)
         if rescale is not None:  # e.g. a smaller learning rate for a fine-tuned encoder than for the head
             updates = rescale(updates)
-        return eqx.combine(eqx.apply_updates(diff, updates), static), state, opt_state, loss
+        diff = eqx.apply_updates(diff, updates)
+        if ema is not None:
+            d = ema_decay(ema, t)
+            avg = jax.tree_util.tree_map(lambda a, w: d * a + (1.0 - d) * w if eqx.is_inexact_array(w) else w,
+                                         avg, diff)
+        return eqx.combine(diff, static), state, opt_state, avg, loss
 
     return step
+
+
+def _averaged(model: Any, avg: Any, trainable: Any) -> Any:
+    """``model`` with its trainable weights replaced by their moving average ``avg``."""
+    if avg is None:
+        return model
+    return eqx.combine(avg, eqx.partition(model, trainable)[1])
 
 
 class _Tracker:
@@ -269,6 +300,8 @@ class _RunFiles:
             saved = {k: v for k, v in meta["config"].items()
                      if k not in ("patience", "max_epochs", "max_steps", "extend_from")}
             now = {k: v for k, v in config_to_dict(config).items() if k in saved}
+            if config.ema is not None and "ema" not in saved:  # a state from before EMA existed has no average
+                now["ema"] = config.ema
             if saved != now:
                 diff = sorted(k for k in now if now[k] != saved.get(k))
                 raise TrainingError(f"{self.dir}: cannot resume: the settings {diff} differ from the saved run; "
@@ -330,6 +363,8 @@ def fit(
     ending bit-identical to an uninterrupted run wherever it was killed.
     ``rescale_updates`` maps the optimizer's updates (the trainable part of the model) before they
     are applied: scaling a part by ``r`` gives it ``r`` times the learning rate.
+    With ``config.ema``, evaluations, the best model and the returned model use the moving average
+    of the weights (the trained weights go on from their own values).
     """
     total = len(train) * config.max_epochs
     if config.max_steps is not None:
@@ -338,13 +373,16 @@ def fit(
         raise TrainingError("nothing to train on: zero steps (empty training split?)")
     optimizer = make_optimizer(config, total)
     opt_state = optimizer.init(eqx.filter(eqx.filter(model, trainable), eqx.is_inexact_array))
-    step_fn = _make_step(loss_fn, optimizer, trainable, rescale_updates)
+    step_fn = _make_step(loss_fn, optimizer, trainable, rescale_updates, config.ema)
     files = _RunFiles(Path(run_dir) if run_dir is not None else None)
     tracker = _Tracker(config.mode, config.patience)
+    avg = eqx.partition(model, trainable)[0] if config.ema is not None else None
     prog, best, resumed_from, pending = _Progress(), (model, state), None, []
     if resume and files.exists():
-        (model, state, opt_state, *best), prog, tracked, pending = files.load((model, state, opt_state, model, state),
-                                                                              config)
+        like = (model, state, opt_state, model, state) + ((avg,) if avg is not None else ())
+        (model, state, opt_state, *best), prog, tracked, pending = files.load(like, config)
+        if avg is not None:
+            *best, avg = best
         tracker.load(tracked)
         best, resumed_from = tuple(best), prog.step
         if config.extend_from is not None and prog.done and not prog.stopped and prog.step < total:
@@ -352,13 +390,16 @@ def fit(
     elif files.dir is not None:
         (files.dir / LOG_FILE).unlink(missing_ok=True)
     start = time.perf_counter()
-    loop = _Loop(step_fn, evaluate, config, files, tracker, total)
+    loop = _Loop(step_fn, evaluate, config, files, tracker, total, trainable)
+    loop.avg = avg
     loop.losses = [jnp.asarray(x, jnp.float32) for x in pending]
     with progress_bar(total, description, enabled=progress) as advance:
         advance(prog.step)
         model, state, opt_state, best = loop.run(model, state, opt_state, best, train, prog, advance)
     if evaluate is not None and tracker.best_step is not None:
         model, state = best
+    else:
+        model = _averaged(model, loop.avg, trainable)
     return FitResult(
         model=model, state=state, history=files.history() if files.dir else loop.rows,
         best_step=tracker.best_step, best_metrics=tracker.best_metrics, steps=prog.step,
@@ -370,9 +411,11 @@ def fit(
 class _Loop:
     """The epoch/step loop of :func:`fit` (kept separate so each piece stays small)."""
 
-    def __init__(self, step_fn, evaluate, config: TrainConfig, files: _RunFiles, tracker: _Tracker, total: int) -> None:
+    def __init__(self, step_fn, evaluate, config: TrainConfig, files: _RunFiles, tracker: _Tracker, total: int,
+                 trainable: Any = eqx.is_inexact_array) -> None:
         self.step_fn, self.evaluate, self.config = step_fn, evaluate, config
-        self.files, self.tracker, self.total = files, tracker, total
+        self.files, self.tracker, self.total, self.trainable = files, tracker, total, trainable
+        self.avg: Any = None  # the moving average of the trainable weights (config.ema), else None
         self.key = jax.random.PRNGKey(config.seed)
         self.rows: list[dict[str, Any]] = []
         self.losses: list[jax.Array] = []
@@ -395,6 +438,7 @@ class _Loop:
     def _eval(self, model, state, best, prog: _Progress):
         if self.evaluate is None:
             return best
+        model = _averaged(model, self.avg, self.trainable)
         metrics = {k: float(v) for k, v in self.evaluate(eqx.nn.inference_mode(model), state).items()}
         if self.config.monitor not in metrics:
             raise TrainingError(f"evaluate() returned {sorted(metrics)}, without the monitored {self.config.monitor!r}")
@@ -407,7 +451,8 @@ class _Loop:
 
     def _step(self, model, state, opt_state, batch, prog: _Progress, advance):
         key = jax.random.fold_in(self.key, prog.step)
-        model, state, opt_state, loss = self.step_fn(model, state, opt_state, batch, key)
+        model, state, opt_state, self.avg, loss = self.step_fn(model, state, opt_state, self.avg,
+                                                               jnp.asarray(prog.step, jnp.int32), batch, key)
         self.losses.append(loss)
         prog.step += 1
         prog.batch += 1
@@ -422,7 +467,8 @@ class _Loop:
         cfg = self.config
         def save() -> None:
             pending = [float(x) for x in self.losses]  # the losses of a log row not yet written
-            self.files.save((model, state, opt_state, *best), prog, self.tracker, cfg, pending)
+            extra = (self.avg,) if self.avg is not None else ()
+            self.files.save((model, state, opt_state, *best, *extra), prog, self.tracker, cfg, pending)
 
         while not (prog.done or prog.stopped) and prog.step < self.total:
             for batch in _skip(train.epoch(prog.epoch), prog.batch):
