@@ -1,6 +1,7 @@
 """One training loop for every domain: optax, warm-up + cosine schedule, gradient clipping,
 early stopping on a validation metric with best-model restore, an optional exponential moving
-average (EMA) of the weights, a metrics log, a progress bar, and resumable runs (a killed run continues from its last checkpoint and ends in the same state).
+average (EMA) of the weights, a metrics log, a progress bar, and resumable runs (a killed run
+continues from its last checkpoint and ends in the same state).
 
 The loop knows nothing about proteins, DNA or graphs. A domain supplies:
 
@@ -390,8 +391,7 @@ def fit(
     elif files.dir is not None:
         (files.dir / LOG_FILE).unlink(missing_ok=True)
     start = time.perf_counter()
-    loop = _Loop(step_fn, evaluate, config, files, tracker, total, trainable)
-    loop.avg = avg
+    loop = _Loop(step_fn, evaluate, config, files, tracker, total, trainable, avg)
     loop.losses = [jnp.asarray(x, jnp.float32) for x in pending]
     with progress_bar(total, description, enabled=progress) as advance:
         advance(prog.step)
@@ -412,10 +412,10 @@ class _Loop:
     """The epoch/step loop of :func:`fit` (kept separate so each piece stays small)."""
 
     def __init__(self, step_fn, evaluate, config: TrainConfig, files: _RunFiles, tracker: _Tracker, total: int,
-                 trainable: Any = eqx.is_inexact_array) -> None:
+                 trainable: Any, avg: Any) -> None:
         self.step_fn, self.evaluate, self.config = step_fn, evaluate, config
         self.files, self.tracker, self.total, self.trainable = files, tracker, total, trainable
-        self.avg: Any = None  # the moving average of the trainable weights (config.ema), else None
+        self.avg = avg  # the moving average of the trainable weights (config.ema), else None
         self.key = jax.random.PRNGKey(config.seed)
         self.rows: list[dict[str, Any]] = []
         self.losses: list[jax.Array] = []
