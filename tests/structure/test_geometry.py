@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from biolens.structure import kabsch, lddt, rmsd, superposed_rmsd
-from biolens.structure._geometry import dihedrals, frames, to_local
+from biolens.structure import kabsch, lddt, rmsd, superposed_rmsd, tm_score
+from biolens.structure._geometry import dihedrals, frames, tm_d0, to_local
 
 
 def random_motion(seed):
@@ -53,6 +53,33 @@ def test_lddt_hand_values():
     # 6 ordered pairs within 15 Å; 2 of them (x2 directions = 4) off by 1.5, 2 exact
     expected = np.mean([2 / 6, 2 / 6, 1.0, 1.0])
     assert lddt(pred, true, seg) == pytest.approx(expected)
+
+
+def test_tm_score_hand_values():
+    # d0 by hand: L = 100 -> 1.24 * 85^(1/3) - 1.8 = 1.24 * 4.39683 - 1.8 = 3.6521; short chains 0.5
+    assert tm_d0(100) == pytest.approx(3.6521, abs=1e-4)
+    assert tm_d0(10) == 0.5
+    true = np.random.default_rng(3).normal(scale=8.0, size=(100, 3))
+    seg = np.zeros(100, int)
+    rot, t = random_motion(6)
+    assert tm_score(true @ rot.T + t, true, seg) == pytest.approx(1.0)  # a rigid motion changes nothing
+    # half the residues exact, half moved 1,000 Å away: the best superposition is on the first half,
+    # TM = (50 * 1 + 50 / (1 + (1000 / 3.6521)^2)) / 100 = 0.5 + 6.7e-6
+    pred = true.copy()
+    pred[50:] += np.array([1000.0, 0.0, 0.0])
+    assert tm_score(pred @ rot.T + t, true, seg) == pytest.approx(0.5 + 0.5 / (1 + (1000 / tm_d0(100)) ** 2), abs=1e-6)
+    # the halves shifted d0 apart each way: superposed on one half, the other is 2 d0 off, so
+    # TM >= (50 + 50 / (1 + 2^2)) / 100 = 0.6 (the search may find a slightly better compromise)
+    scissor = true.copy()
+    scissor[:50] += np.array([0.0, tm_d0(100), 0.0])
+    scissor[50:] -= np.array([0.0, tm_d0(100), 0.0])
+    assert 0.6 - 1e-9 <= tm_score(scissor, true, seg) < 0.62
+    # two segments superposed each on its own: the second moved rigidly still scores 1
+    seg2 = np.repeat([0, 1], 50)
+    moved = true.copy()
+    moved[50:] = moved[50:] @ rot.T + t
+    assert tm_score(moved, true, seg2) == pytest.approx(1.0)
+    assert tm_score(moved, true, seg) < 0.8
 
 
 def test_frames_are_orthonormal_and_local_coordinates_invariant():

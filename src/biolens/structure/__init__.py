@@ -14,6 +14,7 @@ from ._geometry import kabsch as kabsch
 from ._geometry import lddt as lddt
 from ._geometry import rmsd as rmsd
 from ._geometry import superposed_rmsd as superposed_rmsd
+from ._geometry import tm_score as tm_score
 from ._models import VQVAE as VQVAE
 from ._models import GaussianVAE as GaussianVAE
 from ._models import ModelConfig as ModelConfig
@@ -44,5 +45,5 @@ __all__ = ["PRESETS", "VQVAE", "Backbone", "Chain", "GaussianVAE", "ModelConfig"
            "StructureResult", "backbone_mmcif", "backbone_pdb", "build_model", "codebook_stats", "codebook_warning",
            "decode_text", "decode_tokens", "evaluate_folder", "feature_width", "folder_identity", "format_tokens",
            "held_out_summary", "kabsch", "lddt", "load_folder", "load_run", "parse_tokens", "read_backbones",
-           "residue_features", "rmsd", "superposed_rmsd", "tokenize", "tokenize_file", "train_structure_model",
+           "residue_features", "rmsd", "superposed_rmsd", "tm_score", "tokenize", "tokenize_file", "train_structure_model",
            "write_run_report"]

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..core.progress import progress_bar
 from ._dataset import Chain
-from ._geometry import lddt, rmsd
+from ._geometry import lddt, rmsd, tm_score
 from ._models import GaussianVAE, ThreeDiDecoder
 from ._quantize import codebook_stats
 from ._threedi import INVALID
@@ -39,8 +39,8 @@ def threedi_stats(chains: list[Chain]) -> dict[str, Any]:
 
 def evaluate_chains(model: Any, book: Any, chains: list[Chain], *, progress: bool = False) -> dict[str, Any]:
     """Encode and decode every chain; mean backbone RMSD (Å, per-segment superposition), Cα
-    lDDT, 32-residue window RMSD and, for VQ models, codebook usage and perplexity."""
-    rmsds, lddts, windows, codes = [], [], [], []
+    lDDT, Cα TM-score, 32-residue window RMSD and, for VQ models, codebook usage and perplexity."""
+    rmsds, lddts, tms, windows, codes = [], [], [], [], []
     with progress_bar(len(chains), "evaluating", enabled=progress) as advance:
         for chain in chains:
             bb = chain.backbone
@@ -48,12 +48,13 @@ def evaluate_chains(model: Any, book: Any, chains: list[Chain], *, progress: boo
             true, mask = np.nan_to_num(bb.coords[:, :4]), bb.mask[:, :4]
             rmsds.append(rmsd(rec.coords, true, mask, bb.segment))
             lddts.append(lddt(rec.coords[:, 1], true[:, 1], bb.segment))
+            tms.append(tm_score(rec.coords[:, 1], true[:, 1], bb.segment))
             windows += window_rmsd(rec.coords, true, mask, bb.segment)
             codes.append(rec.codes)
             advance(1)
     out: dict[str, Any] = {
         "rmsd": float(np.nanmean(rmsds)), "rmsd_median": float(np.nanmedian(rmsds)),
-        "lddt": float(np.nanmean(lddts)), "window_rmsd_32": float(np.mean(windows)) if windows else float("nan"),
+        "lddt": float(np.nanmean(lddts)), "tm_score": float(np.nanmean(tms)), "window_rmsd_32": float(np.mean(windows)) if windows else float("nan"),
         "chains": len(chains), "residues": int(sum(len(c.backbone) for c in chains)),
     }
     if isinstance(model, GaussianVAE):

@@ -37,11 +37,11 @@ def collapse_warning(test: dict[str, Any] | None, validation: dict[str, Any] | N
 
 
 def held_out_summary(test: dict[str, Any]) -> dict[str, Any]:
-    """The few test metrics ``biolens structure train`` prints: rmsd, lddt, codebook usage, 3Di's usage."""
-    return {k: test[k] for k in ("rmsd", "lddt", "codebook_usage")} | {"3di_usage": test["3di"]["codebook_usage"]}
+    """The few test metrics ``biolens structure train`` prints: rmsd, lddt, TM-score, codebook usage, 3Di's usage."""
+    return {k: test.get(k) for k in ("rmsd", "lddt", "tm_score", "codebook_usage")} | {"3di_usage": test["3di"]["codebook_usage"]}
 
 
-_KEYS = ("rmsd", "rmsd_median", "window_rmsd_32", "lddt", "codebook_usage", "perplexity", "bits_per_residue",
+_KEYS = ("rmsd", "rmsd_median", "window_rmsd_32", "lddt", "tm_score", "codebook_usage", "perplexity", "bits_per_residue",
          "chains", "residues")
 
 
