@@ -63,7 +63,18 @@ def test_a_folder_without_test_files_says_why(run, capsys, tmp_path):
     for name in ("bm5/1CLV_l_u.pdb.gz", "bm5/2IDO_l_u.pdb.gz"):
         shutil.copy(resolve_input(f"sample:structures/{name}"), folder)
     assert {assign_split(n, 0, val=0.05, test=0.10) for n in ("1CLV_l_u.pdb.gz", "2IDO_l_u.pdb.gz")} == {"train"}
-    code = main(["structure", "evaluate", str(run), "--structures", str(folder), "-q"])
+    code = main(["structure", "evaluate", str(run), "--structures", str(folder), "-q", "--split", "test"])
     err = capsys.readouterr().err
     assert code == 2 and "none of its 2 structure files is in the test split" in err
     assert f"fewer than {MIN_FILES_FOR_HELD_OUT} files" in err and "--split all" in err
+
+
+def test_a_folder_the_run_never_saw_is_evaluated_whole_by_default(run, capsys, tmp_path):
+    folder = tmp_path / "new"
+    folder.mkdir()
+    for name in ("bm5/1CLV_l_u.pdb.gz", "bm5/2IDO_l_u.pdb.gz"):
+        shutil.copy(resolve_input(f"sample:structures/{name}"), folder)
+    capsys.readouterr()
+    assert main(["structure", "evaluate", str(run), "--structures", str(folder), "-q", "--no-3di"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["split"] == "all" and result["chains"] == 2 and result["tm_score"] > 0

@@ -57,9 +57,10 @@ def train_command(structures, out, preset, kind, codebook_size, max_steps, seed,
 @structure_group.command("evaluate")
 @click.argument("run", type=PathType)
 @click.option("--structures", required=True, help="Folder of PDB/mmCIF files, or sample:structures.")
-@click.option("--split", type=click.Choice(["all", "train", "val", "test"]), default="test", show_default=True,
-              help="Only the files of this split (hash of path and the run's split seed; test: the files the run "
-                   "held out). On another folder than the run's, every file is new to the run: use --split all.")
+@click.option("--split", type=click.Choice(["all", "train", "val", "test"]), default=None,
+              help="Only the files of this split (the run's split.json, else a hash of path and the run's split seed). "
+                   "Default: test (the files the run held out) on the run's own folder; all on a folder the run "
+                   "never saw.")
 @click.option("--no-3di", is_flag=True, help="Leave out Foldseek 3Di statistics on the same chains.")
 @click.option("--on-invalid", type=click.Choice(["skip", "error"]), default="skip", show_default=True)
 @quiet_option

@@ -22,17 +22,22 @@ __all__ = ["decode_text", "evaluate_folder", "tokenize_file"]
 
 
 def evaluate_folder(
-    run: str | Path, structures: str | Path, *, split: str = "test", threedi: bool = True, on_invalid: str = "skip",
-    progress: bool = False, log: Callable[[str], Any] | None = None,
+    run: str | Path, structures: str | Path, *, split: str | None = None, threedi: bool = True,
+    on_invalid: str = "skip", progress: bool = False, log: Callable[[str], Any] | None = None,
 ) -> dict[str, Any]:
     """Metrics of a run on the chains of a folder (``split`` filters files as the run split
-    them), with 3Di's statistics on the same chains under ``"3di"``."""
+    them), with 3Di's statistics on the same chains under ``"3di"``. ``split=None``: the run's
+    held-out ``test`` files when the folder holds files the run was trained or validated on
+    (its own folder), else ``all`` (a folder the run has never seen is held out as a whole)."""
     model, book, config = load_run(run)
+    saved = _saved_split(run)
+    if split is None:
+        split = "test" if _holds_run_files(structures, saved) else "all"
     need3di = threedi or isinstance(model, ThreeDiDecoder)
     chains, report = load_folder(
         structures, neighbours=config.model.neighbours, on_invalid=on_invalid, threedi=need3di,
         split_seed=config.split_seed, val=config.val_fraction, test=config.test_fraction,
-        splits=None if split == "all" else (split,), progress=progress, saved_split=_saved_split(run),
+        splits=None if split == "all" else (split,), progress=progress, saved_split=saved,
     )
     for line in report.lines() if log else []:
         log(line)
@@ -52,6 +57,14 @@ def _saved_split(run: str | Path) -> dict[str, str] | None:
         return None
     saved = read_json(path)
     return {str(Path(f).resolve()): name for name, files in saved.items() for f in files}
+
+
+def _holds_run_files(structures: str | Path, saved: dict[str, str] | None) -> bool:
+    """Whether a file the run split (``split.json``) lies under ``structures``."""
+    if not saved:
+        return False
+    root = Path(structures).resolve()
+    return any(Path(f).is_relative_to(root) for f in saved)
 
 
 def _codebook_size(model: Any, book: Any) -> int | None:
