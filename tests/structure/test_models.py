@@ -54,6 +54,10 @@ def test_fape_is_zero_for_a_moved_copy_and_positive_otherwise():
     assert float(loss(noisy, x, mask, atoms)) > 0.02
     # a masked residue does not count (its frame and atoms are left out)
     assert float(loss(y.at[5].add(100.0), x, mask.at[5].set(False), atoms.at[5].set(False))) < 1e-3
+    # errors beyond the clamp count as the clamp: a wider one sees them grow
+    far = x * 20.0
+    clamped = [float(fape((*backbone_frames(far), far), (*backbone_frames(x), x), mask, atoms, clamp=c)) for c in (10.0, 30.0)]
+    assert clamped[0] <= 1.0 + 1e-6 and clamped[1] > 1.5 * clamped[0]
 
 
 def test_place_atoms_puts_local_origin_at_translation():
@@ -119,6 +123,36 @@ def test_models_run_unbatched_and_pad_without_effect():
     # the untrained decoder already builds a chain with CA–CA steps near 3.8 Å
     step = np.linalg.norm(np.diff(np.asarray(atoms[:, 1]), axis=0), axis=-1)
     assert np.allclose(step, np.linalg.norm([3.56, 0.0, 0.2]), atol=1e-4)
+
+
+@pytest.mark.parametrize("decoder,attention", [("chain", 0), ("chain", 2), ("global", 2)])
+def test_decoders_ignore_padding_and_see_the_whole_segment(decoder, attention):
+    config = ModelConfig(width=16, decoder_layers=1, code_dim=4, neighbours=2, heads=2, max_offset=4,
+                         decoder=decoder, attention_layers=attention)
+    dec = build_model(config, key=jax.random.PRNGKey(0)).decoder
+    # a random output layer (it starts at zero: every residue the same) and random offset biases
+    k1, k2 = jax.random.split(jax.random.PRNGKey(1))
+    dec = eqx.tree_at(lambda d: d.head.weight, dec, 0.1 * jax.random.normal(k1, dec.head.weight.shape))
+    if attention:
+        bias = dec.attention.blocks.offset_bias
+        dec = eqx.tree_at(lambda d: d.attention.blocks.offset_bias, dec, jax.random.normal(k2, bias.shape))
+    run = eqx.filter_jit(dec)
+    z = jax.random.normal(jax.random.PRNGKey(2), (30, 4))
+    atoms = np.asarray(run(z, jnp.ones(30, bool))[2])
+    padded = jnp.concatenate([z, 5.0 * jnp.ones((10, 4))])
+    np.testing.assert_allclose(np.asarray(run(padded, jnp.arange(40) < 30)[2][:30]), atoms, atol=1e-4)
+    # a change to the last code moves the first residue relative to the second only when attention
+    # (or, for the chained decoder, nothing: its convolution reaches 2 residues) spans the segment
+    moved = np.asarray(run(z.at[-1].add(3.0), jnp.ones(30, bool))[2])
+    first_step = lambda a: np.linalg.norm(a[1, 1] - a[0, 1])  # noqa: E731
+    assert (abs(first_step(moved) - first_step(atoms)) > 1e-4) == bool(attention)
+
+
+def test_global_decoder_needs_attention_and_heads_must_divide_width():
+    with pytest.raises(ValueError, match="attention_layers"):
+        ModelConfig(decoder="global")
+    with pytest.raises(ValueError, match="multiple of heads"):
+        ModelConfig(width=30, heads=4)
 
 
 def test_bucket_lengths():

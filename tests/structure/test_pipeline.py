@@ -129,3 +129,12 @@ def test_an_older_run_folder_stays_readable_but_is_not_resumed(structure_run, tm
     (old / "config.json").unlink()  # killed before a config was saved, or config removed: fit's state still tells
     with pytest.raises(InputError, match="older biolens"):
         train_structure_model(SAMPLE, old, TINY)
+
+
+def test_settings_that_do_not_go_together_are_refused_before_any_work(tmp_path, capsys):
+    from biolens.cli import main
+
+    code = main(["structure", "train", "--structures", "sample:structures", "--out", str(tmp_path / "run"),
+                 "--decoder", "global", "-q"])
+    assert code == 2 and "needs attention_layers" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()

@@ -22,25 +22,35 @@ def structure_group() -> None:
 @structure_group.command("train")
 @click.option("--structures", required=True, help="Folder of PDB/mmCIF files (.gz too; *.lst chain lists), or sample:structures.")
 @click.option("--out", "-o", type=PathType, required=True, help="Run folder (the same settings and files resume a killed run; a finished one is returned).")
-@click.option("--preset", type=click.Choice(["default", "tiny"]), default="default", show_default=True,
-              help="default: about 5 CPU-minutes (1,500 steps); tiny: seconds.")
+@click.option("--preset", type=click.Choice(["default", "small", "tiny"]), default="default", show_default=True,
+              help="default: K = 256, 6,000 steps on 256-residue crops (about 15 CPU-minutes); small: the "
+                   "earlier default (K = 64, 1,500 steps, about 5 CPU-minutes); tiny: seconds.")
 @click.option("--model", "kind", type=click.Choice(["vqvae", "vae", "3di"]), default=None,
               help="vqvae (tokens), vae (Gaussian latents), 3di (our decoder on Foldseek 3Di states). Default: vqvae.")
-@click.option("--codebook-size", "-k", type=int, default=None, help="Codebook size K (default 64).")
+@click.option("--codebook-size", "-k", type=int, default=None, help="Codebook size K (default: the preset's, 256).")
+@click.option("--decoder", type=click.Choice(["chain", "global"]), default=None,
+              help="chain: residue-to-residue steps, chained (default); global: every frame at once (needs --attention-layers).")
+@click.option("--attention-layers", type=int, default=None,
+              help="Transformer blocks after the decoder's convolutions (whole-segment context; default 0).")
 @click.option("--max-steps", type=int, default=None, help="Training steps (default: the preset's).")
 @click.option("--seed", type=int, default=None, help="Initialisation and batching seed.")
 @click.option("--on-invalid", type=click.Choice(["skip", "error"]), default="skip", show_default=True,
               help="Files that cannot be used (no protein chain, CA-only, ...): skip them (listed in the summary) or stop.")
 @quiet_option
-def train_command(structures, out, preset, kind, codebook_size, max_steps, seed, on_invalid, quiet) -> int:
+def train_command(structures, out, preset, kind, codebook_size, decoder, attention_layers, max_steps, seed, on_invalid,
+                  quiet) -> int:
     """Train a structure tokenizer on the files in --structures (held-out test split kept aside)."""
     from ..report import metrics_text
     from ..structure import PRESETS, held_out_summary, train_structure_model
 
     config = PRESETS[preset]
-    model_changes = {k: v for k, v in {"kind": kind, "codebook_size": codebook_size}.items() if v is not None}
+    model_changes = {k: v for k, v in {"kind": kind, "codebook_size": codebook_size, "decoder": decoder,
+                                       "attention_layers": attention_layers}.items() if v is not None}
     train_changes = {k: v for k, v in {"max_steps": max_steps, "seed": seed}.items() if v is not None}
-    config = replace(config, model=replace(config.model, **model_changes), train=replace(config.train, **train_changes))
+    try:
+        config = replace(config, model=replace(config.model, **model_changes), train=replace(config.train, **train_changes))
+    except ValueError as exc:  # settings that do not go together, named by ModelConfig
+        raise click.UsageError(str(exc)) from None
     result = train_structure_model(input_path(structures), out, config, on_invalid=on_invalid,
                                    progress=show_progress(quiet), log=None if quiet else err_console.print)
     if not quiet:

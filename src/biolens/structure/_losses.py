@@ -35,14 +35,15 @@ def _step_loss(rot, trans, true_rot, true_trans, mask):
 
 def reconstruction_loss(
     decoded, batch: dict[str, Array], *, frames: int | None = None, key: jax.Array | None = None,
-    step_weight: float = 0.0,
+    step_weight: float = 0.0, clamp: float = 10.0,
 ) -> Array:
     """Mean FAPE of decoded crops ``(rot, trans, atoms)`` against the batch's coordinates, plus
     ``step_weight`` times the error of residue-to-residue steps (a dense local signal: chained
     errors soon exceed FAPE's clamp, where it has no gradient).
 
     With ``frames`` and ``key``, each crop's atoms are seen from that many random residue
-    frames instead of all of them (an unbiased, cheaper estimate for training).
+    frames instead of all of them (an unbiased, cheaper estimate for training). ``clamp``: FAPE's
+    distance clamp (Å).
     """
     n = batch["mask"].shape[1]
     keys = jax.random.split(key, batch["mask"].shape[0]) if key is not None else None
@@ -52,14 +53,15 @@ def reconstruction_loss(
         pick = jnp.arange(n) if k is None or frames is None or frames >= n else jax.random.permutation(k, n)[:frames]
         pred = (rot[pick], trans[pick], atoms)
         true = (true_rot[pick], true_trans[pick], coords)
-        loss = fape(pred, true, mask, atom_mask & mask[:, None], frame_mask=mask[pick])
+        loss = fape(pred, true, mask, atom_mask & mask[:, None], frame_mask=mask[pick], clamp=clamp)
         return loss + step_weight * _step_loss(rot, trans, true_rot, true_trans, mask) if step_weight else loss
 
     return jnp.mean(jax.vmap(one)(*decoded, batch["coords"], batch["mask"], batch["atom_mask"], keys))
 
 
 def _reconstruction(config: ModelConfig, decoded, batch, key) -> Array:
-    return reconstruction_loss(decoded, batch, frames=config.fape_frames, key=key, step_weight=config.step_weight)
+    return reconstruction_loss(decoded, batch, frames=config.fape_frames, key=key, step_weight=config.step_weight,
+                               clamp=config.fape_clamp)
 
 
 def _vq_loss(config: ModelConfig):
