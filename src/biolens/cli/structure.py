@@ -23,7 +23,7 @@ def structure_group() -> None:
 @click.option("--structures", required=True, help="Folder of PDB/mmCIF files (.gz too; *.lst chain lists), or sample:structures.")
 @click.option("--out", "-o", type=PathType, required=True, help="Run folder (the same settings and files resume a killed run; a finished one is returned).")
 @click.option("--preset", type=click.Choice(["default", "small", "tiny"]), default="default", show_default=True,
-              help="default: K = 256, 6,000 steps on 256-residue crops (about 15 CPU-minutes); small: the "
+              help="default: K = 256, 6,000 steps on 256-residue crops (about 13 CPU-minutes); small: the "
                    "earlier default (K = 64, 1,500 steps, about 5 CPU-minutes); tiny: seconds.")
 @click.option("--model", "kind", type=click.Choice(["vqvae", "vae", "3di"]), default=None,
               help="vqvae (tokens), vae (Gaussian latents), 3di (our decoder on Foldseek 3Di states). Default: vqvae.")

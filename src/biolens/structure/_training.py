@@ -45,7 +45,8 @@ class StructureConfig:
 
 
 PRESETS: dict[str, StructureConfig] = {
-    # K = 256 codes, 256-residue crops of 8 chains, 6,000 steps: DEFAULT_COST below (measured)
+    # K = 256 codes, 256-residue crops of 8 chains, 6,000 steps. Measured on cath_single_domain (562 files):
+    # 12.5 CPU-minutes and 12.6 minutes wall on one core in all (reading, training, test evaluation), 2.0 GB
     "default": StructureConfig(
         model=ModelConfig(codebook_size=256),
         train=TrainConfig(learning_rate=2e-3, weight_decay=1e-4, batch_size=8, max_epochs=1000, max_steps=6000,
