@@ -96,6 +96,7 @@ def main() -> None:
                     rows.append({
                         "encoder": names, "head": head, "weights": weights, "seed": seed, "features": feats.pooled.shape[1],
                         "test_auroc": round(bal["auroc"], 4),
+                        "test_auroc_raw": round(M.auroc(y[test], raw[test]), 4),  # = test_auroc unless calibration saturates
                         "test_accuracy_threshold": round(bal["accuracy"], 4),
                         "test_accuracy_0.5_raw": round(M.binary_metrics(y[test], raw[test])["accuracy"], 4),
                         "test_balanced_accuracy": round(0.5 * (bal["recall"] + _specificity(y[test], p[test] >= cal.threshold)), 4),
