@@ -11,8 +11,8 @@ auROC at the best (kept) and at the last epoch.
         --data ../shared/data/proteins/solubility/deepsol_val.csv > recipes.json
 
 Encoder combinations (``a+b``) concatenate the pooled embeddings of both encoders. UniRep-1900
-(``--encoders unirep-1900,unirep-1900+composition``) embeds about 810 residues/s on one CPU core: the
-pool's 2.09 million residues take about 45 minutes once, then every run reads the cache.
+(``--encoders unirep-1900,unirep-1900+composition``) embeds about 830 residues/s on one CPU core: the
+pool's 2.09 million residues took 42 minutes once, then every run reads the cache.
 ``--weights`` picks the positive-class weightings (``sqrt``, ``balanced``, ``none``).
 """
 

@@ -127,8 +127,8 @@ DEFAULT_TASKS: tuple[str, ...] = SUITE_TASKS[DEFAULT_SUITE]
 #: The encoders each suite runs unless ``--encoders`` says otherwise. The standard suite's fit its
 #: ~10-minute CPU budget (UniRep-256 adds about 5 CPU-minutes, the one-hot CNN about 10: name them
 #: with ``--encoders``); the quick suite's small samples take every offline encoder. The full suite
-#: adds UniRep-1900 to the standard suite's: its mLSTM embeds about 810 residues/s on one CPU core
-#: (``benchmarks/embed_throughput.py``), so its 3.9 million distinct residues cost about 80 minutes
+#: adds UniRep-1900 to the standard suite's: its mLSTM embeds about 830 residues/s on one CPU core
+#: (``docs/reports/embed_throughput_unirep1900.json``), so its 3.9 million distinct residues cost about 80 minutes
 #: pooled, plus the secondary-structure task's per-residue states (335,000 residues: ~7 minutes, and
 #: 2.5 GB as float32).
 SUITE_ENCODERS: dict[str, tuple[str, ...]] = {

@@ -119,7 +119,7 @@ def _listing() -> None:
               show_default=True,
               help="standard: shipped data with ~1,000 test proteins per task where the source allows; full: the "
                    "standard suite with UniRep-1900 added to its encoders (about 1.5 extra hours on one CPU core: "
-                   "3.9 million residues at ~810/s); quick: the small samples (tests, demos); public: the published "
+                   "3.9 million residues at ~830/s); quick: the small samples (tests, demos); public: the published "
                    "files in --data DIR (see --list), with published numbers on the same split beside ours.")
 @click.option("--data", "data_dir", type=PathType, default=None, help="Folder of the published files (--suite public).")
 @click.option("--heads", default=None, help="Comma-separated HEAD (every encoder) or ENCODER=HEAD items; several give "
