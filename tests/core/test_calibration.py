@@ -35,6 +35,17 @@ def test_platt_and_temperature_closed_forms():
     assert a == pytest.approx(math.log(3) / 2, abs=1e-6) and b == pytest.approx(math.log(3) / 2, abs=1e-6)
 
 
+def test_platt_converges_on_overconfident_scores():
+    # logits +-12, and only 3 of 5 right at each: the MLE is b = 0, a = logit(3/5) / 12. A full Newton
+    # step from (1, 0) overshoots here and plain Newton runs away (a ~ 1e6, every score 0 or 1).
+    z = [12] * 5 + [-12] * 5
+    y = [1, 1, 1, 0, 0, 1, 1, 0, 0, 0]
+    a, b = fit_platt(y, _scores(z), ridge=0.0)
+    assert a == pytest.approx(math.log(1.5) / 12, abs=1e-6) and b == pytest.approx(0.0, abs=1e-6)
+    cal = fit_calibration(y, _scores(z))
+    assert len(np.unique(np.round(cal.apply(_scores(z)), 6))) == 2 and 0.39 < cal.apply(_scores([-12]))[0] < 0.41
+
+
 def test_threshold_rules_hand_counted():
     y = [0, 0, 0, 0, 1, 1]
     p = [0.1, 0.2, 0.3, 0.6, 0.5, 0.9]

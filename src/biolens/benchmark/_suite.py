@@ -111,8 +111,10 @@ STANDARD_TASKS: dict[str, TaskSpec] = {t.name: t for t in [
              split_note="FLIP's sampled split: all 364 of its test proteins (the source's maximum), 900 training "
                         "and 100 validation proteins; per residue, 3 states (Q3)"),
 ]}
-#: Suites by name: ``standard`` (the default), ``quick`` (the small samples, for tests and demos).
-SUITES: dict[str, dict[str, TaskSpec]] = {"standard": STANDARD_TASKS, "quick": TASKS}
+#: Suites by name: ``standard`` (the default), ``full`` (the standard suite's tasks and data with
+#: the real UniRep-1900 among the encoders: hours on a CPU, see :data:`SUITE_ENCODERS`), ``quick``
+#: (the small samples, for tests and demos).
+SUITES: dict[str, dict[str, TaskSpec]] = {"standard": STANDARD_TASKS, "full": STANDARD_TASKS, "quick": TASKS}
 DEFAULT_SUITE = "standard"
 #: The tasks each suite runs unless ``--tasks`` says otherwise (the quick suite's secondary
 #: structure is there on request).
@@ -120,14 +122,20 @@ SUITE_TASKS: dict[str, tuple[str, ...]] = {
     "standard": ("solubility", "localization", "membrane", "enzyme", "gb1", "secondary-structure"),
     "quick": ("solubility", "localization", "membrane", "enzyme", "gb1"),
 }
+SUITE_TASKS["full"] = SUITE_TASKS["standard"]
 DEFAULT_TASKS: tuple[str, ...] = SUITE_TASKS[DEFAULT_SUITE]
 #: The encoders each suite runs unless ``--encoders`` says otherwise. The standard suite's fit its
 #: ~10-minute CPU budget (UniRep-256 adds about 5 CPU-minutes, the one-hot CNN about 10: name them
-#: with ``--encoders``); the quick suite's small samples take every offline encoder.
+#: with ``--encoders``); the quick suite's small samples take every offline encoder. The full suite
+#: adds UniRep-1900 to the standard suite's: its mLSTM embeds about 830 residues/s on one CPU core
+#: (``docs/reports/embed_throughput_unirep1900.json``), so its 3.9 million distinct residues cost about 80 minutes
+#: pooled, plus the secondary-structure task's per-residue states (335,000 residues: ~7 minutes, and
+#: 2.5 GB as float32).
 SUITE_ENCODERS: dict[str, tuple[str, ...]] = {
     "standard": ("composition", "unirep-64", "mlm:small"),
     "quick": ("composition", "onehot", "unirep-64", "unirep-256", "mlm:small"),
 }
+SUITE_ENCODERS["full"] = (*SUITE_ENCODERS["standard"], "unirep-1900")
 DEFAULT_ENCODERS: tuple[str, ...] = SUITE_ENCODERS[DEFAULT_SUITE]
 #: The head an encoder gets unless ``--heads`` says otherwise; any other encoder gets ``linear``
 #: (a linear probe of its mean-pooled embedding). Mean-pooled one-hot *is* the composition, so

@@ -5,7 +5,7 @@ A trained model's scores are rarely calibrated (class weighting and early stoppi
 predicts too few positives at 0.5. Both are fixed on the *validation* split:
 
 * :func:`fit_platt` -- Platt scaling, ``p' = sigmoid(a * logit(p) + b)`` by maximum likelihood
-  (Newton's method on two parameters); :func:`fit_temperature` is the one-parameter case
+  (Newton's method with a line search, on two parameters); :func:`fit_temperature` is the one-parameter case
   ``b = 0``, ``a = 1 / T`` (Guo et al. 2017), which keeps the ranking and the 0.5 point;
 * :func:`choose_threshold` -- the cut on calibrated probabilities that maximises a stated rule on
   validation: ``balanced_accuracy`` (the mean of the two recalls: what accuracy is on a
@@ -45,17 +45,37 @@ def sigmoid(z: Any) -> np.ndarray:
 
 def _newton(z: np.ndarray, y: np.ndarray, slope_only: bool, ridge: float, steps: int = 100) -> tuple[float, float]:
     """Maximum-likelihood ``(a, b)`` of ``P(y=1) = sigmoid(a z + b)``; a tiny ridge on ``(a - 1, b)``
-    keeps separable data finite."""
+    keeps separable data finite.
+
+    Newton's method with a backtracking line search: a full Newton step from ``(1, 0)`` can
+    overshoot when the scores are overconfident (logits of +-10 and more, half of them wrong) and
+    then runs away (``a`` in the millions, every calibrated score 0 or 1); a step is halved until
+    it lowers the penalised negative log-likelihood, which is convex, so the search converges."""
     x = np.stack([z, np.ones_like(z)], 1)[:, :1 if slope_only else 2]
     theta = np.array([1.0, 0.0])[: x.shape[1]]
     prior = theta.copy()
+
+    def objective(t: np.ndarray) -> float:
+        u = x @ t
+        return float(np.sum(np.logaddexp(0.0, u) - y * u) + 0.5 * ridge * np.sum((t - prior) ** 2))
+
+    value = objective(theta)
     for _ in range(steps):
         p = sigmoid(x @ theta)
         grad = x.T @ (p - y) + ridge * (theta - prior)
         hess = (x * (p * (1 - p))[:, None]).T @ x + ridge * np.eye(len(theta))
         step = np.linalg.solve(hess, grad)
-        theta = theta - step
-        if np.max(np.abs(step)) < 1e-10:
+        scale = 1.0
+        while scale > 1e-12:  # Armijo: enough decrease along the Newton direction
+            trial = theta - scale * step
+            trial_value = objective(trial)
+            if trial_value <= value - 1e-4 * scale * float(grad @ step):
+                break
+            scale /= 2
+        else:
+            break  # no step lowers the objective: at the optimum to rounding
+        theta, value = trial, trial_value
+        if np.max(np.abs(scale * step)) < 1e-10:
             break
     a = float(theta[0])
     return a, (0.0 if slope_only else float(theta[1]))
