@@ -75,6 +75,44 @@ def test_tokenize_decode_round_trip(run, capsys, tmp_path):
     assert capsys.readouterr().out.count(" CA ") == 5
 
 
+def test_decode_against_the_reference_superposes_and_writes_each_residues_error(run, capsys, tmp_path):
+    import gemmi
+
+    assert main(["structure", "tokenize", str(run), SMALL]) == 0
+    (tmp_path / "tokens.txt").write_text(capsys.readouterr().out)
+    out = tmp_path / "decoded.pdb"
+    assert main(["structure", "decode", str(run), str(tmp_path / "tokens.txt"), "--reference", SMALL,
+                 "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    original = read_backbones(resolve_input(SMALL))[0][0]
+    true, mask = np.nan_to_num(original.coords[:, :4]), original.mask[:, :4]
+    model, book, config = load_run(run)
+    rec = reconstruct(model, book, Chain(original, residue_features(original, config.model.neighbours)[0]))
+    expected = rmsd(rec.coords, true, mask, original.segment)  # evaluate's number for this chain
+    assert f"{original.id} on {original.id}: RMSD {expected:.2f} Å" in err
+    # the file lies on the reference as written (no superposition needed) ...
+    decoded = read_backbones(out)[0][0]
+    sq = np.where(mask, np.sum((decoded.coords[:, :4] - true) ** 2, axis=-1), 0.0)
+    assert np.sqrt(sq.sum() / mask.sum()) == pytest.approx(expected, abs=2e-3)
+    # ... and each residue's B-factor is its backbone RMSD to the reference
+    st = gemmi.read_structure(str(out))
+    b = np.array([res[0].b_iso for res in st[0][0]])
+    assert {atom.b_iso for res in st[0][0] for atom in res} != {0.0}
+    np.testing.assert_allclose(b, np.sqrt(sq.sum(1) / mask.sum(1)), atol=6e-3)
+    assert f"RMSD {expected:.2f} A" in out.read_text()  # and the remark says so
+    # raw token ids pair with a one-chain reference; counts that do not match are named
+    n = len(original)
+    assert main(["structure", "decode", str(run), " ".join(["1"] * n), "--reference", SMALL]) == 0
+    assert main(["structure", "decode", str(run), "1 2 3", "--reference", SMALL]) == 2
+    err = capsys.readouterr().err
+    assert f"has 3 tokens in 1 segment(s) but chain {original.id} has {n} residues" in err and "Traceback" not in err
+    (tmp_path / "two.txt").write_text(">other_A\n1 2 3\n>x\n4\n")
+    assert main(["structure", "decode", str(run), str(tmp_path / "two.txt"), "--reference", SMALL]) == 2
+    assert f"token record 'other_A' names no chain of the reference (its chains: {original.id})" in capsys.readouterr().err
+    assert main(["structure", "decode", str(run), "1 2", "--chain", "A"]) == 2
+    assert "give --reference FILE" in capsys.readouterr().err
+
+
 def test_bad_inputs_get_clear_messages(run, capsys, write):
     x = real_residues(6)
     ca_only = write("ca.pdb", pdb([atom(i + 1, "CA", "ALA", i + 1, x[i, 1]) for i in range(6)]))

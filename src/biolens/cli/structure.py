@@ -107,15 +107,28 @@ def tokenize_command(run, file, chain) -> int:
 @click.option("--format", "fmt", type=click.Choice(["pdb", "cif"]), default=None,
               help="Output format (default: cif for an --out ending .cif/.mmcif, else pdb). PDB refuses chains "
                    "past its columns (coordinates beyond 9999.999 Å, > 9,999 residues, > 99,999 atoms).")
-def decode_command(run, tokens, out, fmt) -> int:
+@click.option("--reference", default=None,
+              help="The structure file the tokens came from: each decoded chain is superposed on its chain "
+                   "(records '>ENTRY_CHAIN' as tokenize writes them), the B-factor column holds each residue's "
+                   "backbone RMSD to it (Å), and RMSD, lDDT and TM-score per chain go to standard error.")
+@click.option("--chain", default=None, help="With --reference: only this chain of the reference.")
+def decode_command(run, tokens, out, fmt, reference, chain) -> int:
     """Decode token strings into a backbone PDB or mmCIF (N, CA, C, O; residues named UNK). TOKENS is a
     file written by `tokenize` ('-' for standard input) or the token ids themselves."""
-    from ..structure import decode_text
+    from ..structure import decode_against, decode_text
 
     if fmt is None:
         fmt = "cif" if out is not None and str(out).lower().endswith((".cif", ".mmcif")) else "pdb"
+    if chain is not None and reference is None:
+        raise click.UsageError("--chain picks a chain of --reference; give --reference FILE")
     text, source = _token_text(tokens)
-    pdb = decode_text(run, text, source=source, fmt=fmt)
+    if reference is None:
+        pdb = decode_text(run, text, source=source, fmt=fmt)
+    else:
+        pdb, metrics = decode_against(run, text, input_path(reference), chain=chain, source=source, fmt=fmt)
+        for m in metrics:
+            err_console.print(f"{m['chain']} on {m['reference']}: RMSD {m['rmsd']:.2f} Å, lDDT {m['lddt']:.3f}, "
+                              f"TM-score {m['tm_score']:.3f} ({m['residues']} residues)", markup=False)
     if out is None:
         click.echo(pdb, nl=False)
     else:

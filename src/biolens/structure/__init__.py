@@ -13,6 +13,7 @@ from ._features import residue_features as residue_features
 from ._geometry import kabsch as kabsch
 from ._geometry import lddt as lddt
 from ._geometry import rmsd as rmsd
+from ._geometry import superpose_segments as superpose_segments
 from ._geometry import superposed_rmsd as superposed_rmsd
 from ._geometry import tm_score as tm_score
 from ._models import VQVAE as VQVAE
@@ -30,6 +31,7 @@ from ._read import read_backbones as read_backbones
 from ._report import codebook_warning as codebook_warning
 from ._report import held_out_summary as held_out_summary
 from ._report import write_run_report as write_run_report
+from ._run import decode_against as decode_against
 from ._run import decode_text as decode_text
 from ._run import evaluate_folder as evaluate_folder
 from ._run import tokenize_file as tokenize_file
@@ -43,7 +45,7 @@ from ._training import load_run as load_run
 
 __all__ = ["PRESETS", "VQVAE", "Backbone", "Chain", "GaussianVAE", "ModelConfig", "ReadReport", "StructureConfig",
            "StructureResult", "backbone_mmcif", "backbone_pdb", "build_model", "codebook_stats", "codebook_warning",
-           "decode_text", "decode_tokens", "evaluate_folder", "feature_width", "folder_identity", "format_tokens",
+           "decode_against", "decode_text", "decode_tokens", "evaluate_folder", "feature_width", "folder_identity", "format_tokens",
            "held_out_summary", "kabsch", "lddt", "load_folder", "load_run", "parse_tokens", "read_backbones",
-           "residue_features", "rmsd", "superposed_rmsd", "tm_score", "tokenize", "tokenize_file", "train_structure_model",
+           "residue_features", "rmsd", "superpose_segments", "superposed_rmsd", "tm_score", "tokenize", "tokenize_file", "train_structure_model",
            "write_run_report"]

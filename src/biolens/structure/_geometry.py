@@ -98,20 +98,39 @@ def superposed_rmsd(x: Float[np.ndarray, "N 3"], y: Float[np.ndarray, "N 3"]) ->
     return float(np.sqrt(np.mean(superposed_sq_dev(x, y))))
 
 
+def superpose_segments(
+    pred: Float[np.ndarray, "L A 3"], true: Float[np.ndarray, "L A 3"], mask: Bool[np.ndarray, "L A"],
+    segment: Int[np.ndarray, " L"],
+) -> tuple[Float[np.ndarray, "L A 3"], Float[np.ndarray, " L"]]:
+    """``pred`` with each segment superposed on ``true`` (Kabsch on the segment's present atoms),
+    and each residue's RMSD to ``true`` over its present atoms (Å; NaN in a segment of fewer than
+    3 atoms, which has no superposition)."""
+    out = np.array(pred, np.float64)
+    true = np.nan_to_num(np.asarray(true, np.float64))
+    error = np.full(len(out), np.nan)
+    for s in np.unique(segment):
+        res = segment == s
+        sel = res[:, None] & mask
+        if sel.sum() >= 3:
+            rot, t = kabsch(out[sel], true[sel])
+            out[res] = out[res] @ rot.T + t
+            sq = np.where(mask[res], np.sum((out[res] - true[res]) ** 2, axis=-1), 0.0)
+            error[res] = np.sqrt(sq.sum(1) / np.maximum(mask[res].sum(1), 1))
+    return out, error
+
+
 def rmsd(
     pred: Float[np.ndarray, "L A 3"], true: Float[np.ndarray, "L A 3"],
     mask: Bool[np.ndarray, "L A"], segment: Int[np.ndarray, " L"],
 ) -> float:
     """Backbone RMSD of a chain: each segment superposed on its own (their relative placement
     is not defined across a break), squared deviations pooled over every present atom."""
-    sq = []
-    for s in np.unique(segment):
-        sel = (segment == s)[:, None] & mask
-        if sel.sum() >= 3:
-            sq.append(superposed_sq_dev(pred[sel], true[sel]))
-    if not sq:
+    _, error = superpose_segments(pred, true, mask, segment)
+    used = np.isfinite(error)
+    if not used.any():
         return float("nan")
-    return float(np.sqrt(np.mean(np.concatenate(sq))))
+    atoms = mask.sum(1)[used]
+    return float(np.sqrt(np.sum(error[used] ** 2 * atoms) / atoms.sum()))
 
 
 def lddt(

@@ -20,13 +20,20 @@ __all__ = ["PDB_LIMITS", "backbone_mmcif", "backbone_pdb", "pdb_limit_problem"]
 _NAMES = ("N", "CA", "C", "O")
 _CHAINS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 PDB_LIMITS = {"coordinate": (-999.999, 9999.999), "serial": 99_999, "residue number": 9_999}
-Record = tuple[str, Float[np.ndarray, "L 4 3"], Int[np.ndarray, " L"]]
+#: ``(name, coords (L, 4, 3) N/CA/C/O, segment (L,))``, optionally with ``(L,)`` B-factors last
+Record = (tuple[str, Float[np.ndarray, "L 4 3"], Int[np.ndarray, " L"]]
+          | tuple[str, Float[np.ndarray, "L 4 3"], Int[np.ndarray, " L"], Float[np.ndarray, " L"]])
 
 
-def _atom_line(serial: int, name: str, resname: str, chain: str, resnum: int, xyz: np.ndarray) -> str:
+def _b_factors(record: Record) -> np.ndarray:
+    """The record's per-residue B-factor column (zeros when it has none, 0 where a value is undefined)."""
+    return np.nan_to_num(np.asarray(record[3], np.float64)) if len(record) > 3 else np.zeros(len(record[1]))
+
+
+def _atom_line(serial: int, name: str, resname: str, chain: str, resnum: int, xyz: np.ndarray, b: float) -> str:
     padded = f" {name:<3}" if len(name) < 4 else name
     return (f"ATOM  {serial:5d} {padded:<4} {resname:>3} {chain}{resnum:4d}    "
-            f"{xyz[0]:8.3f}{xyz[1]:8.3f}{xyz[2]:8.3f}{1.0:6.2f}{0.0:6.2f}          {name[0]:>2}")
+            f"{xyz[0]:8.3f}{xyz[1]:8.3f}{xyz[2]:8.3f}{1.0:6.2f}{b:6.2f}          {name[0]:>2}")
 
 
 def _residue_numbers(segment: np.ndarray) -> np.ndarray:
@@ -39,8 +46,9 @@ def pdb_limit_problem(records: Sequence[Record]) -> str | None:
     if len(records) > len(_CHAINS):
         return f"{len(records)} chains (one PDB file names at most {len(_CHAINS)})"
     low, high = PDB_LIMITS["coordinate"]
-    serials = sum(4 * len(c) + 1 for _, c, _ in records)
-    for name, coords, segment in records:
+    serials = sum(4 * len(r[1]) + 1 for r in records)
+    for record in records:
+        name, coords, segment = record[:3]
         finite = np.asarray(coords)[np.isfinite(coords)]
         if finite.size and (finite.min() < low or finite.max() > high):
             return (f"chain {name!r} has coordinates from {finite.min():.1f} to {finite.max():.1f} Å "
@@ -48,16 +56,20 @@ def pdb_limit_problem(records: Sequence[Record]) -> str | None:
         if len(segment) and _residue_numbers(segment)[-1] > PDB_LIMITS["residue number"]:
             return (f"chain {name!r} needs residue numbers up to {_residue_numbers(segment)[-1]} "
                     f"(PDB columns hold {PDB_LIMITS['residue number']})")
+        if len(segment) and _b_factors(record).max(initial=0.0) >= 1000:
+            return f"chain {name!r} has B-factors of 1000 or more (PDB columns hold up to 999.99)"
     if serials > PDB_LIMITS["serial"]:
         return f"{serials} atom serials (PDB columns hold {PDB_LIMITS['serial']})"
     return None
 
 
 def backbone_pdb(records: Sequence[Record], *, remark: str = "") -> str:
-    """PDB text for ``(name, coords (L, 4, 3) N/CA/C/O, segment (L,))`` records, chains A, B, ...
+    """PDB text for ``(name, coords (L, 4, 3) N/CA/C/O, segment (L,)[, b_factors (L,)])`` records,
+    chains A, B, ...
 
     Residues are named UNK (tokens carry no amino-acid identity) and numbered from 1; a chain
-    break skips one residue number and is listed in a REMARK.
+    break skips one residue number and is listed in a REMARK. The B-factor column holds the
+    record's per-residue values (all four atoms of a residue share one), else 0.
 
     Raises:
         InputError: the records do not fit PDB's columns (see :func:`pdb_limit_problem`).
@@ -67,14 +79,15 @@ def backbone_pdb(records: Sequence[Record], *, remark: str = "") -> str:
         raise InputError(f"do not fit the PDB format: {problem}; write mmCIF instead")
     lines = [f"REMARK   1 {line}" for line in remark.splitlines() if line]
     serial = 1
-    for chain, (name, coords, segment) in zip(_CHAINS, records, strict=False):
+    for chain, record in zip(_CHAINS, records, strict=False):
+        name, coords, segment, b = *record[:3], _b_factors(record)
         lines.append(f"REMARK   2 CHAIN {chain}: {name}")
         resnum = _residue_numbers(segment)
         for i, seg_start in enumerate(np.flatnonzero(np.diff(segment)) + 1):
             lines.append(f"REMARK   3 CHAIN {chain} BREAK {i + 1}: BEFORE RESIDUE {resnum[seg_start]}")
         for i, residue in enumerate(coords):
             for name_, xyz in zip(_NAMES, residue, strict=True):
-                lines.append(_atom_line(serial, name_, "UNK", chain, int(resnum[i]), xyz))
+                lines.append(_atom_line(serial, name_, "UNK", chain, int(resnum[i]), xyz, b[i]))
                 serial += 1
         lines.append(f"TER   {serial:5d}      UNK {chain}{int(resnum[-1]):4d}")
         serial += 1
@@ -106,7 +119,8 @@ def backbone_mmcif(records: Sequence[Record], *, remark: str = "") -> str:
     lines = ["data_biolens_decoded", *(f"# {line}" for line in remark.splitlines() if line)]
     atoms: list[str] = []
     serial = 1
-    for entity, (chain, (name, coords, segment)) in enumerate(zip(_chain_names(), records, strict=False), start=1):
+    for entity, (chain, record) in enumerate(zip(_chain_names(), records, strict=False), start=1):
+        name, coords, segment, b = *record[:3], _b_factors(record)
         lines.append(f"# chain {chain}: {name}")
         resnum = _residue_numbers(segment)
         for i, seg_start in enumerate(np.flatnonzero(np.diff(segment)) + 1):
@@ -114,7 +128,7 @@ def backbone_mmcif(records: Sequence[Record], *, remark: str = "") -> str:
         for i, residue in enumerate(coords):
             for atom, xyz in zip(_NAMES, residue, strict=True):
                 atoms.append(f"ATOM {serial} {atom[0]} {atom} . UNK {chain} {entity} {resnum[i]} ? "
-                             f"{xyz[0]:.3f} {xyz[1]:.3f} {xyz[2]:.3f} 1.00 0.00 {resnum[i]} {chain} 1")
+                             f"{xyz[0]:.3f} {xyz[1]:.3f} {xyz[2]:.3f} 1.00 {b[i]:.2f} {resnum[i]} {chain} 1")
                 serial += 1
     lines += ["#", "loop_", *(f"_atom_site.{field}" for field in _ATOM_SITE), *atoms, "#"]
     return "\n".join(lines) + "\n"

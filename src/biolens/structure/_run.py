@@ -7,18 +7,21 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..core.errors import InputError
 from ..core.files import read_json
 from ._dataset import Chain, load_folder
 from ._evaluate import evaluate_chains, threedi_stats
 from ._features import residue_features
+from ._geometry import lddt, rmsd, superpose_segments, tm_score
 from ._models import GaussianVAE, ThreeDiDecoder
 from ._pdbwrite import backbone_mmcif, backbone_pdb
 from ._read import read_backbones
 from ._tokenizer import decode_tokens, format_tokens, parse_tokens, tokenize
 from ._training import load_run
 
-__all__ = ["decode_text", "evaluate_folder", "tokenize_file"]
+__all__ = ["decode_against", "decode_text", "evaluate_folder", "tokenize_file"]
 
 
 def evaluate_folder(
@@ -103,21 +106,23 @@ def _records(text: str, source: str) -> list[tuple[str, str]]:
     return out
 
 
-def decode_text(run: str | Path, text: str, *, source: str = "tokens", fmt: str = "pdb") -> str:
-    """PDB (``fmt="pdb"``) or mmCIF (``fmt="cif"``) text of the backbones decoded from token
-    strings (one chain per record). PDB refuses chains past its fixed columns (long chains drift
-    beyond 9999.999 Å; more than 9,999 residues or 99,999 atoms), naming the limit."""
-    if fmt not in ("pdb", "cif"):
-        raise InputError(f"unknown output format {fmt!r}; choose pdb or cif")
+def _decoded(run: str | Path, text: str, source: str) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
+    """``(name, tokens, segment, decoded coords)`` per record of a token text."""
     model, book, _ = load_run(run)
     if isinstance(model, GaussianVAE):
         raise InputError("a Gaussian VAE run has continuous latents, not tokens; train a vqvae run", source=str(run))
     size = 21 if isinstance(model, ThreeDiDecoder) else book.size
-    records = []
+    out = []
     for name, body in _records(text, source):
         tokens, segment = parse_tokens(body, size, source=f"{source} record {name!r}")
-        records.append((re.sub(r"\s+", "_", name), decode_tokens(model, book, tokens, segment), segment))
-    remark = f"backbone decoded by biolens from structure tokens ({Path(run).name})"
+        out.append((re.sub(r"\s+", "_", name), tokens, segment, decode_tokens(model, book, tokens, segment)))
+    return out
+
+
+def _write(run: str | Path, records: list, fmt: str, source: str, remark: str = "") -> str:
+    if fmt not in ("pdb", "cif"):
+        raise InputError(f"unknown output format {fmt!r}; choose pdb or cif")
+    remark = "\n".join([f"backbone decoded by biolens from structure tokens ({Path(run).name})", remark])
     if fmt == "cif":
         return backbone_mmcif(records, remark=remark)
     try:
@@ -126,3 +131,58 @@ def decode_text(run: str | Path, text: str, *, source: str = "tokens", fmt: str 
         raise InputError(f"the decoded backbones {exc.problem} (--format cif, or --out FILE.cif)", source=source) from None
 
 
+def decode_text(run: str | Path, text: str, *, source: str = "tokens", fmt: str = "pdb") -> str:
+    """PDB (``fmt="pdb"``) or mmCIF (``fmt="cif"``) text of the backbones decoded from token
+    strings (one chain per record). PDB refuses chains past its fixed columns (long chains drift
+    beyond 9999.999 Å; more than 9,999 residues or 99,999 atoms), naming the limit."""
+    records = [(name, coords, segment) for name, _, segment, coords in _decoded(run, text, source)]
+    return _write(run, records, fmt, source)
+
+
+def _pair(names: list[str], backbones: list[Any], reference: str) -> list[Any]:
+    """The reference chain of each record: by name (``ENTRY_CHAIN``, as ``tokenize`` writes
+    them), or the only chain for the only record."""
+    by_id = {bb.id: bb for bb in backbones}
+    if all(name in by_id for name in names):
+        return [by_id[name] for name in names]
+    if len(names) == 1 and len(backbones) == 1:
+        return backbones
+    missing = next(name for name in names if name not in by_id)
+    raise InputError(f"token record {missing!r} names no chain of the reference (its chains: "
+                     f"{', '.join(by_id)}); name records '>ENTRY_CHAIN' as tokenize writes them, or pick one "
+                     "chain with --chain", source=reference)
+
+
+def decode_against(
+    run: str | Path, text: str, reference: str | Path, *, chain: str | None = None, source: str = "tokens",
+    fmt: str = "pdb",
+) -> tuple[str, list[dict[str, Any]]]:
+    """Decode token strings and superpose each chain on its chain of a reference structure file
+    (the file the tokens came from): the PDB/mmCIF text of the superposed backbones, with each
+    residue's backbone RMSD to the reference (Å) in the B-factor column, and per chain its
+    ``rmsd`` (the evaluate command's number for that chain), ``lddt`` and ``tm_score``.
+
+    Raises:
+        InputError: a record names no reference chain, or its tokens and breaks do not match the
+            chain's residues (naming both).
+    """
+    decoded = _decoded(run, text, source)
+    backbones, _ = read_backbones(reference, chain)
+    records, metrics = [], []
+    for (name, _, segment, coords), bb in zip(decoded, _pair([d[0] for d in decoded], backbones, str(reference)),
+                                              strict=True):
+        if len(segment) != len(bb) or not np.array_equal(np.flatnonzero(np.diff(segment)),
+                                                         np.flatnonzero(np.diff(bb.segment))):
+            raise InputError(f"token record {name!r} has {len(segment)} tokens in {int(segment[-1]) + 1} segment(s) "
+                             f"but chain {bb.id} has {len(bb)} residues in {bb.n_segments}", source=str(reference))
+        true, mask = bb.coords[:, :4], bb.mask[:, :4]
+        placed, error = superpose_segments(coords, true, mask, bb.segment)
+        ca = np.nan_to_num(true[:, 1])
+        metrics.append({"chain": name, "reference": bb.id, "residues": len(bb),
+                        "rmsd": rmsd(coords, true, mask, bb.segment),
+                        "lddt": lddt(placed[:, 1], ca, bb.segment), "tm_score": tm_score(placed[:, 1], ca, bb.segment)})
+        records.append((name, placed, segment, error))
+    remark = "\n".join([f"superposed on {Path(reference).name}; B-factor: residue backbone RMSD (A)",
+                         *(f"{m['reference']}: RMSD {m['rmsd']:.2f} A, lDDT {m['lddt']:.3f}, TM {m['tm_score']:.3f}"
+                           for m in metrics)])
+    return _write(run, records, fmt, str(reference), remark), metrics
