@@ -125,7 +125,12 @@ def rmsd(
 ) -> float:
     """Backbone RMSD of a chain: each segment superposed on its own (their relative placement
     is not defined across a break), squared deviations pooled over every present atom."""
-    _, error = superpose_segments(pred, true, mask, segment)
+    return pooled_rmsd(superpose_segments(pred, true, mask, segment)[1], mask)
+
+
+def pooled_rmsd(error: Float[np.ndarray, " L"], mask: Bool[np.ndarray, "L A"]) -> float:
+    """The chain RMSD from :func:`superpose_segments`' per-residue errors: squared deviations pooled
+    over every present atom (residues without a superposition, NaN, left out)."""
     used = np.isfinite(error)
     if not used.any():
         return float("nan")

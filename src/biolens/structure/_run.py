@@ -14,7 +14,7 @@ from ..core.files import read_json
 from ._dataset import Chain, load_folder
 from ._evaluate import evaluate_chains, threedi_stats
 from ._features import residue_features
-from ._geometry import lddt, rmsd, superpose_segments, tm_score
+from ._geometry import lddt, pooled_rmsd, superpose_segments, tm_score
 from ._models import GaussianVAE, ThreeDiDecoder
 from ._pdbwrite import backbone_mmcif, backbone_pdb
 from ._read import read_backbones
@@ -106,8 +106,8 @@ def _records(text: str, source: str) -> list[tuple[str, str]]:
     return out
 
 
-def _decoded(run: str | Path, text: str, source: str) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
-    """``(name, tokens, segment, decoded coords)`` per record of a token text."""
+def _decoded(run: str | Path, text: str, source: str) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """``(name, decoded coords, segment)`` per record of a token text."""
     model, book, _ = load_run(run)
     if isinstance(model, GaussianVAE):
         raise InputError("a Gaussian VAE run has continuous latents, not tokens; train a vqvae run", source=str(run))
@@ -115,7 +115,7 @@ def _decoded(run: str | Path, text: str, source: str) -> list[tuple[str, np.ndar
     out = []
     for name, body in _records(text, source):
         tokens, segment = parse_tokens(body, size, source=f"{source} record {name!r}")
-        out.append((re.sub(r"\s+", "_", name), tokens, segment, decode_tokens(model, book, tokens, segment)))
+        out.append((re.sub(r"\s+", "_", name), decode_tokens(model, book, tokens, segment), segment))
     return out
 
 
@@ -135,8 +135,7 @@ def decode_text(run: str | Path, text: str, *, source: str = "tokens", fmt: str 
     """PDB (``fmt="pdb"``) or mmCIF (``fmt="cif"``) text of the backbones decoded from token
     strings (one chain per record). PDB refuses chains past its fixed columns (long chains drift
     beyond 9999.999 Å; more than 9,999 residues or 99,999 atoms), naming the limit."""
-    records = [(name, coords, segment) for name, _, segment, coords in _decoded(run, text, source)]
-    return _write(run, records, fmt, source)
+    return _write(run, _decoded(run, text, source), fmt, source)
 
 
 def _pair(names: list[str], backbones: list[Any], reference: str) -> list[Any]:
@@ -169,7 +168,7 @@ def decode_against(
     decoded = _decoded(run, text, source)
     backbones, _ = read_backbones(reference, chain)
     records, metrics = [], []
-    for (name, _, segment, coords), bb in zip(decoded, _pair([d[0] for d in decoded], backbones, str(reference)),
+    for (name, coords, segment), bb in zip(decoded, _pair([d[0] for d in decoded], backbones, str(reference)),
                                               strict=True):
         if len(segment) != len(bb) or not np.array_equal(np.flatnonzero(np.diff(segment)),
                                                          np.flatnonzero(np.diff(bb.segment))):
@@ -179,7 +178,7 @@ def decode_against(
         placed, error = superpose_segments(coords, true, mask, bb.segment)
         ca = np.nan_to_num(true[:, 1])
         metrics.append({"chain": name, "reference": bb.id, "residues": len(bb),
-                        "rmsd": rmsd(coords, true, mask, bb.segment),
+                        "rmsd": pooled_rmsd(error, mask),
                         "lddt": lddt(placed[:, 1], ca, bb.segment), "tm_score": tm_score(placed[:, 1], ca, bb.segment)})
         records.append((name, placed, segment, error))
     remark = "\n".join([f"superposed on {Path(reference).name}; B-factor: residue backbone RMSD (A)",
