@@ -136,3 +136,12 @@ def test_presets_are_listed(capsys):
     assert (default.link.loss, default.link.num_neg) == ("hinge", 3)
     hinge = preset("hinge")  # the default's loss over the auc preset's 35 epochs
     assert hinge.model == auc.model and hinge.train == auc.train and hinge.link == default.link
+
+
+def test_predictor_width_and_weight_averaging_reach_the_run(tmp_path):
+    out = tmp_path / "run"
+    assert main(["graph", "train", *FAST, "--epochs", "2", "--out", str(out), "--predictor-hidden", "24",
+                 "--ema", "0.9"]) == 0
+    config = json.loads((out / "config.json").read_text())["settings"]
+    assert config["model"]["predictor_hidden"] == 24 and config["train"]["ema"] == 0.9
+    assert load_run(out, 0)[0].model.predictor.linears[0].weight.shape == (24, 32)

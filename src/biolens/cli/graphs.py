@@ -71,7 +71,10 @@ def graph_group() -> None:
 @click.option("--self-loops/--no-self-loops", default=None, help="Add (i, i) to the message edges.")
 @click.option("--dropout", type=float, default=None, help="Dropout between GraphSAGE layers.")
 @click.option("--predictor-layers", type=int, default=None, help="Dense layers of the link predictor.")
+@click.option("--predictor-hidden", type=int, default=None, help="Width of the link predictor's hidden layers.")
 @click.option("--predictor-dropout", type=float, default=None)
+@click.option("--ema", type=float, default=None,
+              help="Evaluate and keep an exponential moving average of the weights with this decay (e.g. 0.999).")
 @click.option("--sampler", type=click.Choice(["full", "neighbor"]), default=None,
               help="Whole-graph GNN per step, or GraphSAGE neighbour sampling around each batch.")
 @click.option("--fanouts", default=None, help="Neighbours sampled per hop with --sampler neighbor, e.g. 15,10.")
@@ -92,7 +95,7 @@ def graph_group() -> None:
 @quiet_option
 def train_command(dataset, out, preset, loss, num_neg, epochs, batch_size, lr, patience, embedding_dim, features,
                   hidden, layers, aggregation, degree_norm, self_loops, dropout, predictor_layers,
-                  predictor_dropout, sampler, fanouts, propagation, mask_targets, seeds, valid_file, valid_fraction, split_name,
+                  predictor_hidden, predictor_dropout, ema, sampler, fanouts, propagation, mask_targets, seeds, valid_file, valid_fraction, split_name,
                   subgraph, on_duplicate, on_self_loop, quiet) -> int:
     """Train a GraphSAGE link predictor; writes checkpoints, metrics.jsonl and report.html to OUT."""
     from ..core.errors import InputError
@@ -113,8 +116,9 @@ def train_command(dataset, out, preset, loss, num_neg, epochs, batch_size, lr, p
         preset,
         model=dict(embedding_dim=embedding_dim, feature_dim=feature_dim or None, hidden=hidden, layers=layers,
                    aggregation=aggregation, degree_norm=degree_norm, self_loops=self_loops, dropout=dropout,
-                   predictor_layers=predictor_layers, predictor_dropout=predictor_dropout),
-        train=dict(max_epochs=epochs, batch_size=batch_size, learning_rate=lr, patience=patience),
+                   predictor_layers=predictor_layers, predictor_hidden=predictor_hidden,
+                   predictor_dropout=predictor_dropout),
+        train=dict(max_epochs=epochs, batch_size=batch_size, learning_rate=lr, patience=patience, ema=ema),
         link=dict(loss=loss, num_neg=num_neg, sampler=sampler, fanouts=_fanouts(fanouts), propagation=propagation,
                   mask_targets=mask_targets),
     )
