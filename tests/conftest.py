@@ -9,6 +9,11 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 import pytest
 
+# The CLI takes COLUMNS as the user's chosen width (piped output is LOG_WIDTH wide otherwise), and
+# pytest-xdist workers inherit COLUMNS=80: drop it, so every test sees piped output, in any runner.
+for _name in ("COLUMNS", "LINES"):
+    os.environ.pop(_name, None)
+
 
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
@@ -35,7 +40,7 @@ def write(tmp_path):
 
 @pytest.fixture(autouse=True, scope="module")
 def _release_compiled_code():
-    """Free every module's compiled functions when it ends: one process runs the whole suite, and
+    """Free every module's compiled functions when it ends: each test process runs many modules, and
     without this its compiled code only grows (the full suite crashed natively near its end)."""
     yield
     import gc

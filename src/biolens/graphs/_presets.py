@@ -49,7 +49,7 @@ _TABLE: dict[str, tuple[str, GraphRunConfig]] = {
         "GraphSAGE 2x128 + 2-layer predictor, PLNLP's squared-hinge AUC loss with 3 global negatives "
         "per positive, 16k edges per step (65 steps per epoch), lr 0.01 cosine-decayed over 150 epochs; "
         "ogbl-ddi on one CPU core: ~28 CPU-s per epoch, 72 CPU-min and 72 min wall in all; valid "
-        "Hits@20 0.696 best (epoch 146) / 0.688 last, one seed (docs/reports/graphs_presets.json)",
+        "Hits@20 0.696 best (epoch 146) / 0.688 last, one seed (docs/reports/graphs_steps_vs_width.json)",
         _config(_CPU_MODEL, {**_CPU_TRAIN, "batch_size": 16384, "max_epochs": 150}, dict(loss="hinge", num_neg=3)),
     ),
     "batch64k": (

@@ -70,7 +70,10 @@ def test_an_unknown_org_name_id_lists_the_known_ids():
 
 
 def test_encoders_command_lists_the_aliases(no_weights, capsys, monkeypatch):
-    monkeypatch.setenv("COLUMNS", "400")
+    from biolens.cli import _common
+
+    # the console's width is fixed when biolens.cli is first imported: widen the console itself
+    monkeypatch.setattr(_common.console, "width", 400)
     assert main(["encoders"]) == 0
     out = capsys.readouterr().out
     for hf_id in HF_IDS:
