@@ -127,11 +127,14 @@ def test_subgraph_run_evaluates_a_split_in_the_original_numbering(tmp_path, caps
 def test_presets_are_listed(capsys):
     assert main(["graph", "presets"]) == 0
     out = capsys.readouterr().out
-    assert all(name in out for name in ("default", "batch64k", "short", "bce", "auc", "hinge", "ogb", "plnlp", "tiny"))
+    assert all(name in out for name in ("default", "b16k150", "batch64k", "short", "bce", "auc", "hinge", "ogb", "plnlp", "tiny"))
     default, bce, auc = preset("default"), preset("bce"), preset("auc")  # one model, other losses
     b64, short = preset("batch64k"), preset("short")  # the default's model and loss, larger steps
     assert b64.model == default.model and b64.link == default.link
-    assert replace(b64.train, batch_size=16384, max_epochs=150) == default.train
+    b150 = preset("b16k150")  # the default over fewer epochs, unclipped
+    assert b150.model == default.model and b150.link == default.link
+    assert replace(b150.train, max_epochs=250, grad_clip=1.0) == default.train
+    assert replace(b64.train, batch_size=16384, max_epochs=150) == b150.train
     assert short.link == default.link and replace(short.train, max_epochs=200) == b64.train
     assert auc.model == default.model == bce.model and replace(auc.train, max_epochs=50) == short.train == bce.train
     assert (auc.link.loss, auc.link.num_neg, bce.link.loss, bce.link.num_neg) == ("auc", 3, "bce", 1)

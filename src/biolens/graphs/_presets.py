@@ -47,13 +47,20 @@ _CPU_TRAIN = dict(learning_rate=0.01, schedule="cosine", min_lr_ratio=0.05, batc
 _TABLE: dict[str, tuple[str, GraphRunConfig]] = {
     "default": (
         "GraphSAGE 2x128 + 2-layer predictor, PLNLP's squared-hinge AUC loss with 3 global negatives "
-        "per positive, 16k edges per step (65 steps per epoch), lr 0.01 cosine-decayed over 150 epochs; "
-        "ogbl-ddi on one CPU core: ~28 CPU-s per epoch, 72 CPU-min and 72 min wall in all; valid "
-        "Hits@20 0.696 best (epoch 146) / 0.688 last, one seed (docs/reports/graphs_steps_vs_width.json)",
+        "per positive, 16k edges per step (65 steps per epoch), lr 0.01 cosine-decayed over 250 epochs, "
+        "gradients clipped at global norm 1; ogbl-ddi on 2 CPU cores: ~16.5 s per epoch, 69 min wall and "
+        "129 CPU-min in all, 0.9 GB; valid Hits@20 0.703 best (epoch 190) / 0.699 last, one seed (docs/reports/graphs_default_250.json)",
+        _config(_CPU_MODEL, {**_CPU_TRAIN, "batch_size": 16384, "max_epochs": 250, "grad_clip": 1.0},
+                dict(loss="hinge", num_neg=3)),
+    ),
+    "b16k150": (
+        "the default before 2026-12-06 (night): 150 epochs, no gradient clipping; on one CPU core ~28 "
+        "CPU-s per epoch, 72 CPU-min and 72 min wall in all; valid Hits@20 0.696 best (epoch 146) / "
+        "0.688 last, one seed (docs/reports/graphs_steps_vs_width.json)",
         _config(_CPU_MODEL, {**_CPU_TRAIN, "batch_size": 16384, "max_epochs": 150}, dict(loss="hinge", num_neg=3)),
     ),
     "batch64k": (
-        "the default before 2026-12-06 (evening): the same model and loss with 64k edges per step "
+        "the default before 2026-12-06 (evening): the b16k150 preset with 64k edges per step "
         "(16 steps per epoch) over 200 epochs; ~16 CPU-s per epoch, 56 CPU-min and 61 min wall on one "
         "core; valid Hits@20 0.675 best (epoch 179) / 0.668 last, one seed (docs/reports/graphs_presets.json)",
         _config(_CPU_MODEL, {**_CPU_TRAIN, "max_epochs": 200}, dict(loss="hinge", num_neg=3)),
