@@ -12,7 +12,9 @@ TORCH ?= torch==2.13.0
 ESM ?= esm==3.2.1.post1
 RUN_ARGS ?= benchmark --out runs/default
 # Test processes (pytest-xdist, one per core of the 2-core CI machine); each test file runs whole in one
-# of them (--dist loadfile), so a module's compiled fixtures are built once. `make test TEST_WORKERS=0`: one process.
+# of them (--dist loadfile), so a module's compiled fixtures are built once; files go out longest first
+# (tests/conftest.py orders them by tests/file_seconds.json; --no-loadscope-reorder keeps that order instead
+# of xdist's most-tests-first). `make test TEST_WORKERS=0`: one process.
 TEST_WORKERS ?= 2
 
 .PHONY: run test lint clean
@@ -35,7 +37,7 @@ run: $(VENV)/.run-deps
 	$(BIN)/biolens $(RUN_ARGS)
 
 test: $(VENV)/.test-deps
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check src tests benchmarks

@@ -3,7 +3,9 @@ is written to ~ (the persistent compilation cache is off)."""
 
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
@@ -13,6 +15,27 @@ import pytest
 # pytest-xdist workers inherit COLUMNS=80: drop it, so every test sees piped output, in any runner.
 for _name in ("COLUMNS", "LINES"):
     os.environ.pop(_name, None)
+
+
+# Seconds each test file took in a recorded run (tests/record_durations.py writes it from a JUnit XML).
+FILE_SECONDS = Path(__file__).with_name("file_seconds.json")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Run the costliest test files first. Under ``--dist loadfile`` each file is one unit of work
+    handed to the next free process in this order, so longest-first leaves only short files for
+    the end instead of one process running a long file while the other waits. Files without a
+    record count as the median file; the order within a file is kept."""
+    try:
+        seconds = json.loads(FILE_SECONDS.read_text())
+    except (OSError, ValueError):
+        return
+    typical = sorted(seconds.values())[len(seconds) // 2] if seconds else 0.0
+    rank = {}
+    for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        rank.setdefault(path, (-seconds.get(path, typical), len(rank)))
+    items.sort(key=lambda item: rank[item.nodeid.split("::", 1)[0]])
 
 
 @pytest.fixture(autouse=True)

@@ -245,3 +245,28 @@ def test_resume_with_ema_ends_in_the_same_state(tmp_path):
     with pytest.raises(TrainingError, match=r"cannot resume.*ema"):
         fit(model, loss_fn, ArrayBatches({"x": x, "y": y}, 32), dataclasses.replace(cfg, ema=0.5), state=state,
             evaluate=make_eval(xv, yv), run_dir=tmp_path / "b")
+
+
+def test_runs_of_one_setting_share_a_compiled_step_and_other_settings_do_not():
+    """The step compiles once for two seeds of one setting (seed ensembles, --seeds N); a run with
+    another learning rate gets its own step, and the shared step trains exactly as a private one."""
+    traces = []
+
+    def counted_loss(model, state, batch, key):
+        traces.append(1)  # Python runs only while the step is traced (compiled)
+        return loss_fn(model, state, batch, key)
+
+    x, y, model, state = setup()
+    batches = ArrayBatches({"x": x, "y": y}, 32)
+    cfg = dataclasses.replace(CFG, max_epochs=1)
+    seed0 = fit(model, counted_loss, batches, cfg, state=state)
+    seed1 = fit(model, counted_loss, batches, dataclasses.replace(cfg, seed=1), state=state)
+    assert len(traces) == 1
+    assert not np.array_equal(seed0.model.first.weight, seed1.model.first.weight)  # the seed still counts
+    slower = fit(model, counted_loss, batches, dataclasses.replace(cfg, learning_rate=1e-3), state=state)
+    assert len(traces) == 2
+    private = fit(model, counted_loss, batches, dataclasses.replace(cfg, learning_rate=1e-3), state=state,
+                  rescale_updates=lambda updates: updates)  # a rescaling run builds its own step
+    assert len(traces) == 3
+    for a, b in zip(jax.tree.leaves(slower.model), jax.tree.leaves(private.model), strict=True):
+        assert np.array_equal(a, b)

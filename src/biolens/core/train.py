@@ -15,12 +15,14 @@ The loop knows nothing about proteins, DNA or graphs. A domain supplies:
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import math
 import struct
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any, Protocol, runtime_checkable
 
@@ -203,6 +205,37 @@ def _make_step(loss_fn: Callable, optimizer: optax.GradientTransformation, train
     return step
 
 
+# The settings make_optimizer reads: runs that agree on them (and on the loss function, the trainable
+# filter and the EMA) share one compiled training step, whatever their seeds, data or step counts.
+_OPTIMIZER_FIELDS = ("learning_rate", "weight_decay", "optimizer", "schedule", "warmup", "min_lr_ratio",
+                     "grad_clip", "extend_from")
+
+
+@functools.lru_cache(maxsize=8)
+def _shared_step(loss_fn: Callable, optimizer_settings: tuple, total: int, trainable: Callable,
+                 ema: float | None) -> tuple[optax.GradientTransformation, Callable]:
+    config = replace(TrainConfig(), **dict(zip(_OPTIMIZER_FIELDS, optimizer_settings, strict=True)))
+    optimizer = make_optimizer(config, total)
+    return optimizer, _make_step(loss_fn, optimizer, trainable, None, ema)
+
+
+def _optimizer_and_step(loss_fn: Callable, config: TrainConfig, total: int, trainable: Any,
+                        rescale: Callable[[Any], Any] | None) -> tuple[optax.GradientTransformation, Callable]:
+    """The optimizer and the jitted step of a run. A step compiles once per process for a given loss
+    function (the same object: a module-level function, or one from a cached factory), optimizer
+    settings and step count, trainable filter (a function) and EMA: seed ensembles, ``--seeds N``,
+    reruns and resumes in one process do not compile again. Runs with a per-leaf trainable tree or
+    an update rescaling build their own."""
+    if rescale is None and inspect.isfunction(trainable):
+        try:
+            return _shared_step(loss_fn, tuple(getattr(config, f) for f in _OPTIMIZER_FIELDS), total, trainable,
+                                config.ema)
+        except TypeError:  # an unhashable loss function
+            pass
+    optimizer = make_optimizer(config, total)
+    return optimizer, _make_step(loss_fn, optimizer, trainable, rescale, config.ema)
+
+
 def _averaged(model: Any, avg: Any, trainable: Any) -> Any:
     """``model`` with its trainable weights replaced by their moving average ``avg``."""
     if avg is None:
@@ -372,9 +405,8 @@ def fit(
         total = min(total, config.max_steps)
     if total <= 0:
         raise TrainingError("nothing to train on: zero steps (empty training split?)")
-    optimizer = make_optimizer(config, total)
+    optimizer, step_fn = _optimizer_and_step(loss_fn, config, total, trainable, rescale_updates)
     opt_state = optimizer.init(eqx.filter(eqx.filter(model, trainable), eqx.is_inexact_array))
-    step_fn = _make_step(loss_fn, optimizer, trainable, rescale_updates, config.ema)
     files = _RunFiles(Path(run_dir) if run_dir is not None else None)
     tracker = _Tracker(config.mode, config.patience)
     avg = eqx.partition(model, trainable)[0] if config.ema is not None else None

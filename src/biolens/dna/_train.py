@@ -102,11 +102,19 @@ def make_predict(model: DnaModel, state: ModelState, *, output: str = "prob") ->
     return predict
 
 
+@eqx.filter_jit
+def _predict_batch(model: DnaModel, state: ModelState, x: Array, output: str) -> Array:
+    return make_predict(model, state, output=output)(x)
+
+
 def predict_proba(model: DnaModel, state: ModelState, x: Float[np.ndarray, "N L 4"], *,
                   output: str = "prob", batch_size: int = 512) -> Float[np.ndarray, "N T"]:
-    """Batched predictions (one compiled shape; the last batch is padded)."""
-    fn = jax.jit(make_predict(model, state, output=output))
-    return batched_apply(lambda b: fn(jnp.asarray(b["x"])), {"x": np.asarray(x, np.float32)}, batch_size)
+    """Batched predictions (one compiled shape; the last batch is padded). The weights are
+    arguments of the compiled function, not constants in it: models of one architecture share it."""
+    if output not in ("prob", "logit"):
+        raise ValueError(f"output must be 'prob' or 'logit', got {output!r}")
+    return batched_apply(lambda b: _predict_batch(model, state, jnp.asarray(b["x"]), output),
+                         {"x": np.asarray(x, np.float32)}, batch_size)
 
 
 def task_metrics(y: np.ndarray, mask: np.ndarray, logits: np.ndarray) -> dict[str, float]:

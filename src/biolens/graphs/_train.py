@@ -16,6 +16,7 @@ Two ways to build a step: ``full`` runs the GNN over the whole graph once per ba
 
 from __future__ import annotations
 
+import functools
 import math
 import resource
 import time
@@ -111,9 +112,11 @@ class PairBatches:
                    "adj": block.adj, "ids": block.ids.astype(np.int32)}
 
 
+@functools.cache
 def make_loss_fn(loss: str, num_neg: int, layers: int, *, mask_targets: bool = False):
     """``loss_fn(model, state, batch, key)`` for :func:`~biolens.core.train.fit`; with
-    ``mask_targets`` the batch's positives are left out of its message passing."""
+    ``mask_targets`` the batch's positives are left out of its message passing. One function per
+    setting, so runs of one setting (``--seeds N``) share a compiled training step."""
 
     def loss_fn(model: LinkModel, state, batch, key):
         k_enc, k_pred = jax.random.split(key)

@@ -7,6 +7,7 @@ crop), so the decoder learns consistent placement over the whole crop, not only 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import jax
@@ -103,6 +104,8 @@ def _threedi_loss(config: ModelConfig):
     return loss
 
 
+@functools.cache
 def loss_function(config: ModelConfig) -> Callable:
-    """The training loss for ``config.kind``."""
+    """The training loss for ``config.kind`` (one function per config: runs of one config share a
+    compiled training step)."""
     return {"vqvae": _vq_loss, "vae": _vae_loss, "3di": _threedi_loss}[config.kind](config)

@@ -74,21 +74,24 @@ def _val_batch(chains: list[Chain], config: StructureConfig) -> dict[str, np.nda
     return batches.sample(np.random.default_rng((config.split_seed, 12345)), config.val_crops)
 
 
+@eqx.filter_jit
+def _validation_loss(model, book, batch, kind: str):
+    """FAPE over the validation crops and their tokens (module level: runs of one architecture share
+    the compiled function)."""
+    if kind == "3di":
+        z, idx = jax.vmap(model.encode)(batch["states"]), batch["states"]
+    elif kind == "vae":
+        z, idx = jax.vmap(model.encode)(batch["features"], batch["mask"])[0], batch["states"]
+    else:
+        idx, z = quantize(book.vectors, jax.vmap(model.encode)(batch["features"], batch["mask"]))
+    return reconstruction_loss(jax.vmap(model.decoder)(z, batch["mask"]), batch), idx
+
+
 def _make_evaluate(config: StructureConfig, batch: dict[str, np.ndarray]):
     kind = config.model.kind
 
-    @eqx.filter_jit
-    def run(model, book, batch):
-        if kind == "3di":
-            z, idx = jax.vmap(model.encode)(batch["states"]), batch["states"]
-        elif kind == "vae":
-            z, idx = jax.vmap(model.encode)(batch["features"], batch["mask"])[0], batch["states"]
-        else:
-            idx, z = quantize(book.vectors, jax.vmap(model.encode)(batch["features"], batch["mask"]))
-        return reconstruction_loss(jax.vmap(model.decoder)(z, batch["mask"]), batch), idx
-
     def evaluate(model, book):
-        loss, idx = run(model, book, batch)
+        loss, idx = _validation_loss(model, book, batch, kind)
         out = {"loss": float(loss)}
         if kind == "vqvae":
             used = np.asarray(idx)[batch["mask"]]

@@ -28,6 +28,7 @@ A run folder (``RUN``, the :class:`~biolens.core.runs.RunFolder` contract)::
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -164,9 +165,11 @@ def _masked_nll(model: ESM2, tokens: Int[Array, "B T"], w: Float[Array, " B"], k
     return nll, scored, logits.argmax(-1) == tokens
 
 
+@functools.cache
 def masked_lm_loss(rate: float = 0.15):
     """``loss_fn(model, state, batch, key)`` for :func:`~biolens.core.train.fit`: the mean
-    cross-entropy over the masked positions of a batch ``{"tokens": (B, T), "w": (B,)}``."""
+    cross-entropy over the masked positions of a batch ``{"tokens": (B, T), "w": (B,)}`` (one
+    function per rate: runs of one rate share a compiled training step)."""
 
     def loss_fn(model, state, batch, key):
         nll, scored, _ = _masked_nll(model, batch["tokens"], batch["w"], key, rate)
