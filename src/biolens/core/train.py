@@ -206,7 +206,7 @@ def _make_step(loss_fn: Callable, optimizer: optax.GradientTransformation, train
 
 
 # The settings make_optimizer reads: runs that agree on them (and on the loss function, the trainable
-# filter and the EMA) share one compiled training step, whatever their seeds, data or step counts.
+# filter, the EMA and the step count) share one compiled training step, whatever their seeds or data.
 _OPTIMIZER_FIELDS = ("learning_rate", "weight_decay", "optimizer", "schedule", "warmup", "min_lr_ratio",
                      "grad_clip", "extend_from")
 
