@@ -270,3 +270,11 @@ def test_runs_of_one_setting_share_a_compiled_step_and_other_settings_do_not():
     assert len(traces) == 3
     for a, b in zip(jax.tree.leaves(slower.model), jax.tree.leaves(private.model), strict=True):
         assert np.array_equal(a, b)
+    # a trainable tree of bools is matched by value: an equal tree built again shares the step
+    def only_out():
+        tree = jax.tree.map(lambda _: False, model)
+        return eqx.tree_at(lambda m: (m.out.weight, m.out.bias), tree, (True, True))
+
+    frozen = [fit(model, counted_loss, batches, cfg, state=state, trainable=only_out()) for _ in range(2)]
+    assert len(traces) == 4
+    assert np.array_equal(frozen[0].model.first.weight, model.first.weight)

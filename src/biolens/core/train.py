@@ -15,14 +15,14 @@ The loop knows nothing about proteins, DNA or graphs. A domain supplies:
 
 from __future__ import annotations
 
-import functools
 import inspect
 import json
 import math
 import struct
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol, runtime_checkable
 
@@ -209,31 +209,52 @@ def _make_step(loss_fn: Callable, optimizer: optax.GradientTransformation, train
 # filter, the EMA and the step count) share one compiled training step, whatever their seeds or data.
 _OPTIMIZER_FIELDS = ("learning_rate", "weight_decay", "optimizer", "schedule", "warmup", "min_lr_ratio",
                      "grad_clip", "extend_from")
+_SHARED_STEPS: OrderedDict[Any, tuple[optax.GradientTransformation, Callable]] = OrderedDict()
+_SHARED_STEPS_MAX = 8
 
 
-@functools.lru_cache(maxsize=8)
-def _shared_step(loss_fn: Callable, optimizer_settings: tuple, total: int, trainable: Callable,
-                 ema: float | None) -> tuple[optax.GradientTransformation, Callable]:
-    config = replace(TrainConfig(), **dict(zip(_OPTIMIZER_FIELDS, optimizer_settings, strict=True)))
-    optimizer = make_optimizer(config, total)
-    return optimizer, _make_step(loss_fn, optimizer, trainable, None, ema)
+def _filter_key(trainable: Any) -> Any:
+    """A hashable value that is equal for equal trainable filters (a function, or a tree whose leaves
+    are bools and functions); ``None`` for a filter that has none (e.g. arrays among its leaves)."""
+    if inspect.isfunction(trainable):
+        return trainable
+    leaves, treedef = jax.tree_util.tree_flatten(trainable)
+    if not all(isinstance(leaf, bool) or inspect.isfunction(leaf) for leaf in leaves):
+        return None
+    return treedef, tuple(leaves)
 
 
 def _optimizer_and_step(loss_fn: Callable, config: TrainConfig, total: int, trainable: Any,
                         rescale: Callable[[Any], Any] | None) -> tuple[optax.GradientTransformation, Callable]:
-    """The optimizer and the jitted step of a run. A step compiles once per process for a given loss
-    function (the same object: a module-level function, or one from a cached factory), optimizer
-    settings and step count, trainable filter (a function) and EMA: seed ensembles, ``--seeds N``,
-    reruns and resumes in one process do not compile again. Runs with a per-leaf trainable tree or
-    an update rescaling build their own."""
-    if rescale is None and inspect.isfunction(trainable):
-        try:
-            return _shared_step(loss_fn, tuple(getattr(config, f) for f in _OPTIMIZER_FIELDS), total, trainable,
-                                config.ema)
-        except TypeError:  # an unhashable loss function
-            pass
+    """The optimizer and the jitted step of a run. A step compiles once per process (and shape) for a
+    given loss function (the same object: a module-level function, or one from a cached factory),
+    optimizer settings, step count, trainable filter and EMA: seed ensembles, ``--seeds N``,
+    benchmark seeds, reruns and resumes in one process do not compile again. Runs with an update
+    rescaling build their own."""
+    key = _step_key(loss_fn, config, total, trainable) if rescale is None else None
+    if key is not None and key in _SHARED_STEPS:
+        _SHARED_STEPS.move_to_end(key)
+        return _SHARED_STEPS[key]
     optimizer = make_optimizer(config, total)
-    return optimizer, _make_step(loss_fn, optimizer, trainable, rescale, config.ema)
+    built = optimizer, _make_step(loss_fn, optimizer, trainable, rescale, config.ema)
+    if key is not None:
+        _SHARED_STEPS[key] = built
+        while len(_SHARED_STEPS) > _SHARED_STEPS_MAX:
+            _SHARED_STEPS.popitem(last=False)
+    return built
+
+
+def _step_key(loss_fn: Callable, config: TrainConfig, total: int, trainable: Any) -> tuple | None:
+    """What a shared step is looked up by (``None``: the run builds its own)."""
+    filter_key = _filter_key(trainable)
+    if filter_key is None:
+        return None
+    key = (loss_fn, tuple(getattr(config, f) for f in _OPTIMIZER_FIELDS), total, filter_key, config.ema)
+    try:
+        hash(key)
+    except TypeError:  # an unhashable loss function or filter
+        return None
+    return key
 
 
 def _averaged(model: Any, avg: Any, trainable: Any) -> Any:

@@ -10,6 +10,7 @@ Two ways to feed the head:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -87,10 +88,25 @@ class TaskModel(eqx.Module):
 
 def make_loss(kind: str, *, class_weights: np.ndarray | None = None, pos_weight: np.ndarray | None = None) -> Callable:
     """``loss_fn(model, state, batch, key)`` for :func:`biolens.core.train.fit`; ``w`` ``(B,)``
-    weights rows (0 for padding rows), per-residue labels use ``y_mask``."""
-    cw = None if class_weights is None else jnp.asarray(class_weights)
-    pw = None if pos_weight is None else jnp.asarray(pos_weight)
+    weights rows (0 for padding rows), per-residue labels use ``y_mask``. One function per kind and
+    weights (by value), so runs that agree on them share a compiled training step."""
+    return _loss_for(kind, _weights_key(class_weights), _weights_key(pos_weight))
 
+
+def _weights_key(weights: np.ndarray | None) -> tuple[tuple[int, ...], bytes] | None:
+    if weights is None:
+        return None
+    weights = np.asarray(weights, np.float32)
+    return weights.shape, weights.tobytes()
+
+
+def _weights_of(key: tuple[tuple[int, ...], bytes] | None) -> Array | None:
+    return None if key is None else jnp.asarray(np.frombuffer(key[1], np.float32).reshape(key[0]))
+
+
+@functools.lru_cache(maxsize=32)
+def _loss_for(kind: str, class_weights: tuple | None, pos_weight: tuple | None) -> Callable:
+    cw, pw = _weights_of(class_weights), _weights_of(pos_weight)
     spec = task_kind(kind)
 
     def loss_fn(model, state, batch, key):
