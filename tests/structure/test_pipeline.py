@@ -138,3 +138,12 @@ def test_settings_that_do_not_go_together_are_refused_before_any_work(tmp_path, 
                  "--decoder", "global", "-q"])
     assert code == 2 and "needs attention_layers" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
+
+
+def test_the_default_preset_is_the_short_one_trained_three_times_as_long():
+    """The measured provenance of the default (README table): the short preset's model, crops and
+    schedule over 18,000 steps instead of 6,000, with K = 256 codes (issue 16 asks for K >= 256)."""
+    default, short = PRESETS["default"], PRESETS["short"]
+    assert (default.train.max_steps, short.train.max_steps) == (18000, 6000)
+    assert replace(default, train=replace(default.train, max_steps=6000)) == short
+    assert default.model.codebook_size == 256
