@@ -44,25 +44,21 @@ class StructureConfig:
     val_crops: int = 128
 
 
+# K = 256 codes, 256-residue crops of 8 chains, 18,000 steps. Measured on cath_single_domain (562 files,
+# benchmarks/structure_recipe.py, docs/reports/structure_default_18k.json): 37.5 CPU-minutes of training on
+# one core (+ 9 s reading), 2.1 GB; held-out test RMSD 5.49 / 3.49 A mean / median (6.51 / 5.11 at 6,000)
+_DEFAULT = StructureConfig(
+    model=ModelConfig(codebook_size=256),
+    train=TrainConfig(learning_rate=2e-3, weight_decay=1e-4, batch_size=8, max_epochs=1000, max_steps=18000,
+                      eval_every=1000, patience=None, monitor="loss", mode="min", log_every=25,
+                      checkpoint_every=500),
+    crop=256,
+)
+
 PRESETS: dict[str, StructureConfig] = {
-    # K = 256 codes, 256-residue crops of 8 chains, 18,000 steps. Measured on cath_single_domain (562 files,
-    # benchmarks/structure_recipe.py, docs/reports/structure_default_18k.json): 37.5 CPU-minutes of training on
-    # one core (+ 9 s reading), 2.1 GB; held-out test RMSD 5.49 / 3.49 A mean / median (6.51 / 5.11 at 6,000)
-    "default": StructureConfig(
-        model=ModelConfig(codebook_size=256),
-        train=TrainConfig(learning_rate=2e-3, weight_decay=1e-4, batch_size=8, max_epochs=1000, max_steps=18000,
-                          eval_every=1000, patience=None, monitor="loss", mode="min", log_every=25,
-                          checkpoint_every=500),
-        crop=256,
-    ),
+    "default": _DEFAULT,
     # the default until stop 32: the same model and crops over 6,000 steps (12.5 CPU-minutes on one core)
-    "short": StructureConfig(
-        model=ModelConfig(codebook_size=256),
-        train=TrainConfig(learning_rate=2e-3, weight_decay=1e-4, batch_size=8, max_epochs=1000, max_steps=6000,
-                          eval_every=1000, patience=None, monitor="loss", mode="min", log_every=25,
-                          checkpoint_every=500),
-        crop=256,
-    ),
+    "short": replace(_DEFAULT, train=replace(_DEFAULT.train, max_steps=6000)),
     # the default before issue 16 (K = 64, 128-residue crops of 16 chains, 1,500 steps): ~5 CPU-minutes
     "small": StructureConfig(),
     # seconds: for tests and for trying the commands
