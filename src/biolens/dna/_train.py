@@ -111,8 +111,6 @@ def predict_proba(model: DnaModel, state: ModelState, x: Float[np.ndarray, "N L 
                   output: str = "prob", batch_size: int = 512) -> Float[np.ndarray, "N T"]:
     """Batched predictions (one compiled shape; the last batch is padded). The weights are
     arguments of the compiled function, not constants in it: models of one architecture share it."""
-    if output not in ("prob", "logit"):
-        raise ValueError(f"output must be 'prob' or 'logit', got {output!r}")
     return batched_apply(lambda b: _predict_batch(model, state, jnp.asarray(b["x"]), output),
                          {"x": np.asarray(x, np.float32)}, batch_size)
 
